@@ -1,0 +1,88 @@
+"""Measuring how far a function is from equivariance: ``f(T x)`` vs ``T' f(x)``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from groups import base
+
+
+def relative_error(actual: jax.typing.ArrayLike,
+                   expected: jax.typing.ArrayLike, *,
+                   mask: np.ndarray | None = None) -> jax.Array:
+  """Per-example relative L2 error ``||actual - expected|| / ||expected||``.
+
+  Args:
+    actual: array ``[B, ...]``.
+    expected: array of the same shape.
+    mask: optional boolean ``[H, W]`` over axes 1, 2 (rank >= 3 only); only
+      True positions count.
+
+  Returns:
+    ``[B]`` float32 errors; an example whose ``expected`` is all zero uses an
+    absolute norm instead (never NaN).
+  """
+  actual = jnp.asarray(actual)
+  expected = jnp.asarray(expected)
+  if actual.shape != expected.shape:
+    raise ValueError(f'actual and expected must have the same shape; got '
+                     f'{actual.shape} and {expected.shape}.')
+  if actual.ndim < 1:
+    raise ValueError('actual must have a batch axis [B, ...]; got a scalar.')
+  diff = jnp.abs(actual - expected)
+  ref = jnp.abs(expected)
+  if mask is not None:
+    mask = np.asarray(mask, bool)
+    if actual.ndim < 3 or mask.shape != actual.shape[1:3]:
+      raise ValueError(f'mask must have shape [H, W] = {actual.shape[1:3]} of '
+                       f'a [B, H, W, ...] output; got {mask.shape}.')
+    m = mask.reshape((1,) + mask.shape + (1,) * (actual.ndim - 3))
+    diff = jnp.where(m, diff, 0)
+    ref = jnp.where(m, ref, 0)
+  axes = tuple(range(1, actual.ndim))
+  num = jnp.sqrt(jnp.sum(jnp.square(diff), axis=axes))
+  den = jnp.sqrt(jnp.sum(jnp.square(ref), axis=axes))
+  return (num / jnp.where(den > 0, den, 1.0)).astype(jnp.float32)
+
+
+def transformed_pair(fn: Callable[[jax.Array], jax.Array], x: jax.typing.ArrayLike,
+                     transform: base.Transform,
+                     output_transform: base.Transform | None = None
+                     ) -> tuple[jax.Array, jax.Array]:
+  """Returns ``(f(T x), T' f(x))``; ``T'`` defaults to ``T`` (stride 1)."""
+  if not isinstance(transform, base.Transform):
+    raise ValueError(f'transform must be a groups Transform; got {transform!r}.')
+  if output_transform is None:
+    output_transform = transform
+  if not isinstance(output_transform, base.Transform):
+    raise ValueError('output_transform must be a groups Transform; got '
+                     f'{output_transform!r}.')
+  x = jnp.asarray(x)
+  return fn(transform(x)), output_transform(fn(x))
+
+
+def equivariance_error(fn: Callable[[jax.Array], jax.Array],
+                       x: jax.typing.ArrayLike, transform: base.Transform,
+                       output_transform: base.Transform | None = None, *,
+                       mask: np.ndarray | None = None) -> jax.Array:
+  """Per-example relative error ``||f(T x) - T' f(x)|| / ||T' f(x)||``, ``[B]``.
+
+  Args:
+    fn: function of ``[B, H, W, ...]``.
+    x: input ``[B, H, W, C]`` (or a group map ``[B, H, W, G, C]``).
+    transform: ``T``, acting on the input.
+    output_transform: ``T'``, acting on the output; defaults to ``T``. Pass
+      ``groups.Identity()`` to measure invariance, or
+      ``transform.output_action(stride=s)`` for a layer of stride ``s``.
+    mask: optional boolean ``[H', W']`` of output positions that count.
+
+  Returns:
+    ``[B]`` float32 relative errors (0 for an exactly equivariant ``fn``, up
+    to float rounding).
+  """
+  actual, expected = transformed_pair(fn, x, transform, output_transform)
+  return relative_error(actual, expected, mask=mask)

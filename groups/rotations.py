@@ -1,0 +1,52 @@
+"""Rotations by multiples of 90 degrees and mirror flips of the pixel grid.
+
+Both act on axes 1, 2 of ``[B, H, W, ...]`` and permute pixels exactly, so a
+layer built to commute with them (a group convolution, an isotropic filter)
+can be tested to float precision. ``Rot90(k)`` turns the picture ``k`` quarter
+turns counter-clockwise as ``imshow`` displays it; ``Flip()`` mirrors it
+left-right (reverses the ``W`` axis).
+
+Rotations are about the grid centre. A layer of stride ``s`` commutes with
+them only if its sampling grid is itself symmetric about that centre, i.e.
+``(H - 1) % s == 0`` (odd grids for ``s = 2``); on even grids 'SAME'-style
+padding or 2x2 pooling shifts the centre by half a pixel and breaks exactness.
+The induced action on the output is the same rotation; the induced permutation
+of a group axis (p4, p4m) is added by the finite-group classes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax.numpy as jnp
+
+from groups import _validate
+from groups import base
+
+
+@dataclasses.dataclass(frozen=True)
+class Rot90(base.Transform):
+  """Rotation by ``k * 90`` degrees counter-clockwise (``k`` taken mod 4)."""
+  k: int = 1
+
+  def __post_init__(self):
+    _validate.integer(self.k, 'k')
+
+  def __call__(self, x):
+    base.check_features(x)
+    return jnp.rot90(jnp.asarray(x), self.k % 4, axes=base.SPATIAL_AXES)
+
+  def inverse(self):
+    return Rot90(-self.k % 4)
+
+
+@dataclasses.dataclass(frozen=True)
+class Flip(base.Transform):
+  """Mirror left-right: ``T(x)[:, h, w] = x[:, h, W - 1 - w]``."""
+
+  def __call__(self, x):
+    base.check_features(x)
+    return jnp.flip(jnp.asarray(x), axis=2)
+
+  def inverse(self):
+    return self

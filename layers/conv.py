@@ -1,0 +1,122 @@
+"""2-D convolution on ``[B, H, W, C]`` with explicit padding modes.
+
+The padding mode decides which symmetry survives at the border:
+
+* 'circular' — the grid is a torus; a stride-1 conv is *exactly* equivariant
+  to every circular shift (any kernel size, odd or even, any dilation).
+* 'zeros' — the usual 'SAME' conv; equivariant to shifts only away from the
+  border (see :func:`groups.interior_mask`).
+* 'reflect' / 'replicate' — mirror or repeat the edge; also exact only on
+  the interior.
+* 'valid' — no padding; the output shrinks by ``dilation * (k - 1)``.
+
+For padded modes the pads are ``(floor((k_eff-1)/2), ceil((k_eff-1)/2))`` with
+``k_eff = dilation * (k - 1) + 1``, so the output is ``ceil(H / stride)`` and
+an even kernel is anchored like PyTorch/antialiased-cnns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from groups import _validate
+from layers import padding as padding_lib
+
+CONV_PADDINGS = ('circular', 'zeros', 'reflect', 'replicate', 'valid')
+_DIMENSION_NUMBERS = ('NHWC', 'HWIO', 'NHWC')
+
+
+def check_nhwc(x: jax.typing.ArrayLike, name: str = 'x') -> None:
+  """Checks that ``x`` is a float ``[B, H, W, C]`` array."""
+  _validate.check_array(x, name, rank=4, layout='[B, H, W, C]')
+
+
+def conv2d(x: jax.typing.ArrayLike, kernel: jax.typing.ArrayLike, *,
+           stride: int | tuple[int, int] = 1, padding: str = 'circular',
+           dilation: int | tuple[int, int] = 1) -> jax.Array:
+  """Convolves ``x`` with ``kernel`` (cross-correlation, as in every DL library).
+
+  Args:
+    x: input ``[B, H, W, C_in]``, floating.
+    kernel: ``[kh, kw, C_in, C_out]``, floating; odd or even sizes.
+    stride: int or ``(sh, sw)``, >= 1.
+    padding: 'circular' | 'zeros' | 'reflect' | 'replicate' | 'valid'.
+    dilation: int or ``(dh, dw)``, >= 1 (atrous convolution).
+
+  Returns:
+    ``[B, H', W', C_out]`` with ``H' = ceil(H / sh)`` for padded modes and
+    ``H' = floor((H - dh (kh - 1) - 1) / sh) + 1`` for 'valid'.
+
+  Raises:
+    ValueError: on a wrong rank or dtype, mismatched channels, an unknown
+      padding, a stride/dilation < 1, or a kernel larger than a 'valid' input.
+  """
+  check_nhwc(x)
+  _validate.check_array(kernel, 'kernel', rank=4,
+                        layout='[kh, kw, C_in, C_out]')
+  _validate.check_choice(padding, 'padding', CONV_PADDINGS)
+  strides = _validate.pair(stride, 'stride')
+  dilations = _validate.pair(dilation, 'dilation')
+  x = jnp.asarray(x)
+  kernel = jnp.asarray(kernel)
+  if kernel.shape[2] != x.shape[3]:
+    raise ValueError(
+        f'kernel must have C_in = x.shape[-1] = {x.shape[3]} input channels '
+        f'(layout [kh, kw, C_in, C_out]); got kernel shape {kernel.shape}.')
+  effective = [d * (k - 1) + 1 for d, k in zip(dilations, kernel.shape[:2])]
+  if padding == 'valid':
+    if effective[0] > x.shape[1] or effective[1] > x.shape[2]:
+      raise ValueError(
+          f"padding='valid' needs the (dilated) kernel {tuple(effective)} to "
+          f'fit in the input H, W = {x.shape[1:3]}; use a padded mode or a '
+          'larger input.')
+    pads = ((0, 0), (0, 0))
+  else:
+    pads = tuple(padding_lib.same_pads(k) for k in effective)
+  lax_padding = 'VALID'
+  if padding == 'zeros':
+    lax_padding = pads  # let XLA pad with zeros inside the conv
+  elif padding != 'valid':
+    x = padding_lib.pad_spatial(x, pads, mode=padding)
+  return jax.lax.conv_general_dilated(
+      x, kernel.astype(x.dtype), window_strides=strides, padding=lax_padding,
+      rhs_dilation=dilations, dimension_numbers=_DIMENSION_NUMBERS)
+
+
+class Conv(nn.Module):
+  """Linen wrapper of :func:`conv2d`: owns ``kernel [kh, kw, C_in, C_out]`` and bias.
+
+  Attributes:
+    features: number of output channels ``C_out``.
+    kernel_size: int or ``(kh, kw)``.
+    stride: int or ``(sh, sw)``.
+    padding: see :func:`conv2d`.
+    dilation: int or ``(dh, dw)``.
+    use_bias: add a learned per-channel bias (a constant: keeps equivariance).
+  """
+  features: int
+  kernel_size: int | tuple[int, int] = 3
+  stride: int | tuple[int, int] = 1
+  padding: str = 'circular'
+  dilation: int | tuple[int, int] = 1
+  use_bias: bool = True
+  kernel_init: Callable = nn.initializers.lecun_normal()
+  bias_init: Callable = nn.initializers.zeros_init()
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    """Maps ``[B, H, W, C_in]`` to ``[B, H', W', features]``."""
+    check_nhwc(x)
+    _validate.integer(self.features, 'features', minimum=1)
+    kh, kw = _validate.pair(self.kernel_size, 'kernel_size')
+    kernel = self.param('kernel', self.kernel_init,
+                        (kh, kw, x.shape[-1], self.features), jnp.float32)
+    y = conv2d(x, kernel, stride=self.stride, padding=self.padding,
+               dilation=self.dilation)
+    if self.use_bias:
+      y = y + self.param('bias', self.bias_init, (self.features,), jnp.float32)
+    return y

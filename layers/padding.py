@@ -1,0 +1,55 @@
+"""Spatial padding of ``[B, H, W, ...]`` arrays, shared by convs and pools."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from groups import _validate
+
+# Padding name -> jnp.pad mode.
+_MODES = {
+    'circular': 'wrap',
+    'zeros': 'constant',
+    'reflect': 'reflect',     # mirror without repeating the edge (torch ReflectionPad2d)
+    'replicate': 'edge',      # repeat the edge pixel (torch ReplicationPad2d)
+}
+PADDINGS = tuple(_MODES)
+
+
+def same_pads(size: int) -> tuple[int, int]:
+  """Pads ``(lo, hi)`` = ``(floor((size-1)/2), ceil((size-1)/2))`` for a window.
+
+  With these pads a stride-``s`` window over ``H`` pixels gives ``ceil(H / s)``
+  outputs, and output ``i`` is centred on input ``s * i`` (odd windows) — the
+  convention of antialiased-cnns and of 'SAME' convolutions.
+  """
+  return (size - 1) // 2, size - 1 - (size - 1) // 2
+
+
+def pad_spatial(x: jax.typing.ArrayLike, pads: tuple[tuple[int, int],
+                                                     tuple[int, int]], *,
+                mode: str) -> jax.Array:
+  """Pads axes 1 (H) and 2 (W) of ``x`` ``[B, H, W, ...]``.
+
+  Args:
+    x: array ``[B, H, W, ...]``.
+    pads: ``((top, bottom), (left, right))`` non-negative ints.
+    mode: one of 'circular', 'zeros', 'reflect', 'replicate'.
+
+  Returns:
+    ``[B, H + top + bottom, W + left + right, ...]``.
+  """
+  _validate.check_choice(mode, 'padding', PADDINGS)
+  x = jnp.asarray(x)
+  (top, bottom), (left, right) = pads
+  if not top and not bottom and not left and not right:
+    return x
+  if mode == 'reflect' and (max(top, bottom) >= x.shape[1] or
+                            max(left, right) >= x.shape[2]):
+    raise ValueError(
+        f"padding='reflect' needs each pad smaller than the input: pads "
+        f'{pads} for H, W = {x.shape[1:3]}; use a larger input or another '
+        'padding.')
+  widths = [(0, 0), (top, bottom), (left, right)] + [(0, 0)] * (x.ndim - 3)
+  return jnp.pad(x, widths, mode=_MODES[mode])

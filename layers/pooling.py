@@ -1,0 +1,297 @@
+"""Pooling on ``[B, H, W, C]``: local, anti-aliased, global and polyphase.
+
+What each does to shift symmetry (tested in ``tests/registry_test.py``):
+
+* :func:`max_pool` / :func:`avg_pool` with stride ``s`` — exactly equivariant
+  to shifts by multiples of ``s`` ('circular' padding, ``s | H``), aliased for
+  other shifts.
+* :func:`blur_pool` (Zhang 2019, antialiased-cnns ``BlurPool``) — low-pass
+  with a binomial filter, then subsample. Not exact, but much less aliasing.
+* :func:`max_blur_pool` — max with stride 1, then :func:`blur_pool`.
+* :func:`aps_pool` (Chaman & Dokmanic 2021) — keep the polyphase component of
+  largest norm; a circular shift only permutes the components, so the same
+  one is chosen and a circular conv net with APS and global pooling is
+  *exactly* shift-invariant.
+* :func:`global_avg_pool` / :func:`global_max_pool` — ``[B, H, W, C] -> [B, C]``,
+  invariant to every permutation of pixels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from groups import _validate
+from layers import conv as conv_lib
+from layers import padding as padding_lib
+
+POOL_PADDINGS = ('valid', 'circular', 'same')
+BLUR_PADDINGS = ('reflect', 'replicate', 'zeros', 'circular')
+APS_NORMS = ('l1', 'l2', 'linf')
+
+
+def binomial_filter(filter_size: int) -> np.ndarray:
+  """Normalised 1-D binomial filter of ``filter_size`` taps (1..7), float32.
+
+  Sizes 1..7 give [1], [1,1], [1,2,1], [1,3,3,1], [1,4,6,4,1],
+  [1,5,10,10,5,1], [1,6,15,20,15,6,1] / sum — antialiased-cnns' filters; the
+  2-D filter is the outer product of two of them.
+  """
+  filter_size = _validate.integer(filter_size, 'filter_size', minimum=1,
+                                  maximum=7)
+  taps = np.array([1.0])
+  for _ in range(filter_size - 1):
+    taps = np.convolve(taps, [1.0, 1.0])
+  return (taps / taps.sum()).astype(np.float32)
+
+
+def _pool(x, *, window, stride, padding, reducer: str) -> jax.Array:
+  conv_lib.check_nhwc(x)
+  window = _validate.pair(window, 'window')
+  stride = window if stride is None else _validate.pair(stride, 'stride')
+  _validate.check_choice(padding, 'padding', POOL_PADDINGS)
+  x = jnp.asarray(x)
+  if padding == 'valid':
+    if window[0] > x.shape[1] or window[1] > x.shape[2]:
+      raise ValueError(
+          f"padding='valid' needs window {window} to fit in the input "
+          f'H, W = {x.shape[1:3]}.')
+    pads = ((0, 0), (0, 0))
+  else:
+    pads = tuple(padding_lib.same_pads(w) for w in window)
+  if padding == 'circular':
+    x = padding_lib.pad_spatial(x, pads, mode='circular')
+    pads = ((0, 0), (0, 0))
+  dims = (1,) + window + (1,)
+  strides = (1,) + stride + (1,)
+  lax_pads = ((0, 0),) + pads + ((0, 0),)
+  if reducer == 'max':
+    # 'same' pads with -inf, the identity of max.
+    return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, dims, strides,
+                                 lax_pads)
+  total = jax.lax.reduce_window(x, 0.0, jax.lax.add, dims, strides, lax_pads)
+  if padding != 'same':
+    return total / (window[0] * window[1])
+  # 'same' averages over the pixels inside the grid only.
+  ones = jnp.ones((1,) + x.shape[1:3] + (1,), x.dtype)
+  count = jax.lax.reduce_window(ones, 0.0, jax.lax.add, dims, strides,
+                                lax_pads)
+  return total / count
+
+
+def max_pool(x: jax.typing.ArrayLike, *, window: int | tuple[int, int],
+             stride: int | tuple[int, int] | None = None,
+             padding: str = 'valid') -> jax.Array:
+  """Max over ``window`` patches taken every ``stride`` pixels.
+
+  Args:
+    x: ``[B, H, W, C]`` floating.
+    window: int or ``(wh, ww)``, >= 1.
+    stride: int or ``(sh, sw)``, >= 1; defaults to ``window``.
+    padding: 'valid' (no padding), 'circular' (wrap around) or 'same' (pad
+      with -inf); padded modes use pads ``same_pads(window)`` and give
+      ``ceil(H / sh)`` rows.
+
+  Returns:
+    ``[B, H', W', C]``.
+  """
+  return _pool(x, window=window, stride=stride, padding=padding,
+               reducer='max')
+
+
+def avg_pool(x: jax.typing.ArrayLike, *, window: int | tuple[int, int],
+             stride: int | tuple[int, int] | None = None,
+             padding: str = 'valid') -> jax.Array:
+  """Mean over ``window`` patches taken every ``stride`` pixels.
+
+  Args and shapes as :func:`max_pool`; 'same' padding averages over the
+  pixels inside the grid only (TensorFlow's convention).
+  """
+  return _pool(x, window=window, stride=stride, padding=padding,
+               reducer='avg')
+
+
+def _blur_axis(x: jax.Array, taps: np.ndarray, axis: int, stride: int,
+               out_size: int) -> jax.Array:
+  """Separable blur + subsample along ``axis`` as a sum of strided slices."""
+  out = None
+  for offset, tap in enumerate(taps):
+    index = [slice(None)] * x.ndim
+    index[axis] = slice(offset, offset + stride * (out_size - 1) + 1, stride)
+    term = tap * x[tuple(index)]
+    out = term if out is None else out + term
+  return out
+
+
+def blur_pool(x: jax.typing.ArrayLike, *, stride: int = 2,
+              filter_size: int = 3, padding: str = 'reflect') -> jax.Array:
+  """Anti-aliased downsampling: binomial low-pass, then subsample (Zhang 2019).
+
+  Numerically equal to ``antialiased_cnns.BlurPool(C, filt_size=filter_size,
+  stride=stride, pad_type=...)``: the same normalised binomial filter, pads
+  ``(floor((k-1)/2), ceil((k-1)/2))`` on top/left and bottom/right, output
+  ``floor((H - 1) / stride) + 1``; ``filter_size=1`` is plain subsampling
+  ``x[:, ::stride, ::stride]``. Computed separably (one 1-D pass per axis).
+
+  Args:
+    x: ``[B, H, W, C]`` floating.
+    stride: int >= 1.
+    filter_size: taps of the binomial filter, 1..7.
+    padding: 'reflect' | 'replicate' | 'zeros' | 'circular'.
+
+  Returns:
+    ``[B, floor((H-1)/stride) + 1, floor((W-1)/stride) + 1, C]``.
+  """
+  conv_lib.check_nhwc(x)
+  stride = _validate.integer(stride, 'stride', minimum=1)
+  taps = binomial_filter(filter_size)
+  _validate.check_choice(padding, 'padding', BLUR_PADDINGS)
+  x = jnp.asarray(x)
+  if filter_size == 1:
+    return x[:, ::stride, ::stride]
+  pad = padding_lib.same_pads(filter_size)
+  x = padding_lib.pad_spatial(x, (pad, pad), mode=padding)
+  out_h = (x.shape[1] - filter_size) // stride + 1
+  out_w = (x.shape[2] - filter_size) // stride + 1
+  taps = taps.astype(x.dtype)
+  x = _blur_axis(x, taps, 1, stride, out_h)
+  return _blur_axis(x, taps, 2, stride, out_w)
+
+
+def max_blur_pool(x: jax.typing.ArrayLike, *, window: int = 2, stride: int = 2,
+                  filter_size: int = 3, padding: str = 'reflect') -> jax.Array:
+  """MaxBlurPool (Zhang 2019): max with stride 1, then :func:`blur_pool`.
+
+  Args:
+    x: ``[B, H, W, C]`` floating.
+    window: max-pooling window, >= 1.
+    stride: blur-pool stride, >= 1.
+    filter_size: binomial taps, 1..7.
+    padding: blur padding, 'reflect' | 'replicate' | 'zeros' | 'circular'.
+      With 'circular' the stride-1 max also wraps around (keeps the torus
+      symmetry); otherwise it is unpadded, as in antialiased-cnns
+      (``nn.MaxPool2d(window, stride=1)``), and the grid shrinks by
+      ``window - 1`` first.
+
+  Returns:
+    ``[B, H', W', C]``.
+  """
+  _validate.check_choice(padding, 'padding', BLUR_PADDINGS)
+  x = max_pool(x, window=window, stride=1,
+               padding='circular' if padding == 'circular' else 'valid')
+  return blur_pool(x, stride=stride, filter_size=filter_size, padding=padding)
+
+
+def global_avg_pool(x: jax.typing.ArrayLike) -> jax.Array:
+  """Mean over H and W: ``[B, H, W, C] -> [B, C]``."""
+  conv_lib.check_nhwc(x)
+  return jnp.mean(jnp.asarray(x), axis=(1, 2))
+
+
+def global_max_pool(x: jax.typing.ArrayLike) -> jax.Array:
+  """Max over H and W: ``[B, H, W, C] -> [B, C]``."""
+  conv_lib.check_nhwc(x)
+  return jnp.max(jnp.asarray(x), axis=(1, 2))
+
+
+def polyphase_components(x: jax.typing.ArrayLike, *, stride: int = 2
+                         ) -> jax.Array:
+  """Splits ``x`` into its ``stride**2`` polyphase components.
+
+  Args:
+    x: ``[B, H, W, C]`` with ``H`` and ``W`` multiples of ``stride``.
+    stride: int >= 1.
+
+  Returns:
+    ``[P, B, H / stride, W / stride, C]`` with ``P = stride**2``; component
+    ``p = i * stride + j`` is ``x[:, i::stride, j::stride]``.
+  """
+  conv_lib.check_nhwc(x)
+  stride = _validate.integer(stride, 'stride', minimum=1)
+  x = jnp.asarray(x)
+  b, h, w, c = x.shape
+  if h % stride or w % stride:
+    raise ValueError(
+        f'the polyphase split needs H and W divisible by stride={stride}; got '
+        f'H, W = {h}, {w}. Crop or pad the input to a multiple of stride.')
+  x = x.reshape(b, h // stride, stride, w // stride, stride, c)
+  x = x.transpose(2, 4, 0, 1, 3, 5)  # [s, s, B, H/s, W/s, C]
+  return x.reshape(stride * stride, b, h // stride, w // stride, c)
+
+
+def aps_pool(x: jax.typing.ArrayLike, *, stride: int = 2, filter_size: int = 1,
+             norm: str = 'l2') -> jax.Array:
+  """Adaptive polyphase sampling (Chaman & Dokmanic 2021).
+
+  Optionally blurs (binomial ``filter_size``, stride 1, circular padding, as
+  in the APS paper's anti-aliased variant), then keeps, per example, the
+  polyphase component with the largest norm. Shifting the input circularly
+  permutes the components (and shifts each), so the same component is kept
+  and the output is a circular shift of the unshifted output. Ties (e.g. a
+  constant input) resolve to the first component.
+
+  Args:
+    x: ``[B, H, W, C]`` floating, ``H`` and ``W`` multiples of ``stride``.
+    stride: int >= 1.
+    filter_size: binomial blur taps before sampling, 1..7 (1 = no blur).
+    norm: 'l1' | 'l2' | 'linf', the norm over ``[H/stride, W/stride, C]``.
+
+  Returns:
+    ``[B, H / stride, W / stride, C]``.
+  """
+  conv_lib.check_nhwc(x)
+  _validate.check_choice(norm, 'norm', APS_NORMS)
+  stride = _validate.integer(stride, 'stride', minimum=1)
+  binomial_filter(filter_size)  # validates filter_size
+  if filter_size > 1:
+    x = blur_pool(x, stride=1, filter_size=filter_size, padding='circular')
+  components = polyphase_components(x, stride=stride)  # [P, B, H', W', C]
+  magnitude = jnp.abs(components)
+  if norm == 'l1':
+    scores = jnp.sum(magnitude, axis=(2, 3, 4))
+  elif norm == 'l2':
+    scores = jnp.sum(jnp.square(magnitude), axis=(2, 3, 4))
+  else:
+    scores = jnp.max(magnitude, axis=(2, 3, 4))
+  best = jnp.argmax(scores, axis=0)  # [B]
+  batch = jnp.arange(components.shape[1])
+  return components[best, batch]
+
+
+class Pool(nn.Module):
+  """Parameter-free wrapper so models can hold any pooling function.
+
+  Attributes:
+    fn: a function ``[B, H, W, C] -> [B, H', W', C]`` or ``-> [B, C]``, e.g.
+      ``functools.partial(blur_pool, stride=2)``.
+  """
+  fn: Callable[[jax.Array], jax.Array]
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return self.fn(x)
+
+
+class BlurConv(nn.Module):
+  """Anti-aliased strided conv (Zhang 2019): conv stride 1 -> act -> blur_pool.
+
+  Replaces ``act(Conv(stride=s)(x))``. Maps ``[B, H, W, C_in]`` to
+  ``[B, floor((H-1)/s)+1, floor((W-1)/s)+1, features]``.
+  """
+  features: int
+  kernel_size: int | tuple[int, int] = 3
+  stride: int = 2
+  filter_size: int = 3
+  padding: str = 'circular'
+  blur_padding: str = 'circular'
+  activation: Callable[[jax.Array], jax.Array] = nn.relu
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    y = conv_lib.Conv(self.features, self.kernel_size, stride=1,
+                      padding=self.padding)(x)
+    return blur_pool(self.activation(y), stride=self.stride,
+                     filter_size=self.filter_size, padding=self.blur_padding)

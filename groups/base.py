@@ -65,11 +65,16 @@ class Transform(abc.ABC):
 
 @dataclasses.dataclass(frozen=True)
 class Identity(Transform):
-  """The identity; the output action that expresses invariance."""
+  """The identity; the output action that expresses invariance.
+
+  Accepts any array with a batch axis (e.g. pooled outputs ``[B, C]``).
+  """
 
   def __call__(self, x):
-    check_features(x)
-    return jax.numpy.asarray(x)
+    x = jax.numpy.asarray(x)
+    if x.ndim < 1:
+      raise ValueError('x must have a batch axis [B, ...]; got a scalar.')
+    return x
 
   def inverse(self):
     return self

@@ -31,8 +31,11 @@ _DIMENSION_NUMBERS = ('NHWC', 'HWIO', 'NHWC')
 
 
 def check_nhwc(x: jax.typing.ArrayLike, name: str = 'x') -> None:
-  """Checks that ``x`` is a float ``[B, H, W, C]`` array."""
+  """Checks that ``x`` is a float ``[B, H, W, C]`` array with H, W >= 1."""
   _validate.check_array(x, name, rank=4, layout='[B, H, W, C]')
+  if min(x.shape[1:3]) < 1:
+    raise ValueError(f'{name} must have H, W >= 1 (layout [B, H, W, C]); got '
+                     f'shape {tuple(x.shape)}.')
 
 
 def conv2d(x: jax.typing.ArrayLike, kernel: jax.typing.ArrayLike, *,
@@ -63,6 +66,10 @@ def conv2d(x: jax.typing.ArrayLike, kernel: jax.typing.ArrayLike, *,
   dilations = _validate.pair(dilation, 'dilation')
   x = jnp.asarray(x)
   kernel = jnp.asarray(kernel)
+  if min(kernel.shape[:2]) < 1:
+    raise ValueError(
+        'kernel must have spatial sizes kh, kw >= 1 (layout [kh, kw, C_in, '
+        f'C_out]); got kernel shape {kernel.shape}.')
   if kernel.shape[2] != x.shape[3]:
     raise ValueError(
         f'kernel must have C_in = x.shape[-1] = {x.shape[3]} input channels '

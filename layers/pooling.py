@@ -232,7 +232,10 @@ def aps_pool(x: jax.typing.ArrayLike, *, stride: int = 2, filter_size: int = 1,
   polyphase component with the largest norm. Shifting the input circularly
   permutes the components (and shifts each), so the same component is kept
   and the output is a circular shift of the unshifted output. Ties (e.g. a
-  constant input) resolve to the first component.
+  constant input) resolve to the first component and make the choice depend
+  on rounding. One tie is structural: a binomial blur (``filter_size > 1``)
+  has a zero at Nyquist, so all components of a blurred *non-negative* map
+  (e.g. after ReLU) have the same sum — use 'l2' or 'linf' there, not 'l1'.
 
   Args:
     x: ``[B, H, W, C]`` floating, ``H`` and ``W`` multiples of ``stride``.

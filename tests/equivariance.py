@@ -1,0 +1,522 @@
+"""``assert_equivariant`` and the registry of equivariance facts.
+
+Every layer states here which transformations it is exactly equivariant (or
+invariant) to, which only approximately (with a measured, documented bound),
+and which it must break (a negative control). ``tests/registry_test.py``
+iterates :data:`REGISTRY`, running each case with and without ``jax.jit`` on
+inputs, sizes and transformations drawn by hypothesis. A new layer is tested
+by adding one entry::
+
+    @register('my_layer/circular_shift', expect=EXACT, bound=1e-5,
+              fact='my_layer commutes with every circular shift')
+    def _(draw):
+      rng = draw_rng(draw)
+      x = random_input(draw, rng)
+      shift = groups.CircularShift(draw(st.integers(-3, 3)), 0)
+      return Trial(functools.partial(my_layer, ...), x, shift)
+
+``draw`` is hypothesis' ``data.draw``. The three expectations:
+
+* ``EXACT``: ``f(T x) == T' f(x)`` elementwise within ``atol = rtol = bound``
+  (float32, ~1e-5), on the positions in ``mask`` if given.
+* ``APPROXIMATE``: the largest per-example relative error
+  ``||f(T x) - T' f(x)|| / ||T' f(x)||`` is at most ``bound``.
+* ``BREAKS``: the batch-mean relative error is at least ``bound`` — the
+  property demonstrably fails, so the exact tests cannot pass vacuously.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+
+import jax
+import numpy as np
+from hypothesis import strategies as st
+
+import groups
+import layers
+
+EXACT = 'exact'
+APPROXIMATE = 'approximate'
+BREAKS = 'breaks'
+
+
+# --------------------------------------------------------------------------
+# Assertions.
+# --------------------------------------------------------------------------
+
+
+def _masked(array: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+  return np.asarray(array) if mask is None else np.asarray(array)[:, mask]
+
+
+def assert_equivariant(fn: Callable[[jax.Array], jax.Array],
+                       transform: groups.Transform, x: np.ndarray, *,
+                       output_transform: groups.Transform | None = None,
+                       atol: float = 1e-5, rtol: float = 1e-5,
+                       mask: np.ndarray | None = None) -> None:
+  """Asserts ``fn(T x) == T' fn(x)`` elementwise (on ``mask`` if given).
+
+  Args:
+    fn: function of ``x``.
+    transform: ``T``, acting on ``x`` ``[B, H, W, ...]``.
+    x: input.
+    output_transform: ``T'``; defaults to ``T``; ``groups.Identity()`` for
+      invariance.
+    atol: absolute tolerance.
+    rtol: relative tolerance.
+    mask: optional boolean ``[H', W']`` of output positions compared.
+  """
+  actual, expected = groups.transformed_pair(fn, x, transform,
+                                             output_transform)
+  np.testing.assert_allclose(
+      _masked(actual, mask), _masked(expected, mask), atol=atol, rtol=rtol,
+      err_msg=f'f(T x) != T\' f(x) for T={transform}, T\'='
+      f'{output_transform or transform}')
+
+
+def assert_approximately_equivariant(
+    fn: Callable[[jax.Array], jax.Array], transform: groups.Transform,
+    x: np.ndarray, *, bound: float,
+    output_transform: groups.Transform | None = None,
+    mask: np.ndarray | None = None) -> np.ndarray:
+  """Asserts every example's relative equivariance error is <= ``bound``."""
+  errors = np.asarray(groups.equivariance_error(fn, x, transform,
+                                                output_transform, mask=mask))
+  assert errors.max() <= bound, (
+      f'relative error {errors.max():.3g} exceeds the documented bound '
+      f'{bound:.3g} for T={transform}')
+  return errors
+
+
+def assert_not_equivariant(fn: Callable[[jax.Array], jax.Array],
+                           transform: groups.Transform, x: np.ndarray, *,
+                           min_error: float,
+                           output_transform: groups.Transform | None = None,
+                           mask: np.ndarray | None = None) -> np.ndarray:
+  """Negative control: asserts the batch-mean relative error is >= ``min_error``."""
+  errors = np.asarray(groups.equivariance_error(fn, x, transform,
+                                                output_transform, mask=mask))
+  assert errors.mean() >= min_error, (
+      f'expected the property to break (mean relative error >= '
+      f'{min_error:.3g}) but got {errors.mean():.3g} for T={transform}')
+  return errors
+
+
+# --------------------------------------------------------------------------
+# The registry.
+# --------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Trial:
+  """One drawn instance of a case: ``fn``, input and transformations."""
+  fn: Callable[[jax.Array], jax.Array]
+  x: np.ndarray
+  transform: groups.Transform
+  output_transform: groups.Transform | None = None  # None: same as transform
+  mask: np.ndarray | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+  name: str
+  draw: Callable[[Callable], Trial]
+  expect: str
+  bound: float
+  fact: str
+
+
+REGISTRY: list[Case] = []
+
+
+def register(name: str, *, expect: str, bound: float, fact: str):
+  """Decorator adding a ``draw -> Trial`` function to :data:`REGISTRY`."""
+  if expect not in (EXACT, APPROXIMATE, BREAKS):
+    raise ValueError(f'expect must be {EXACT!r}, {APPROXIMATE!r} or '
+                     f'{BREAKS!r}; got {expect!r}.')
+  if any(case.name == name for case in REGISTRY):
+    raise ValueError(f'a registry case named {name!r} already exists.')
+
+  def add(draw_fn):
+    REGISTRY.append(Case(name, draw_fn, expect, bound, fact))
+    return draw_fn
+
+  return add
+
+
+def check(case: Case, trial: Trial,
+          fn: Callable[[jax.Array], jax.Array] | None = None) -> None:
+  """Runs ``case``'s assertion on ``trial`` (``fn`` overrides ``trial.fn``)."""
+  fn = trial.fn if fn is None else fn
+  common = dict(output_transform=trial.output_transform, mask=trial.mask)
+  if case.expect == EXACT:
+    assert_equivariant(fn, trial.transform, trial.x, atol=case.bound,
+                       rtol=case.bound, **common)
+  elif case.expect == APPROXIMATE:
+    assert_approximately_equivariant(fn, trial.transform, trial.x,
+                                     bound=case.bound, **common)
+  else:
+    assert_not_equivariant(fn, trial.transform, trial.x,
+                           min_error=case.bound, **common)
+
+
+# --------------------------------------------------------------------------
+# Drawing inputs and parameters.
+# --------------------------------------------------------------------------
+
+
+def draw_rng(draw) -> np.random.Generator:
+  """A NumPy generator seeded by hypothesis (so failures replay)."""
+  return np.random.default_rng(draw(st.integers(0, 2**32 - 1), label='seed'))
+
+
+def random_kernel(rng: np.random.Generator, kh: int, kw: int, c_in: int,
+                  c_out: int) -> np.ndarray:
+  """``[kh, kw, C_in, C_out]`` with variance 1 / fan_in (outputs stay O(1))."""
+  kernel = rng.standard_normal((kh, kw, c_in, c_out))
+  return (kernel / np.sqrt(kh * kw * c_in)).astype(np.float32)
+
+
+def smooth(x: np.ndarray, *, cutoff: float) -> np.ndarray:
+  """Ideal low-pass of ``x`` ``[B, H, W, C]``: keeps |frequency| < ``cutoff``.
+
+  ``cutoff`` is in cycles per pixel (Nyquist is 0.5).
+  """
+  ky = np.abs(np.fft.fftfreq(x.shape[1]))[:, None]
+  kx = np.abs(np.fft.fftfreq(x.shape[2]))[None, :]
+  keep = ((ky < cutoff) & (kx < cutoff))[None, :, :, None]
+  spectrum = np.fft.fft2(x, axes=(1, 2)) * keep
+  return np.real(np.fft.ifft2(spectrum, axes=(1, 2))).astype(np.float32)
+
+
+def random_input(draw, rng: np.random.Generator, *,
+                 sizes: st.SearchStrategy[int] = st.integers(3, 12),
+                 multiple_of: int = 1, batch: tuple[int, int] = (1, 3),
+                 channels: tuple[int, int] = (1, 3),
+                 square: bool = False) -> np.ndarray:
+  """Draws a white-noise ``[B, H, W, C]`` float32 input.
+
+  ``H`` and ``W`` are ``multiple_of`` times a drawn size.
+  """
+  h = draw(sizes, label='H') * multiple_of
+  w = h if square else draw(sizes, label='W') * multiple_of
+  b = draw(st.integers(*batch), label='B')
+  c = draw(st.integers(*channels), label='C')
+  return rng.standard_normal((b, h, w, c)).astype(np.float32)
+
+
+def draw_shift(draw, x: np.ndarray, *, multiple_of: int = 1,
+               nonzero: bool = False) -> tuple[int, int]:
+  """Draws an integer ``(dy, dx)`` within one period, multiples of ``multiple_of``."""
+  h, w = x.shape[1] // multiple_of, x.shape[2] // multiple_of
+  dy = draw(st.integers(-h, h), label='dy') * multiple_of
+  dx = draw(st.integers(-w, w), label='dx') * multiple_of
+  if nonzero and dy % x.shape[1] == 0 and dx % x.shape[2] == 0:
+    dx = multiple_of
+  return dy, dx
+
+
+def two_conv_net(rng: np.random.Generator, c_in: int, *, downsample=None,
+                 head=layers.global_avg_pool, width: int = 6, kernel: int = 3):
+  """``conv -> relu -> downsample -> conv -> relu -> head``, circular convs.
+
+  Returns ``fn: [B, H, W, c_in] -> head output``.
+  """
+  k1 = random_kernel(rng, kernel, kernel, c_in, width)
+  k2 = random_kernel(rng, kernel, kernel, width, width)
+
+  def fn(x):
+    y = jax.nn.relu(layers.conv2d(x, k1, padding='circular'))
+    if downsample is not None:
+      y = downsample(y)
+    y = jax.nn.relu(layers.conv2d(y, k2, padding='circular'))
+    return head(y)
+
+  return fn
+
+
+# --------------------------------------------------------------------------
+# Translations: convolution.
+# --------------------------------------------------------------------------
+
+
+def _draw_conv(draw, rng, x, *, padding, stride=1, kernel_sizes=(1, 5)):
+  kh = draw(st.integers(*kernel_sizes), label='kh')
+  kw = draw(st.integers(*kernel_sizes), label='kw')
+  dilation = draw(st.integers(1, 2), label='dilation')
+  c_out = draw(st.integers(1, 3), label='C_out')
+  kernel = random_kernel(rng, kh, kw, x.shape[-1], c_out)
+  fn = functools.partial(layers.conv2d, kernel=kernel, stride=stride,
+                         padding=padding, dilation=dilation)
+  return fn, (dilation * (kh - 1) + 1, dilation * (kw - 1) + 1)
+
+
+@register('conv_circular/circular_shift', expect=EXACT, bound=1e-5,
+          fact='a stride-1 circular conv (odd or even kernel, dilated or not) '
+          'commutes with every circular shift')
+def _(draw):
+  rng = draw_rng(draw)
+  x = random_input(draw, rng)
+  fn, _ = _draw_conv(draw, rng, x, padding='circular')
+  return Trial(fn, x, groups.CircularShift(*draw_shift(draw, x)))
+
+
+@register('conv_circular/subpixel_shift', expect=EXACT, bound=1e-5,
+          fact='a circular conv and a Fourier sub-pixel shift are both '
+          'circulant, so they commute exactly (linear layers only)')
+def _(draw):
+  rng = draw_rng(draw)
+  x = random_input(draw, rng)
+  fn, _ = _draw_conv(draw, rng, x, padding='circular')
+  dy = draw(st.floats(-2, 2, allow_nan=False), label='dy')
+  dx = draw(st.floats(-2, 2, allow_nan=False), label='dx')
+  return Trial(fn, x, groups.FourierShift(dy, dx))
+
+
+@register('conv_padded/interior', expect=EXACT, bound=1e-5,
+          fact="a 'zeros'/'reflect'/'replicate' conv commutes with a "
+          'zero-fill shift on the interior (receptive field inside the grid)')
+def _(draw):
+  rng = draw_rng(draw)
+  padding = draw(st.sampled_from(['zeros', 'reflect', 'replicate']))
+  x = random_input(draw, rng, sizes=st.integers(9, 14))
+  fn, (ky, kx) = _draw_conv(draw, rng, x, padding=padding,
+                            kernel_sizes=(1, 4))
+  shift = (draw(st.integers(-2, 2), label='dy'),
+           draw(st.integers(-2, 2), label='dx'))
+  mask = groups.interior_mask(x.shape[1], x.shape[2], shift=shift,
+                              margin=(ky // 2, kx // 2))
+  return Trial(fn, x, groups.ZeroFillShift(*shift), mask=mask)
+
+
+@register('conv_zeros/border', expect=BREAKS, bound=1e-2,
+          fact="a 'zeros'-padded conv is not circular-shift equivariant: the "
+          'border rows/columns differ (negative control of the interior test)')
+def _(draw):
+  rng = draw_rng(draw)
+  x = random_input(draw, rng, batch=(2, 3))
+  fn, _ = _draw_conv(draw, rng, x, padding='zeros', kernel_sizes=(3, 5))
+  dy = draw(st.integers(1, x.shape[1] - 1), label='dy')
+  return Trial(fn, x, groups.CircularShift(dy, 0))
+
+
+def _strided_input(draw, rng, stride, batch=(1, 3)):
+  return random_input(draw, rng, sizes=st.integers(2, 5), multiple_of=stride,
+                      batch=batch)
+
+
+@register('conv_strided/shift_multiple_of_stride', expect=EXACT, bound=1e-5,
+          fact='a stride-s circular conv maps a shift by s*t to a shift by t '
+          '(H, W multiples of s)')
+def _(draw):
+  rng = draw_rng(draw)
+  stride = draw(st.integers(2, 3), label='stride')
+  x = _strided_input(draw, rng, stride)
+  fn, _ = _draw_conv(draw, rng, x, padding='circular', stride=stride)
+  shift = groups.CircularShift(*draw_shift(draw, x, multiple_of=stride))
+  return Trial(fn, x, shift, shift.output_action(stride=stride))
+
+
+def _one_pixel_shift(draw, stride):
+  """A shift with one component not a multiple of ``stride``."""
+  d = draw(st.integers(1, stride - 1), label='d')
+  return groups.CircularShift(*draw(st.sampled_from([(d, 0), (0, d), (d, d)]),
+                                    label='direction'))
+
+
+@register('conv_strided/shift_not_multiple', expect=BREAKS, bound=1e-2,
+          fact='a stride-s conv aliases: a shift that is not a multiple of s '
+          'is not a (sub-pixel) shift of the output')
+def _(draw):
+  rng = draw_rng(draw)
+  stride = draw(st.integers(2, 3), label='stride')
+  x = _strided_input(draw, rng, stride, batch=(2, 3))
+  fn, _ = _draw_conv(draw, rng, x, padding='circular', stride=stride,
+                     kernel_sizes=(1, 3))
+  shift = _one_pixel_shift(draw, stride)
+  return Trial(fn, x, shift, shift.output_action(stride=stride))
+
+
+# --------------------------------------------------------------------------
+# Translations: local pooling.
+# --------------------------------------------------------------------------
+
+_LOCAL_POOLS = {
+    'max_pool': lambda window, stride: functools.partial(
+        layers.max_pool, window=window, stride=stride, padding='circular'),
+    'avg_pool': lambda window, stride: functools.partial(
+        layers.avg_pool, window=window, stride=stride, padding='circular'),
+    'blur_pool': lambda window, stride: functools.partial(
+        layers.blur_pool, filter_size=window, stride=stride,
+        padding='circular'),
+    'max_blur_pool': lambda window, stride: functools.partial(
+        layers.max_blur_pool, window=window, stride=stride,
+        padding='circular'),
+}
+
+
+@register('local_pool/shift_multiple_of_stride', expect=EXACT, bound=1e-5,
+          fact='circular max/avg/blur/max-blur pooling with stride s maps a '
+          'shift by s*t to a shift by t (every shift when s = 1)')
+def _(draw):
+  rng = draw_rng(draw)
+  name = draw(st.sampled_from(sorted(_LOCAL_POOLS)), label='pool')
+  window = draw(st.integers(1, 4), label='window')
+  stride = draw(st.integers(1, 3), label='stride')
+  x = _strided_input(draw, rng, stride)
+  shift = groups.CircularShift(*draw_shift(draw, x, multiple_of=stride))
+  return Trial(_LOCAL_POOLS[name](window, stride), x, shift,
+               shift.output_action(stride=stride))
+
+
+@register('max_avg_pool/shift_not_multiple', expect=BREAKS, bound=1e-2,
+          fact='max/avg pooling with stride s >= 2 breaks under a shift that '
+          'is not a multiple of s (e.g. 1 pixel): aliasing')
+def _(draw):
+  rng = draw_rng(draw)
+  name = draw(st.sampled_from(['max_pool', 'avg_pool']), label='pool')
+  stride = draw(st.integers(2, 3), label='stride')
+  window = draw(st.integers(stride, 4), label='window')
+  x = _strided_input(draw, rng, stride, batch=(2, 3))
+  shift = _one_pixel_shift(draw, stride)
+  return Trial(_LOCAL_POOLS[name](window, stride), x, shift,
+               shift.output_action(stride=stride))
+
+
+# --------------------------------------------------------------------------
+# Translations: invariance of whole networks.
+# --------------------------------------------------------------------------
+
+_GLOBAL_POOLS = {'avg': layers.global_avg_pool, 'max': layers.global_max_pool}
+
+
+@register('net_stride1_global_pool/circular_shift', expect=EXACT, bound=1e-5,
+          fact='stride-1 circular convs + ReLU + global avg/max pooling are '
+          'exactly invariant to every circular shift')
+def _(draw):
+  rng = draw_rng(draw)
+  x = random_input(draw, rng)
+  head = _GLOBAL_POOLS[draw(st.sampled_from(sorted(_GLOBAL_POOLS)))]
+  kernel = draw(st.integers(1, 4), label='kernel')
+  fn = two_conv_net(rng, x.shape[-1], head=head, kernel=kernel)
+  return Trial(fn, x, groups.CircularShift(*draw_shift(draw, x)),
+               groups.Identity())
+
+
+@register('net_max_pool/one_pixel_shift', expect=BREAKS, bound=5e-3,
+          fact='one stride-2 max pool between the convs and a 1-pixel shift '
+          'breaks the invariance of global pooling')
+def _(draw):
+  rng = draw_rng(draw)
+  x = random_input(draw, rng, sizes=st.integers(4, 8), multiple_of=2,
+                   batch=(4, 6))
+  fn = two_conv_net(rng, x.shape[-1], downsample=_LOCAL_POOLS['max_pool'](2, 2))
+  return Trial(fn, x, _one_pixel_shift(draw, 2), groups.Identity())
+
+
+@register('net_aps_pool/circular_shift', expect=EXACT, bound=1e-5,
+          fact='replacing the stride-2 pool by APS (any blur, any norm) makes '
+          'the network exactly invariant to every circular shift again')
+def _(draw):
+  rng = draw_rng(draw)
+  x = random_input(draw, rng, sizes=st.integers(2, 6), multiple_of=2)
+  filter_size = draw(st.integers(1, 5), label='filter_size')
+  # After a binomial blur every polyphase component of a non-negative (ReLU)
+  # map has the same sum, so 'l1' ties exactly and rounding picks the phase;
+  # aps_pool's docstring says so. 'l1' is tested without blur.
+  norms = ['l2', 'linf'] if filter_size > 1 else layers.pooling.APS_NORMS
+  aps = functools.partial(layers.aps_pool, stride=2, filter_size=filter_size,
+                          norm=draw(st.sampled_from(norms), label='norm'))
+  fn = two_conv_net(rng, x.shape[-1], downsample=aps)
+  return Trial(fn, x, groups.CircularShift(*draw_shift(draw, x)),
+               groups.Identity())
+
+
+# Bound measured with EQUIVLAB_HYPOTHESIS=thorough (200 draws): largest error
+# 0.03; the bound leaves 2x headroom. See the blur-vs-max comparison in
+# registry_test.py for the figure against max pooling.
+@register('net_max_blur_pool/one_pixel_shift', expect=APPROXIMATE, bound=0.06,
+          fact='anti-aliasing (MaxBlurPool, filter 3-5) does not restore '
+          'exact invariance, but keeps the 1-pixel error small')
+def _(draw):
+  rng = draw_rng(draw)
+  x = random_input(draw, rng, sizes=st.integers(6, 8), multiple_of=2,
+                   batch=(2, 4))
+  pool = functools.partial(layers.max_blur_pool, stride=2, padding='circular',
+                           filter_size=draw(st.integers(3, 5)))
+  fn = two_conv_net(rng, x.shape[-1], downsample=pool)
+  return Trial(fn, x, _one_pixel_shift(draw, 2), groups.Identity())
+
+
+# Bound measured with EQUIVLAB_HYPOTHESIS=thorough: inputs band-limited to
+# 1/8 cycle/pixel, shifts up to 1/2 pixel; largest error 0.08.
+@register('conv_relu/subpixel_shift', expect=APPROXIMATE, bound=0.15,
+          fact='conv + ReLU is only approximately equivariant to sub-pixel '
+          'shifts of smooth inputs: ReLU creates frequencies above Nyquist')
+def _(draw):
+  rng = draw_rng(draw)
+  x = smooth(random_input(draw, rng, sizes=st.integers(16, 24)), cutoff=0.125)
+  kernel = random_kernel(rng, 3, 3, x.shape[-1], 4)
+  fn = lambda x: jax.nn.relu(layers.conv2d(x, kernel))  # noqa: E731
+  dy = draw(st.floats(-0.5, 0.5, allow_nan=False), label='dy')
+  dx = draw(st.floats(-0.5, 0.5, allow_nan=False), label='dx')
+  return Trial(fn, x, groups.FourierShift(dy, dx))
+
+
+# --------------------------------------------------------------------------
+# 90-degree rotations and flips (exact on the pixel grid).
+# --------------------------------------------------------------------------
+
+_D4_ELEMENTS = [groups.Rot90(k) for k in range(4)] + [
+    groups.Flip().then(groups.Rot90(k)) for k in range(4)]
+
+
+def _symmetrised_kernel(kernel: np.ndarray) -> np.ndarray:
+  """Averages ``[k, k, C_in, C_out]`` over the 8 rotations/flips (D4)."""
+  images = [np.rot90(kernel, r, axes=(0, 1)) for r in range(4)]
+  images += [np.flip(image, axis=1) for image in images]
+  return np.mean(images, axis=0)
+
+
+@register('conv_isotropic/rot90_flip', expect=EXACT, bound=1e-5,
+          fact='a circular conv with a D4-symmetric odd kernel commutes with '
+          'every 90-degree rotation and flip of a square grid')
+def _(draw):
+  rng = draw_rng(draw)
+  x = random_input(draw, rng, square=True)
+  size = draw(st.sampled_from([1, 3, 5]), label='kernel')
+  kernel = _symmetrised_kernel(random_kernel(rng, size, size, x.shape[-1], 3))
+  fn = functools.partial(layers.conv2d, kernel=kernel, padding='circular')
+  return Trial(fn, x, draw(st.sampled_from(_D4_ELEMENTS), label='g'))
+
+
+@register('conv_generic/rot90', expect=BREAKS, bound=1e-2,
+          fact='an ordinary conv (unconstrained 3x3 kernel) is not '
+          'rotation-equivariant (negative control)')
+def _(draw):
+  rng = draw_rng(draw)
+  x = random_input(draw, rng, sizes=st.integers(5, 9), batch=(2, 3),
+                   square=True)
+  kernel = random_kernel(rng, 3, 3, x.shape[-1], 3)
+  fn = functools.partial(layers.conv2d, kernel=kernel, padding='circular')
+  return Trial(fn, x, groups.Rot90(draw(st.integers(1, 3), label='k')))
+
+
+@register('net_global_pool/rot90_flip', expect=EXACT, bound=1e-5,
+          fact='D4-symmetric circular convs + ReLU + global pooling are '
+          'invariant to 90-degree rotations and flips')
+def _(draw):
+  rng = draw_rng(draw)
+  x = random_input(draw, rng, square=True)
+  k1 = _symmetrised_kernel(random_kernel(rng, 3, 3, x.shape[-1], 4))
+  k2 = _symmetrised_kernel(random_kernel(rng, 3, 3, 4, 4))
+
+  def fn(x):
+    y = jax.nn.relu(layers.conv2d(x, k1, padding='circular'))
+    return layers.global_max_pool(jax.nn.relu(layers.conv2d(y, k2)))
+
+  return Trial(fn, x, draw(st.sampled_from(_D4_ELEMENTS), label='g'),
+               groups.Identity())

@@ -90,7 +90,8 @@ class AntiAliasingTest(absltest.TestCase):
       errors[name] = float(np.mean(groups.equivariance_error(
           fn, x, groups.CircularShift(0, 1), groups.Identity())))
     print(f'1-pixel invariance error: {errors}')
-    # Measured (seed 0/1, 32 x 16 x 16 x 3): max_pool 0.058, max_blur_pool 0.012.
+    # Measured (seeds 0/1, 32 x 16 x 16 x 3, width 6): max_pool 0.034,
+    # max_blur_pool 0.0035 (9.5x lower).
     self.assertGreater(errors['max_blur_pool'], 1e-4)  # still not exact
     self.assertLess(errors['max_blur_pool'], 0.5 * errors['max_pool'])
 

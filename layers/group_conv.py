@@ -1,0 +1,379 @@
+"""Lifting and group convolutions over a finite group G (Cohen & Welling 2016).
+
+Layouts: images ``[B, H, W, C]``; group feature maps ``[B, H, W, G, C]``, axis
+3 indexed by the elements of ``G`` (a :class:`groups.FiniteGroup`).
+
+* :func:`lifting_conv` — ``[B, H, W, C] -> [B, H', W', G, C']``: correlate
+  with the filter transformed by each ``g``,
+  ``out[p, g] = sum_q x[p + q] psi[g^-1 q]``.
+* :func:`group_conv` — ``[B, H, W, G, C] -> [B, H', W', G, C']``:
+  ``out[p, g] = sum_{q, h} y[p + q, h] psi[g^-1 q, g^-1 h]``.
+
+Both transform the one learned filter by every ``g`` with the group's own
+action on feature maps (``grid_action`` for the lifting filter
+``[k, k, C, C']``, ``regular_action`` for the group filter
+``[k, k, G, C, C']``), stack the ``|G|`` results along the output-channel axis
+and do the work in ONE :func:`layers.conv2d` call. They are equivariant,
+``f(g . x) == g . f(x)`` with ``g`` acting on outputs by
+``group.regular_action(g)`` (exactly for p4 / p4m, approximately for groups
+with interpolated rotations), when the sampling grid is symmetric about the
+grid centre: square inputs, square filters, and for stride ``s`` or a padded
+even filter see the rule in :mod:`groups.rotations`.
+
+Layers that keep equivariance on group maps: pointwise nonlinearities,
+:func:`group_pool` (max / mean over ``G``: invariant to the permutation, so
+its output transforms by ``grid_action``), :func:`spatial_pool` (any
+``[B, H, W, C]`` pooling applied with ``G`` folded into channels), and
+:func:`group_batch_norm` (statistics per channel over ``B, H, W, G``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from groups import _validate
+from groups import finite
+from layers import conv as conv_lib
+
+GROUP_REDUCTIONS = ('max', 'mean')
+
+
+def _check_square_kernel(kernel, layout: str) -> None:
+  if kernel.shape[0] != kernel.shape[1]:
+    raise ValueError(
+        f'kernel must be square (kh == kw; layout {layout}) so that every '
+        f'group element maps it to a filter of the same shape; got kernel '
+        f'shape {tuple(kernel.shape)}.')
+
+
+def lifting_filters(kernel: jax.typing.ArrayLike, *,
+                    group: finite.FiniteGroup) -> jax.Array:
+  """Stacks ``grid_action(g)(kernel)`` for every ``g`` along the output axis.
+
+  Args:
+    kernel: ``[k, k, C, C']``, floating.
+    group: a :class:`groups.FiniteGroup`.
+
+  Returns:
+    ``[k, k, C, G * C']``, output channel ``g * C' + c'`` is filter ``c'``
+    transformed by ``g``.
+  """
+  finite.check_group(group)
+  layout = '[k, k, C, C_out]'
+  _validate.check_array(kernel, 'kernel', rank=4, layout=layout)
+  _check_square_kernel(kernel, layout)
+  k, _, c_in, c_out = kernel.shape
+  as_image = jnp.asarray(kernel).reshape(1, k, k, c_in * c_out)
+  filters = [group.grid_action(g)(as_image).reshape(k, k, c_in, c_out)
+             for g in group.elements()]
+  return jnp.stack(filters, axis=3).reshape(k, k, c_in, -1)  # [k, k, C, G*C']
+
+
+def group_filters(kernel: jax.typing.ArrayLike, *,
+                  group: finite.FiniteGroup) -> jax.Array:
+  """Stacks ``regular_action(g)(kernel)`` for every ``g`` along the output axis.
+
+  Args:
+    kernel: ``[k, k, G, C, C']``, floating, ``G = |group|``.
+    group: a :class:`groups.FiniteGroup`.
+
+  Returns:
+    ``[k, k, G * C, G * C']``; input channel ``h * C + c`` reads element
+    ``h``, channel ``c`` of a folded group map.
+  """
+  layout = '[k, k, G, C, C_out]'
+  finite.check_group(group)
+  _validate.check_array(kernel, 'kernel', rank=5, layout=layout)
+  _check_square_kernel(kernel, layout)
+  k, _, g_in, c_in, c_out = kernel.shape
+  if g_in != group.order:
+    raise ValueError(
+        f'kernel must have G = |{group}| = {group.order} on axis 2 (layout '
+        f'{layout}); got kernel shape {tuple(kernel.shape)}.')
+  as_map = jnp.asarray(kernel).reshape(1, k, k, g_in, c_in * c_out)
+  filters = [group.regular_action(g)(as_map).reshape(k, k, g_in, c_in, c_out)
+             for g in group.elements()]
+  stacked = jnp.stack(filters, axis=4)  # [k, k, G_in, C, G_out, C']
+  return stacked.reshape(k, k, g_in * c_in, -1)
+
+
+def lifting_conv(x: jax.typing.ArrayLike, kernel: jax.typing.ArrayLike, *,
+                 group: finite.FiniteGroup,
+                 stride: int | tuple[int, int] = 1, padding: str = 'circular',
+                 dilation: int | tuple[int, int] = 1) -> jax.Array:
+  """Lifts an image to a group map: one filter per group element.
+
+  Args:
+    x: ``[B, H, W, C]``, floating.
+    kernel: ``[k, k, C, C']``, floating, square.
+    group: a :class:`groups.FiniteGroup`, e.g. ``groups.Cyclic(4)`` (p4).
+    stride: as :func:`layers.conv2d`.
+    padding: as :func:`layers.conv2d`.
+    dilation: as :func:`layers.conv2d`.
+
+  Returns:
+    ``[B, H', W', G, C']`` with ``H', W'`` as :func:`layers.conv2d`.
+  """
+  conv_lib.check_nhwc(x)
+  filters = lifting_filters(kernel, group=group)
+  out = conv_lib.conv2d(x, filters, stride=stride, padding=padding,
+                        dilation=dilation)  # [B, H', W', G*C']
+  return out.reshape(out.shape[:3] + (group.order, -1))
+
+
+def group_conv(y: jax.typing.ArrayLike, kernel: jax.typing.ArrayLike, *,
+               group: finite.FiniteGroup,
+               stride: int | tuple[int, int] = 1, padding: str = 'circular',
+               dilation: int | tuple[int, int] = 1) -> jax.Array:
+  """Convolves a group map with a filter on the group.
+
+  Args:
+    y: ``[B, H, W, G, C]``, floating, ``G = |group|``.
+    kernel: ``[k, k, G, C, C']``, floating, square.
+    group: the :class:`groups.FiniteGroup` of ``y``.
+    stride: as :func:`layers.conv2d`.
+    padding: as :func:`layers.conv2d`.
+    dilation: as :func:`layers.conv2d`.
+
+  Returns:
+    ``[B, H', W', G, C']`` with ``H', W'`` as :func:`layers.conv2d`.
+  """
+  finite.check_group_map(y, group)
+  filters = group_filters(kernel, group=group)
+  if filters.shape[2] != y.shape[3] * y.shape[4]:
+    raise ValueError(
+        f'kernel must have C = y.shape[-1] = {y.shape[4]} input channels '
+        f'(layout [k, k, G, C, C_out]); got kernel shape '
+        f'{tuple(jnp.shape(kernel))}.')
+  b, h, w, g, c = y.shape
+  out = conv_lib.conv2d(jnp.reshape(y, (b, h, w, g * c)), filters,
+                        stride=stride, padding=padding,
+                        dilation=dilation)  # [B, H', W', G*C']
+  return out.reshape(out.shape[:3] + (g, -1))
+
+
+def group_pool(y: jax.typing.ArrayLike, *, reduction: str = 'max'
+               ) -> jax.Array:
+  """Pools over the group axis: ``[B, H, W, G, C] -> [B, H, W, C]``.
+
+  The result transforms by the spatial part of ``g`` only
+  (``group.grid_action(g)``), so global spatial pooling after it gives
+  G-invariant features.
+
+  Args:
+    y: ``[B, H, W, G, C]``, floating.
+    reduction: 'max' or 'mean'.
+
+  Returns:
+    ``[B, H, W, C]``.
+  """
+  _validate.check_array(y, 'y', rank=5, layout='[B, H, W, G, C]')
+  _validate.check_choice(reduction, 'reduction', GROUP_REDUCTIONS)
+  reduce = jnp.max if reduction == 'max' else jnp.mean
+  return reduce(jnp.asarray(y), axis=3)
+
+
+def spatial_pool(y: jax.typing.ArrayLike, *,
+                 pool: Callable[[jax.Array], jax.Array]) -> jax.Array:
+  """Applies an image pooling to every group element: ``G`` folded into ``C``.
+
+  Args:
+    y: ``[B, H, W, G, C]``, floating.
+    pool: ``[B, H, W, C] -> [B, H', W', C]``, e.g.
+      ``functools.partial(layers.max_pool, window=2)``; it must act on each
+      channel separately (all of layers.pooling's local pools do).
+
+  Returns:
+    ``[B, H', W', G, C]``.
+  """
+  _validate.check_array(y, 'y', rank=5, layout='[B, H, W, G, C]')
+  if not callable(pool):
+    raise ValueError(f'pool must be a function [B, H, W, C] -> '
+                     f'[B, H\', W\', C]; got {pool!r}.')
+  b, h, w, g, c = y.shape
+  out = pool(jnp.reshape(y, (b, h, w, g * c)))  # [B, H', W', G*C]
+  return out.reshape(out.shape[:3] + (g, c))
+
+
+def group_moments(y: jax.typing.ArrayLike) -> tuple[jax.Array, jax.Array]:
+  """Per-channel mean and variance over ``B, H, W, G`` of ``[B, H, W, G, C]``.
+
+  Shared over the group axis, so a transformed input (pixels and group axis
+  permuted) has the same statistics.
+
+  Returns:
+    ``(mean, var)``, each ``[C]``.
+  """
+  _validate.check_array(y, 'y', rank=5, layout='[B, H, W, G, C]')
+  y = jnp.asarray(y)
+  mean = jnp.mean(y, axis=(0, 1, 2, 3))
+  var = jnp.mean(jnp.square(y - mean), axis=(0, 1, 2, 3))
+  return mean, var
+
+
+def group_batch_norm(y: jax.typing.ArrayLike, *, mean: jax.typing.ArrayLike,
+                     var: jax.typing.ArrayLike,
+                     scale: jax.typing.ArrayLike | None = None,
+                     bias: jax.typing.ArrayLike | None = None,
+                     epsilon: float = 1e-5) -> jax.Array:
+  """Normalises a group map per channel: ``(y - mean) / sqrt(var + eps) * scale + bias``.
+
+  Every statistic and parameter is ``[C]``, shared by all group elements and
+  positions, so the map stays equivariant. Use :func:`group_moments` for
+  batch statistics (training) or running averages (inference).
+
+  Args:
+    y: ``[B, H, W, G, C]``, floating.
+    mean: ``[C]``.
+    var: ``[C]``, >= 0.
+    scale: ``[C]`` or None (1).
+    bias: ``[C]`` or None (0).
+    epsilon: added to ``var``, > 0.
+
+  Returns:
+    ``[B, H, W, G, C]``.
+  """
+  _validate.check_array(y, 'y', rank=5, layout='[B, H, W, G, C]')
+  channels = y.shape[-1]
+  for name, value in (('mean', mean), ('var', var), ('scale', scale),
+                      ('bias', bias)):
+    if value is not None and jnp.shape(value) != (channels,):
+      raise ValueError(f'{name} must have shape [C] = ({channels},); got '
+                       f'{jnp.shape(value)}.')
+  if not epsilon > 0:
+    raise ValueError(f'epsilon must be > 0; got {epsilon!r}.')
+  out = (jnp.asarray(y) - mean) * jax.lax.rsqrt(jnp.asarray(var) + epsilon)
+  if scale is not None:
+    out = out * scale
+  if bias is not None:
+    out = out + bias
+  return out
+
+
+class LiftingConv(nn.Module):
+  """Linen wrapper of :func:`lifting_conv`; owns ``kernel [k, k, C, C']`` and bias.
+
+  Attributes:
+    group: a :class:`groups.FiniteGroup`.
+    features: output channels ``C'`` per group element.
+    kernel_size: ``k`` (square filters).
+    stride: int or ``(sh, sw)``.
+    padding: see :func:`layers.conv2d`.
+    dilation: int or ``(dh, dw)``.
+    use_bias: add a learned ``[C']`` bias, shared over ``G`` (keeps
+      equivariance).
+  """
+  group: finite.FiniteGroup
+  features: int
+  kernel_size: int = 3
+  stride: int | tuple[int, int] = 1
+  padding: str = 'circular'
+  dilation: int | tuple[int, int] = 1
+  use_bias: bool = True
+  kernel_init: Callable = nn.initializers.lecun_normal()
+  bias_init: Callable = nn.initializers.zeros_init()
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    """Maps ``[B, H, W, C]`` to ``[B, H', W', G, features]``."""
+    conv_lib.check_nhwc(x)
+    finite.check_group(self.group)
+    _validate.integer(self.features, 'features', minimum=1)
+    k = _validate.integer(self.kernel_size, 'kernel_size', minimum=1)
+    kernel = self.param('kernel', self.kernel_init,
+                        (k, k, x.shape[-1], self.features), jnp.float32)
+    y = lifting_conv(x, kernel, group=self.group, stride=self.stride,
+                     padding=self.padding, dilation=self.dilation)
+    if self.use_bias:
+      y = y + self.param('bias', self.bias_init, (self.features,), jnp.float32)
+    return y
+
+
+class GroupConv(nn.Module):
+  """Linen wrapper of :func:`group_conv`; owns ``kernel [k, k, G, C, C']`` and bias.
+
+  Attributes as :class:`LiftingConv`; maps ``[B, H, W, G, C]`` to
+  ``[B, H', W', G, features]``.
+  """
+  group: finite.FiniteGroup
+  features: int
+  kernel_size: int = 3
+  stride: int | tuple[int, int] = 1
+  padding: str = 'circular'
+  dilation: int | tuple[int, int] = 1
+  use_bias: bool = True
+  kernel_init: Callable = nn.initializers.lecun_normal()
+  bias_init: Callable = nn.initializers.zeros_init()
+
+  @nn.compact
+  def __call__(self, y: jax.Array) -> jax.Array:
+    """Maps ``[B, H, W, G, C]`` to ``[B, H', W', G, features]``."""
+    finite.check_group_map(y, self.group)
+    _validate.integer(self.features, 'features', minimum=1)
+    k = _validate.integer(self.kernel_size, 'kernel_size', minimum=1)
+    # fan_in of lecun_normal is k * k * G * C: every axis but the last two
+    # counts as receptive field.
+    kernel = self.param('kernel', self.kernel_init,
+                        (k, k, self.group.order, y.shape[-1], self.features),
+                        jnp.float32)
+    out = group_conv(y, kernel, group=self.group, stride=self.stride,
+                     padding=self.padding, dilation=self.dilation)
+    if self.use_bias:
+      out = out + self.param('bias', self.bias_init, (self.features,),
+                             jnp.float32)
+    return out
+
+
+class GroupBatchNorm(nn.Module):
+  """Batch norm of group maps ``[B, H, W, G, C]`` with statistics shared over G.
+
+  Training (``use_running_average=False``) normalises with the batch's
+  :func:`group_moments` and updates the running averages in the
+  'batch_stats' collection; inference uses the running averages. Both are
+  equivariant: the statistics do not change when ``g`` permutes pixels and
+  group elements.
+
+  Attributes:
+    use_running_average: inference mode; may be overridden per call.
+    momentum: decay of the running averages.
+    epsilon: added to the variance.
+    use_scale: learn a ``[C]`` scale.
+    use_bias: learn a ``[C]`` bias.
+  """
+  use_running_average: bool | None = None
+  momentum: float = 0.99
+  epsilon: float = 1e-5
+  use_scale: bool = True
+  use_bias: bool = True
+
+  @nn.compact
+  def __call__(self, y: jax.Array,
+               use_running_average: bool | None = None) -> jax.Array:
+    """Normalises ``[B, H, W, G, C]``; returns the same shape."""
+    _validate.check_array(y, 'y', rank=5, layout='[B, H, W, G, C]')
+    use_running_average = nn.merge_param(
+        'use_running_average', self.use_running_average, use_running_average)
+    channels = y.shape[-1]
+    running_mean = self.variable('batch_stats', 'mean', jnp.zeros,
+                                 (channels,), jnp.float32)
+    running_var = self.variable('batch_stats', 'var', jnp.ones, (channels,),
+                                jnp.float32)
+    if use_running_average:
+      mean, var = running_mean.value, running_var.value
+    else:
+      mean, var = group_moments(y)
+      if not self.is_initializing():
+        running_mean.value = (self.momentum * running_mean.value +
+                              (1 - self.momentum) * mean)
+        running_var.value = (self.momentum * running_var.value +
+                             (1 - self.momentum) * var)
+    scale = (self.param('scale', nn.initializers.ones_init(), (channels,),
+                        jnp.float32) if self.use_scale else None)
+    bias = (self.param('bias', nn.initializers.zeros_init(), (channels,),
+                       jnp.float32) if self.use_bias else None)
+    return group_batch_norm(y, mean=mean, var=var, scale=scale, bias=bias,
+                            epsilon=self.epsilon)

@@ -1,0 +1,442 @@
+"""Equivariance probe: which CNN parts keep translation symmetry, and how much.
+
+No training. Parameters are drawn once (``config.seed``), each probed function
+is jitted once, and its relative error ``||f(T x) - T' f(x)|| / ||T' f(x)||``
+(:func:`groups.equivariance_error`, mean over the batch) is measured for
+shifts ``0..config.max_shift`` (integer, :class:`groups.CircularShift`) and
+``config.subpixel_shifts`` (:class:`groups.FourierShift`) along
+``config.direction``, on two image sources: 'random' (i.i.d. N(0, 1)) and
+'digits' (:func:`data.embedded_digits`), both ``[B, 32, 32, 1]``.
+
+Probed functions (all kernels 3x3, ``config.channels`` channels, no bias):
+
+* equivariance, ``T' = T.output_action(stride=s)`` — a shift by ``t``
+  becomes ``t / s`` (a :class:`groups.FourierShift` when ``s`` does not divide
+  ``t``, i.e. the ideal, alias-free answer):
+  ``conv_circular``, ``conv_zeros``, ``conv_circular_s2`` (convs on the
+  image), and ``max_pool_s2``, ``avg_pool_s2``, ``blur_pool_s2``,
+  ``max_blur_pool_s2``, ``aps_pool_s2``, which are each *conv(circular) ->
+  relu -> pool*, so the pool sees a multi-channel feature map.
+* invariance, ``T' = Identity`` — small networks
+  ``conv -> relu -> DOWN -> conv -> relu -> global_avg_pool`` (circular
+  padding): ``net_stride1`` (no DOWN), ``net_max_pool``, ``net_avg_pool``,
+  ``net_blur_pool``, ``net_max_blur_pool``, ``net_aps_pool`` (DOWN is the
+  stride-2 pool), ``net_strided_conv`` (the first conv has stride 2 instead
+  of a DOWN layer), and ``net_fc_head`` (``net_stride1`` with flatten + dense
+  instead of global pooling).
+
+Note ``aps_pool_s2`` is compared with the *ideal* half-pixel shift: APS picks
+an integer output shift instead (floor or ceil of ``t / 2``), so its
+equivariance error at odd shifts is large although ``net_aps_pool`` is
+exactly invariant.
+
+Outputs in ``workdir``: ``config.json``, ``results.csv``, ``results.md`` and
+``probe.png``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import functools
+import math
+import numbers
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from absl import logging
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+import data
+import groups
+from layers import conv2d
+from layers import pooling
+
+DIRECTIONS = {'horizontal': (0, 1), 'vertical': (1, 0), 'diagonal': (1, 1)}
+IMAGE_SOURCES = ('random', 'digits')
+KINDS = ('equivariance', 'invariance')
+CSV_COLUMNS = ('function', 'kind', 'stride', 'images', 'shift', 'error')
+IMAGE_SIZE = 32        # both sources are [B, 32, 32, 1]
+NUM_OUTPUTS = 10       # width of net_fc_head's dense layer (one per digit)
+PLOT_FLOOR = 1e-9      # errors below this (exact zeros) are drawn on it
+
+Row = dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Probe:
+  """A probed function.
+
+  Attributes:
+    name: stable name used in the results.
+    kind: 'equivariance' (compare with the induced shift of the output) or
+      'invariance' (compare with the unshifted output).
+    stride: total stride ``s`` of the function; the output action of a shift
+      by ``t`` is a shift by ``t / s``.
+    fn: ``[B, H, W, 1] -> [B, H / s, W / s, C]`` (equivariance) or
+      ``-> [B, C]`` (invariance).
+  """
+  name: str
+  kind: str
+  stride: int
+  fn: Callable[[jax.Array], jax.Array]
+
+
+def init_params(rng: np.random.Generator, *, channels: int,
+                image_size: int = IMAGE_SIZE,
+                num_outputs: int = NUM_OUTPUTS) -> dict[str, jax.Array]:
+  """Draws the shared parameters with std ``1 / sqrt(fan_in)`` (LeCun normal).
+
+  Drawn with numpy rather than ``jax.random``: each new ``jax.random.normal``
+  shape costs a ~1 s compile on CPU, more than the whole probe.
+
+  Args:
+    rng: a numpy random generator.
+    channels: feature channels ``C`` of both convs.
+    image_size: side of the (square, one-channel) input images.
+    num_outputs: outputs of the dense head of ``net_fc_head``.
+
+  Returns:
+    ``{'conv1': [3, 3, 1, C], 'conv2': [3, 3, C, C],
+    'dense': [image_size**2 * C, num_outputs]}``, float32.
+  """
+  shapes = {
+      'conv1': (3, 3, 1, channels),
+      'conv2': (3, 3, channels, channels),
+      'dense': (image_size * image_size * channels, num_outputs),
+  }
+  params = {}
+  for name, shape in shapes.items():
+    fan_in = math.prod(shape[:-1])
+    params[name] = jnp.asarray(
+        rng.standard_normal(shape, np.float32) / np.float32(math.sqrt(fan_in)))
+  return params
+
+
+def make_probes(params: Mapping[str, jax.Array]) -> list[Probe]:
+  """Builds the probed functions (not jitted) from :func:`init_params` output.
+
+  Args:
+    params: the dict returned by :func:`init_params`.
+
+  Returns:
+    Equivariance probes first, then invariance probes, in a fixed order.
+  """
+  conv1, conv2, dense = params['conv1'], params['conv2'], params['dense']
+
+  def conv1_relu(x, *, stride=1):
+    return jax.nn.relu(conv2d(x, conv1, stride=stride, padding='circular'))
+
+  def head(y):  # conv2 -> relu -> global average pool: [B, C]
+    y = jax.nn.relu(conv2d(y, conv2, padding='circular'))
+    return pooling.global_avg_pool(y)
+
+  downsamplers = {
+      'max_pool': functools.partial(pooling.max_pool, window=2, stride=2,
+                                    padding='circular'),
+      'avg_pool': functools.partial(pooling.avg_pool, window=2, stride=2,
+                                    padding='circular'),
+      'blur_pool': functools.partial(pooling.blur_pool, stride=2,
+                                     filter_size=3, padding='circular'),
+      'max_blur_pool': functools.partial(pooling.max_blur_pool, window=2,
+                                         stride=2, filter_size=3,
+                                         padding='circular'),
+      'aps_pool': functools.partial(pooling.aps_pool, stride=2),
+  }
+
+  probes = [
+      Probe('conv_circular', 'equivariance', 1,
+            lambda x: conv2d(x, conv1, padding='circular')),
+      Probe('conv_zeros', 'equivariance', 1,
+            lambda x: conv2d(x, conv1, padding='zeros')),
+      Probe('conv_circular_s2', 'equivariance', 2,
+            lambda x: conv2d(x, conv1, stride=2, padding='circular')),
+  ]
+  for name, down in downsamplers.items():
+    probes.append(Probe(f'{name}_s2', 'equivariance', 2,
+                        lambda x, down=down: down(conv1_relu(x))))
+
+  def fc_head(x):
+    y = jax.nn.relu(conv2d(conv1_relu(x), conv2, padding='circular'))
+    return y.reshape(y.shape[0], -1) @ dense  # [B, H * W * C] -> [B, outputs]
+
+  probes += [
+      Probe('net_stride1', 'invariance', 1, lambda x: head(conv1_relu(x))),
+      Probe('net_strided_conv', 'invariance', 2,
+            lambda x: head(conv1_relu(x, stride=2))),
+  ]
+  for name, down in downsamplers.items():
+    probes.append(Probe(f'net_{name}', 'invariance', 2,
+                        lambda x, down=down: head(down(conv1_relu(x)))))
+  probes.append(Probe('net_fc_head', 'invariance', 1, fc_head))
+  return probes
+
+
+def shift_transform(shift: float, direction: str) -> groups.Transform:
+  """The input shift by ``shift`` pixels along ``direction``.
+
+  Args:
+    shift: integer amounts give an exact :class:`groups.CircularShift`,
+      others a band-limited :class:`groups.FourierShift`.
+    direction: 'horizontal' (right), 'vertical' (down) or 'diagonal' (both:
+      ``shift`` pixels down and ``shift`` right).
+
+  Returns:
+    A :class:`groups.Transform` acting on ``[B, H, W, C]``.
+  """
+  if direction not in DIRECTIONS:
+    raise ValueError(f'direction must be one of {", ".join(DIRECTIONS)}; got '
+                     f'{direction!r}.')
+  uy, ux = DIRECTIONS[direction]
+  if float(shift).is_integer():
+    return groups.CircularShift(uy * int(shift), ux * int(shift))
+  return groups.FourierShift(uy * float(shift), ux * float(shift))
+
+
+def output_action(probe: Probe,
+                  transform: groups.Transform) -> groups.Transform:
+  """``T'``: the induced output shift, or identity for invariance."""
+  if probe.kind == 'invariance':
+    return groups.Identity()
+  return transform.output_action(stride=probe.stride)
+
+
+def shift_values(max_shift: int, subpixel_shifts: Iterable[float]
+                 ) -> list[float]:
+  """Sorted shifts: the ints ``0..max_shift`` and the sub-pixel amounts.
+
+  Args:
+    max_shift: largest integer shift, int >= 0.
+    subpixel_shifts: non-integer, non-negative finite amounts.
+
+  Returns:
+    Sorted list; integer shifts are ``int``, the others ``float``.
+  """
+  if (not isinstance(max_shift, numbers.Integral) or
+      isinstance(max_shift, bool) or max_shift < 0):
+    raise ValueError(f'max_shift must be an int >= 0; got {max_shift!r}.')
+  values = list(range(int(max_shift) + 1))
+  for s in subpixel_shifts:
+    if (not isinstance(s, numbers.Real) or isinstance(s, bool) or
+        not math.isfinite(s) or s < 0 or float(s).is_integer()):
+      raise ValueError('subpixel_shifts must hold non-negative, non-integer '
+                       f'finite numbers (integer shifts come from max_shift); '
+                       f'got {s!r}.')
+    values.append(float(s))
+  return sorted(set(values))
+
+
+def measure(probes: Sequence[Probe], images: Mapping[str, jax.Array],
+            shifts: Sequence[float], *, direction: str) -> list[Row]:
+  """Mean relative equivariance/invariance error of every probe.
+
+  Args:
+    probes: functions to probe (jit them first; shapes never change).
+    images: source name -> ``[B, H, W, 1]`` float32 images.
+    shifts: shift amounts in input pixels.
+    direction: see :func:`shift_transform`.
+
+  Returns:
+    One row per probe x source x shift with the :data:`CSV_COLUMNS` keys.
+  """
+  transforms = [(s, shift_transform(s, direction)) for s in shifts]
+  rows = []
+  for i, probe in enumerate(probes):
+    start = time.perf_counter()
+    for source, x in images.items():
+      for shift, transform in transforms:
+        errors = groups.equivariance_error(
+            probe.fn, x, transform, output_action(probe, transform))
+        rows.append(dict(function=probe.name, kind=probe.kind,
+                         stride=probe.stride, images=source, shift=shift,
+                         error=float(jnp.mean(errors))))
+    logging.info('probed %-18s (%2d/%d) in %.2f s', probe.name, i + 1,
+                 len(probes), time.perf_counter() - start)
+  return rows
+
+
+def format_error(error: float) -> str:
+  """``0`` for exact zeros, ``0.123`` from 0.01 up, ``1.2e-07`` below."""
+  if error == 0:
+    return '0'
+  if abs(error) >= 1e-2:
+    return f'{error:.3f}'
+  return f'{error:.1e}'
+
+
+def format_shift(shift: float) -> str:
+  return f'{shift:g}'
+
+
+def markdown_table(rows: Sequence[Row]) -> str:
+  """One row per function x images, one column per shift (first-seen order)."""
+  shifts = sorted({r['shift'] for r in rows})
+  table: dict[tuple[str, str], dict[float, float]] = {}
+  meta: dict[tuple[str, str], Row] = {}
+  for r in rows:
+    key = (r['function'], r['images'])
+    table.setdefault(key, {})[r['shift']] = r['error']
+    meta.setdefault(key, r)
+  header = ['function', 'kind', 'stride', 'images'] + [
+      f't={format_shift(s)}' for s in shifts]
+  lines = ['| ' + ' | '.join(header) + ' |',
+           '|' + '---|' * 4 + '---:|' * len(shifts)]
+  for key, errors in table.items():
+    r = meta[key]
+    cells = [r['function'], r['kind'], str(r['stride']), r['images']] + [
+        format_error(errors[s]) if s in errors else '' for s in shifts]
+    lines.append('| ' + ' | '.join(cells) + ' |')
+  return '\n'.join(lines)
+
+
+def write_csv(rows: Sequence[Row], path: str) -> None:
+  with open(path, 'w', newline='') as f:
+    writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    for r in rows:
+      writer.writerow({**r, 'shift': format_shift(r['shift']),
+                       'error': repr(r['error'])})
+
+
+def plot(rows: Sequence[Row], path: str, *, title: str = '') -> None:
+  """Error vs shift: rows of panels = kind, columns = image source.
+
+  Log y axis; errors below :data:`PLOT_FLOOR` (exact zeros) sit on the floor.
+  """
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use('Agg')
+  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+
+  sources = list(dict.fromkeys(r['images'] for r in rows))
+  kinds = [k for k in KINDS if any(r['kind'] == k for r in rows)]
+  fig, axes = plt.subplots(len(kinds), len(sources), squeeze=False,
+                           figsize=(6 * len(sources) + 3, 4.2 * len(kinds)),
+                           sharex=True, sharey=True)
+  markers = 'osD^vP*X<>'
+  shifts = sorted({r['shift'] for r in rows})
+  top = max(3.0, 3 * max(r['error'] for r in rows))
+  for i, kind in enumerate(kinds):
+    names = list(dict.fromkeys(r['function'] for r in rows
+                               if r['kind'] == kind))
+    for j, source in enumerate(sources):
+      ax = axes[i, j]
+      for n, name in enumerate(names):
+        points = sorted((r['shift'], r['error']) for r in rows
+                        if r['function'] == name and r['images'] == source)
+        if not points:
+          continue
+        xs, ys = zip(*points)
+        ax.plot(xs, np.maximum(ys, PLOT_FLOOR), marker=markers[n % 10],
+                color=f'C{n % 10}', linestyle='-' if n < 10 else '--',
+                markersize=5, linewidth=1.4, label=name)
+      ax.axhline(PLOT_FLOOR, color='0.6', linestyle=':', linewidth=1)
+      ax.set_yscale('log')
+      ax.set_xticks(shifts, [format_shift(s) for s in shifts])
+      ax.set_ylim(PLOT_FLOOR / 3, top)
+      ax.grid(True, which='major', alpha=0.3)
+      ax.set_title(f'{kind} — {source} images')
+      if j == 0:
+        ax.set_ylabel('relative error (0 drawn at 1e-9)')
+      if i == len(kinds) - 1:
+        ax.set_xlabel('input shift (pixels)')
+    axes[i, -1].legend(loc='center left', bbox_to_anchor=(1.02, 0.5),
+                       fontsize=9, title=kind)
+  if title:
+    fig.suptitle(title)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+
+
+def load_images(sources: Sequence[str], *, batch_size: int,
+                rng: np.random.Generator) -> dict[str, jax.Array]:
+  """Source name -> ``[batch_size, 32, 32, 1]`` float32 images.
+
+  'random' draws i.i.d. N(0, 1) pixels from ``rng``; 'digits' takes the first
+  ``batch_size`` of :func:`data.embedded_digits` (digit 24 pixels wide, 4
+  pixels of black margin on each side).
+  """
+  images = {}
+  for source in sources:
+    if source == 'random':
+      images[source] = jnp.asarray(rng.standard_normal(
+          (batch_size, IMAGE_SIZE, IMAGE_SIZE, 1), np.float32))
+    elif source == 'digits':
+      digits, _ = data.embedded_digits(canvas_size=IMAGE_SIZE,
+                                       limit=batch_size)
+      if digits.shape[0] < batch_size:
+        raise ValueError(f'batch_size must be <= {digits.shape[0]} (the '
+                         f'number of digits); got {batch_size}.')
+      images[source] = jnp.asarray(digits)
+    else:
+      raise ValueError(f'image_sources must hold only '
+                       f'{", ".join(map(repr, IMAGE_SOURCES))}; got '
+                       f'{source!r}.')
+  return images
+
+
+def _check_config(config: ml_collections.ConfigDict) -> None:
+  for name in ('batch_size', 'channels'):
+    value = config[name]
+    if (not isinstance(value, numbers.Integral) or isinstance(value, bool) or
+        value < 1):
+      raise ValueError(f'config.{name} must be an int >= 1; got {value!r}.')
+  if config.direction not in DIRECTIONS:
+    raise ValueError(f'config.direction must be one of '
+                     f'{", ".join(map(repr, DIRECTIONS))}; got '
+                     f'{config.direction!r}.')
+  sources = tuple(config.image_sources)
+  if not sources or any(s not in IMAGE_SOURCES for s in sources):
+    raise ValueError(f'config.image_sources must be a non-empty subset of '
+                     f'{IMAGE_SOURCES}; got {sources!r}.')
+
+
+def run(config: ml_collections.ConfigDict, workdir: str) -> list[Row]:
+  """Runs the probe and writes its results into ``workdir``.
+
+  Args:
+    config: see ``experiments/configs/probe.py``.
+    workdir: output folder (created if missing).
+
+  Returns:
+    The result rows (keys :data:`CSV_COLUMNS`), also in ``results.csv``.
+  """
+  _check_config(config)
+  shifts = shift_values(config.max_shift, config.subpixel_shifts)
+  os.makedirs(workdir, exist_ok=True)
+  with open(os.path.join(workdir, 'config.json'), 'w') as f:
+    f.write(config.to_json(indent=2))
+
+  # Separate streams: changing batch_size leaves the parameters unchanged.
+  params = init_params(np.random.default_rng([config.seed, 0]),
+                       channels=config.channels)
+  probes = [dataclasses.replace(p, fn=jax.jit(p.fn))
+            for p in make_probes(params)]
+  images = load_images(config.image_sources, batch_size=config.batch_size,
+                       rng=np.random.default_rng([config.seed, 1]))
+  logging.info('probing %d functions on %s, shifts %s (%s)', len(probes),
+               ', '.join(images), [format_shift(s) for s in shifts],
+               config.direction)
+  rows = measure(probes, images, shifts, direction=config.direction)
+
+  table = markdown_table(rows)
+  summary = (f'Relative error ||f(Tx) - T\'f(x)|| / ||T\'f(x)||, mean over '
+             f'{config.batch_size} images; T = shift by t pixels '
+             f'({config.direction}); T\' = shift by t/stride (equivariance) '
+             f'or identity (invariance). seed={config.seed}, '
+             f'channels={config.channels}.')
+  with open(os.path.join(workdir, 'results.md'), 'w') as f:
+    f.write(f'# Equivariance probe\n\n{summary}\n\n{table}\n')
+  write_csv(rows, os.path.join(workdir, 'results.csv'))
+  plot(rows, os.path.join(workdir, 'probe.png'),
+       title=f'Shift equivariance / invariance ({config.direction} shifts, '
+       f'{config.channels} channels, batch {config.batch_size})')
+  print(table, flush=True)
+  logging.info('wrote config.json, results.csv, results.md, probe.png to %s',
+               workdir)
+  return rows

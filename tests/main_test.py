@@ -1,0 +1,54 @@
+"""Smoke tests of ``main.py`` run as a user runs it, in a subprocess."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from absl.testing import absltest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MAIN = os.path.join(REPO, 'main.py')
+TEST_CONFIG = os.path.join('experiments', 'configs', 'test.py')
+
+
+def run_main(*flags: str, cwd: str = REPO) -> subprocess.CompletedProcess:
+  return subprocess.run([sys.executable, MAIN, *flags], cwd=cwd,
+                        capture_output=True, text=True, timeout=120,
+                        check=False)
+
+
+class MainTest(absltest.TestCase):
+  """Two subprocess runs (~3 s of imports and ~5 s of compiles each)."""
+
+  def test_test_config_with_override_writes_results(self):
+    workdir = self.enter_context(tempfile.TemporaryDirectory())
+    result = run_main(f'--config={TEST_CONFIG}', f'--workdir={workdir}',
+                      '--config.max_shift=1')
+    self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+    for name in ('config.json', 'results.csv', 'results.md', 'probe.png'):
+      self.assertTrue(os.path.isfile(os.path.join(workdir, name)), name)
+    self.assertIn('| conv_circular | equivariance |', result.stdout)
+    # The override replaced the test config's max_shift=2.
+    with open(os.path.join(workdir, 'results.csv')) as f:
+      shifts = {float(row['shift']) for row in csv.DictReader(f)}
+    self.assertEqual(shifts, {0.0, 0.5, 1.0})
+    with open(os.path.join(workdir, 'config.json')) as f:
+      self.assertEqual(json.load(f)['max_shift'], 1)
+
+  def test_unknown_experiment_fails_clearly(self):
+    # Run from another folder with an absolute config path and no --workdir:
+    # main creates the default <cwd>/runs/<config file stem> before failing.
+    cwd = self.enter_context(tempfile.TemporaryDirectory())
+    result = run_main(f'--config={os.path.join(REPO, TEST_CONFIG)}',
+                      '--config.experiment=no_such_experiment', cwd=cwd)
+    self.assertNotEqual(result.returncode, 0)
+    self.assertIn("unknown experiment 'no_such_experiment'", result.stderr)
+    self.assertIn("accepted: 'probe'", result.stderr)
+    self.assertTrue(os.path.isdir(os.path.join(cwd, 'runs', 'test')))
+
+
+if __name__ == '__main__':
+  absltest.main()

@@ -40,8 +40,8 @@ def _check_amount(value, name: str, *, integral: bool) -> None:
 
 
 @dataclasses.dataclass(frozen=True)
-class CircularShift(base.Transform):
-  """Integer circular shift by ``(dy, dx)`` pixels."""
+class _IntegerShift(base.Transform):
+  """Shared fields and checks of the integer shifts."""
   dy: int
   dx: int
 
@@ -49,13 +49,22 @@ class CircularShift(base.Transform):
     _check_amount(self.dy, 'dy', integral=True)
     _check_amount(self.dx, 'dx', integral=True)
 
+  def inverse(self):
+    return type(self)(-self.dy, -self.dx)
+
+  def _divisible(self, stride) -> bool:
+    _validate.integer(stride, 'stride', minimum=1)
+    return self.dy % stride == 0 and self.dx % stride == 0
+
+
+@dataclasses.dataclass(frozen=True)
+class CircularShift(_IntegerShift):
+  """Integer circular shift by ``(dy, dx)`` pixels."""
+
   def __call__(self, x):
     base.check_features(x)
     return jnp.roll(jnp.asarray(x), (int(self.dy), int(self.dx)),
                     axis=base.SPATIAL_AXES)
-
-  def inverse(self):
-    return CircularShift(-self.dy, -self.dx)
 
   def output_action(self, *, stride=1):
     """A shift by ``t`` becomes ``t / stride``: exact when divisible, else ideal.
@@ -69,21 +78,17 @@ class CircularShift(base.Transform):
       ``FourierShift(dy / stride, dx / stride)``, which a strided layer can
       only approximate (aliasing).
     """
-    _validate.integer(stride, 'stride', minimum=1)
-    if self.dy % stride == 0 and self.dx % stride == 0:
+    if self._divisible(stride):
       return CircularShift(self.dy // stride, self.dx // stride)
     return FourierShift(self.dy / stride, self.dx / stride)
 
 
 @dataclasses.dataclass(frozen=True)
-class ZeroFillShift(base.Transform):
-  """Integer shift by ``(dy, dx)``; content leaving the grid is lost, zeros enter."""
-  dy: int
-  dx: int
+class ZeroFillShift(_IntegerShift):
+  """Integer shift by ``(dy, dx)``; content leaving the grid is lost, zeros enter.
 
-  def __post_init__(self):
-    _check_amount(self.dy, 'dy', integral=True)
-    _check_amount(self.dx, 'dx', integral=True)
+  ``inverse()`` shifts back; exact only on content that stayed on the grid.
+  """
 
   def __call__(self, x):
     base.check_features(x)
@@ -99,13 +104,8 @@ class ZeroFillShift(base.Transform):
     padded = jnp.pad(x, pads)
     return padded[:, max(-dy, 0):max(-dy, 0) + h, max(-dx, 0):max(-dx, 0) + w]
 
-  def inverse(self):
-    """The shift back; exact only on content that stayed on the grid."""
-    return ZeroFillShift(-self.dy, -self.dx)
-
   def output_action(self, *, stride=1):
-    _validate.integer(stride, 'stride', minimum=1)
-    if self.dy % stride or self.dx % stride:
+    if not self._divisible(stride):
       raise ValueError(
           f'ZeroFillShift({self.dy}, {self.dx}) has no grid action on the '
           f'output of a stride-{stride} layer; stride must divide the shift '

@@ -1,0 +1,400 @@
+"""Deterministic image transformations and in-``jit`` augmentations.
+
+All functions act on images ``[N, H, W, C]`` and follow the conventions of
+:mod:`groups`:
+
+* a shift by ``(dy, dx)`` moves content ``dy`` rows down and ``dx`` columns
+  right: ``out[n, h, w] = x[n, h - dy, w - dx]``;
+* an angle (here in *radians*) turns the picture counter-clockwise as
+  ``imshow`` displays it, about the grid centre ``((H - 1) / 2, (W - 1) / 2)``
+  — the same rotation as :class:`groups.BilinearRotation` (which takes
+  degrees) and, for quarter turns, as ``np.rot90(x, k, axes=(1, 2))``.
+
+:func:`circular_shift`, :func:`zero_fill_shift` and :func:`rotate` are pure
+functions of their inputs that work on NumPy arrays (computed in NumPy,
+float64 coordinates, returning NumPy: used to build data sets, bit-for-bit
+reproducible) and on JAX arrays, traced values included (returning JAX: used
+inside ``jax.jit`` by :func:`augment_shift` and :func:`augment_rotate`).
+:func:`place_on_canvas`, :func:`random_offsets` and :func:`random_translate`
+build data sets and are NumPy only.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from groups import _validate
+
+IMAGES_LAYOUT = '[N, H, W, C]'
+SHIFT_MODES = ('zeros', 'circular')
+ROTATION_ORDERS = (0, 1)
+# Source coordinates this close to an integer are snapped to it, so that
+# quarter turns sample pixel centres exactly (cos(pi / 2) is ~6e-17 in float64
+# and ~4e-8 in float32, which would otherwise mix in a neighbour with weight
+# ~1e-6). The largest change this makes to a bilinear weight is 1e-4.
+_SNAP = 1e-4
+
+
+def _check_images(images, name: str = 'images', *,
+                  floating: bool = False) -> None:
+  _validate.check_array(images, name, rank=4, layout=IMAGES_LAYOUT,
+                        floating=floating)
+
+
+def _is_jax(*arrays) -> bool:
+  return any(isinstance(a, jax.Array) for a in arrays)
+
+
+def _canvas_pair(canvas_size, name: str = 'canvas_size') -> tuple[int, int]:
+  return _validate.pair(canvas_size, name, minimum=1)
+
+
+def _per_example_pairs(values, num: int, name: str, xp) -> object:
+  """``values`` as an integer ``[N, 2]`` array (a single pair is broadcast)."""
+  values = xp.asarray(values)
+  if not xp.issubdtype(values.dtype, xp.integer):
+    raise ValueError(f'{name} must hold integers (a (dy, dx) pair or an [N, 2] '
+                     f'array); got dtype {values.dtype}.')
+  if values.shape == (2,):
+    values = xp.broadcast_to(values, (num, 2))
+  if values.shape != (num, 2):
+    raise ValueError(f'{name} must be a (dy, dx) pair or an [N, 2] array with '
+                     f'N = {num}; got shape {tuple(values.shape)}.')
+  return values
+
+
+# --------------------------------------------------------------------------
+# Canvases and translations (NumPy: building data sets).
+# --------------------------------------------------------------------------
+
+
+def place_on_canvas(images: np.ndarray, *,
+                    canvas_size: int | tuple[int, int],
+                    offsets: Sequence[int] | np.ndarray) -> np.ndarray:
+  """Puts each image into a larger zero canvas at a given position.
+
+  Args:
+    images: ``[N, h, w, C]`` (any dtype; NumPy or JAX, computed in NumPy).
+    canvas_size: ``H`` or ``(H, W)`` with ``H >= h`` and ``W >= w``.
+    offsets: the row and column ``(dy, dx)`` of each image's top-left pixel on
+      the canvas: one pair for all images, or an int array ``[N, 2]``; each in
+      ``0..H - h`` and ``0..W - w``. The centred position is
+      ``((H - h) // 2, (W - w) // 2)``.
+
+  Returns:
+    ``[N, H, W, C]`` NumPy array of ``images.dtype``, zero outside the images.
+
+  Raises:
+    ValueError: on a wrong rank, a canvas smaller than the images, or offsets
+      of the wrong shape or outside the canvas.
+  """
+  _check_images(images, floating=False)
+  images = np.asarray(images)
+  n, h, w, c = images.shape
+  height, width = _canvas_pair(canvas_size)
+  if height < h or width < w:
+    raise ValueError(
+        f'canvas_size must be at least the image size (h, w) = {(h, w)}; got '
+        f'{(height, width)}.')
+  offsets = _per_example_pairs(offsets, n, 'offsets', np).astype(np.int64)
+  if n and ((offsets < 0).any() or (offsets[:, 0] > height - h).any() or
+            (offsets[:, 1] > width - w).any()):
+    raise ValueError(
+        f'offsets must be in 0..{height - h} (rows) and 0..{width - w} '
+        f'(columns) so that the {h}x{w} images fit on the {height}x{width} '
+        f'canvas; got rows {offsets[:, 0].min()}..{offsets[:, 0].max()}, '
+        f'columns {offsets[:, 1].min()}..{offsets[:, 1].max()}.')
+  canvas = np.zeros((n, height, width, c), images.dtype)
+  rows = offsets[:, 0, None] + np.arange(h)  # [N, h]
+  cols = offsets[:, 1, None] + np.arange(w)  # [N, w]
+  canvas[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]] = (
+      images)
+  return canvas
+
+
+def random_offsets(num: int, *, image_size: int | tuple[int, int],
+                   canvas_size: int | tuple[int, int],
+                   max_shift: int | None = None, seed: int = 0) -> np.ndarray:
+  """Draws top-left positions for :func:`place_on_canvas`, uniformly.
+
+  Args:
+    num: number of positions ``N`` (int >= 0).
+    image_size: ``h`` or ``(h, w)``.
+    canvas_size: ``H`` or ``(H, W)``, at least the image size.
+    max_shift: None to draw every position where the image fits, or an int
+      >= 0 to stay within ``max_shift`` pixels (per axis) of the centred
+      position ``((H - h) // 2, (W - w) // 2)``, clipped to the canvas.
+    seed: int >= 0; the same seed gives the same positions.
+
+  Returns:
+    int64 ``[N, 2]`` ``(row, column)`` offsets.
+  """
+  num = _validate.integer(num, 'num', minimum=0)
+  h, w = _validate.pair(image_size, 'image_size', minimum=1)
+  height, width = _canvas_pair(canvas_size)
+  if height < h or width < w:
+    raise ValueError(
+        f'canvas_size must be at least image_size = {(h, w)}; got '
+        f'{(height, width)}.')
+  if max_shift is not None:
+    max_shift = _validate.integer(max_shift, 'max_shift', minimum=0)
+  seed = _validate.integer(seed, 'seed', minimum=0)
+  rng = np.random.default_rng(seed)
+  columns = []
+  for room in (height - h, width - w):
+    centre = room // 2
+    low, high = 0, room
+    if max_shift is not None:
+      low, high = max(0, centre - max_shift), min(room, centre + max_shift)
+    columns.append(rng.integers(low, high + 1, size=num))
+  return np.stack(columns, axis=1).astype(np.int64)
+
+
+def random_translate(images: np.ndarray, *,
+                     canvas_size: int | tuple[int, int],
+                     max_shift: int | None = None, seed: int = 0
+                     ) -> np.ndarray:
+  """Places each image at a random position on a larger zero canvas.
+
+  Equivalent to ``place_on_canvas(images, canvas_size=canvas_size,
+  offsets=random_offsets(N, image_size=(h, w), canvas_size=canvas_size,
+  max_shift=max_shift, seed=seed))``; call :func:`random_offsets` with the
+  same arguments to know where each image went.
+
+  Args:
+    images: ``[N, h, w, C]`` (any dtype).
+    canvas_size: ``H`` or ``(H, W)``, at least ``(h, w)``.
+    max_shift: None (anywhere on the canvas) or the largest displacement in
+      pixels, per axis, from the centred position.
+    seed: int >= 0.
+
+  Returns:
+    ``[N, H, W, C]`` NumPy array of ``images.dtype``.
+  """
+  _check_images(images, floating=False)
+  n, h, w, _ = np.shape(images)
+  offsets = random_offsets(n, image_size=(h, w), canvas_size=canvas_size,
+                           max_shift=max_shift, seed=seed)
+  return place_on_canvas(images, canvas_size=canvas_size, offsets=offsets)
+
+
+# --------------------------------------------------------------------------
+# Shifts and rotations (NumPy or JAX).
+# --------------------------------------------------------------------------
+
+
+def _shift_indices(images, shifts, xp):
+  n, height, width, _ = images.shape
+  shifts = _per_example_pairs(shifts, n, 'shifts', xp)
+  rows = xp.arange(height)[None, :] - shifts[:, 0:1]  # [N, H] source rows
+  cols = xp.arange(width)[None, :] - shifts[:, 1:2]   # [N, W] source columns
+  return rows, cols
+
+
+def _gather(images, rows, cols, xp):
+  batch = xp.arange(images.shape[0])[:, None, None]
+  return images[batch, rows[:, :, None], cols[:, None, :]]
+
+
+def circular_shift(images: jax.typing.ArrayLike,
+                   shifts: Sequence[int] | jax.typing.ArrayLike
+                   ) -> jax.Array | np.ndarray:
+  """Shifts each image on the torus: ``out[n, h, w] = x[n, h - dy, w - dx]``.
+
+  Args:
+    images: ``[N, H, W, C]`` (any dtype), NumPy or JAX.
+    shifts: ``(dy, dx)`` for all images or an int array ``[N, 2]`` (any
+      integers; taken modulo ``H`` and ``W``); may be traced under ``jit``.
+
+  Returns:
+    ``[N, H, W, C]``: NumPy for NumPy inputs, JAX otherwise.
+  """
+  _check_images(images, floating=False)
+  xp = jnp if _is_jax(images, shifts) else np
+  images = xp.asarray(images)
+  rows, cols = _shift_indices(images, shifts, xp)
+  return _gather(images, rows % images.shape[1], cols % images.shape[2], xp)
+
+
+def zero_fill_shift(images: jax.typing.ArrayLike,
+                    shifts: Sequence[int] | jax.typing.ArrayLike
+                    ) -> jax.Array | np.ndarray:
+  """Shifts each image with zeros entering at the border (content falls off).
+
+  Args and shapes as :func:`circular_shift`; a shift of ``H`` or more rows
+  leaves an all-zero image.
+  """
+  _check_images(images, floating=False)
+  xp = jnp if _is_jax(images, shifts) else np
+  images = xp.asarray(images)
+  rows, cols = _shift_indices(images, shifts, xp)
+  height, width = images.shape[1:3]
+  inside = (((rows >= 0) & (rows < height))[:, :, None] &
+            ((cols >= 0) & (cols < width))[:, None, :])  # [N, H, W]
+  out = _gather(images, xp.clip(rows, 0, height - 1),
+                xp.clip(cols, 0, width - 1), xp)
+  return xp.where(inside[..., None], out, xp.zeros((), images.dtype))
+
+
+def _check_angles(angles, num: int, xp):
+  if isinstance(angles, numbers.Real) and not isinstance(angles, bool):
+    if not math.isfinite(angles):
+      raise ValueError(f'angles must be finite (radians); got {angles!r}.')
+  angles = xp.asarray(angles)
+  if not xp.issubdtype(angles.dtype, xp.number) or xp.issubdtype(
+      angles.dtype, xp.complexfloating):
+    raise ValueError(f'angles must be real numbers (radians); got dtype '
+                     f'{angles.dtype}.')
+  if angles.ndim == 0:
+    angles = xp.broadcast_to(angles, (num,))
+  if angles.shape != (num,):
+    raise ValueError(f'angles must be a scalar or an [N] array with N = {num}; '
+                     f'got shape {tuple(angles.shape)}.')
+  return angles
+
+
+def rotate(images: jax.typing.ArrayLike, angles: float | jax.typing.ArrayLike,
+           *, order: int = 1) -> jax.Array | np.ndarray:
+  """Rotates each image about the grid centre, with zeros outside the grid.
+
+  Output pixel ``p`` takes the input at ``R(-angle) (p - c) + c``, ``c`` the
+  grid centre, interpolated bilinearly (``order=1``, as
+  :class:`groups.BilinearRotation`) or by the nearest pixel (``order=0``);
+  taps outside the grid count as zero, so the corners of a square image fade
+  out and empty regions are black.
+
+  Exactness: on a *square* grid a multiple of 90 degrees maps pixel centres
+  to pixel centres, and the result equals ``np.rot90`` bit for bit (source
+  coordinates within 1e-4 of an integer are snapped to it, so the rounding
+  of ``cos(pi / 2)`` does not mix in neighbours). On a non-square grid a
+  quarter turn moves content off the grid and is exact only when ``H - W`` is
+  even. Other angles interpolate: bilinear interpolation low-passes, so
+  rotating back does not restore the image exactly.
+
+  Args:
+    images: ``[N, H, W, C]`` floating, NumPy or JAX.
+    angles: radians, counter-clockwise as ``imshow`` shows; a scalar for all
+      images or an ``[N]`` array; may be traced under ``jit``.
+    order: 1 (bilinear) or 0 (nearest neighbour).
+
+  Returns:
+    ``[N, H, W, C]`` of ``images.dtype``: NumPy for NumPy inputs (coordinates
+    in float64), JAX otherwise (coordinates in the default float dtype).
+  """
+  _check_images(images, floating=True)
+  if order not in ROTATION_ORDERS or isinstance(order, bool):
+    raise ValueError(f'order must be one of 0 (nearest), 1 (bilinear); got '
+                     f'{order!r}.')
+  xp = jnp if _is_jax(images, angles) else np
+  images = xp.asarray(images)
+  n, height, width, _ = images.shape
+  angles = _check_angles(angles, n, xp)
+  float_dtype = np.float64 if xp is np else jnp.result_type(float)
+  angles = angles.astype(float_dtype)
+  cos, sin = xp.cos(angles)[:, None, None], xp.sin(angles)[:, None, None]
+  centre_h, centre_w = (height - 1) / 2, (width - 1) / 2
+  rows = xp.arange(height, dtype=float_dtype)[None, :, None]
+  cols = xp.arange(width, dtype=float_dtype)[None, None, :]
+  # Cartesian coordinates about the centre, y pointing up (as imshow shows).
+  x_out, y_out = cols - centre_w, centre_h - rows  # [1, 1, W], [1, H, 1]
+  x_in = cos * x_out + sin * y_out                 # [N, H, W]
+  y_in = -sin * x_out + cos * y_out
+  row_in, col_in = centre_h - y_in, centre_w + x_in
+
+  def snap(coord):
+    nearest = xp.round(coord)
+    return xp.where(xp.abs(coord - nearest) < _SNAP, nearest, coord)
+
+  row_in, col_in = snap(row_in), snap(col_in)
+  batch = xp.arange(n)[:, None, None]
+
+  def tap(r, c):
+    """``images[n, r, c]`` with zeros outside the grid: ``[N, H, W, C]``."""
+    inside = (r >= 0) & (r <= height - 1) & (c >= 0) & (c <= width - 1)
+    r = xp.clip(r, 0, height - 1).astype(np.int32)
+    c = xp.clip(c, 0, width - 1).astype(np.int32)
+    return xp.where(inside[..., None], images[batch, r, c],
+                    xp.zeros((), images.dtype))
+
+  if order == 0:
+    return tap(xp.round(row_in), xp.round(col_in))
+  row0, col0 = xp.floor(row_in), xp.floor(col_in)
+  frac_row = (row_in - row0)[..., None].astype(images.dtype)
+  frac_col = (col_in - col0)[..., None].astype(images.dtype)
+  top = (1 - frac_col) * tap(row0, col0) + frac_col * tap(row0, col0 + 1)
+  bottom = (1 - frac_col) * tap(row0 + 1, col0) + frac_col * tap(
+      row0 + 1, col0 + 1)
+  return ((1 - frac_row) * top + frac_row * bottom).astype(images.dtype)
+
+
+# --------------------------------------------------------------------------
+# Random augmentation inside jit.
+# --------------------------------------------------------------------------
+
+
+def _check_key(key) -> None:
+  if not isinstance(key, jax.Array):
+    raise ValueError(f'key must be a jax.random key (jax.random.key(seed) or '
+                     f'PRNGKey(seed)); got {type(key).__name__}.')
+
+
+def augment_shift(key: jax.Array, images: jax.typing.ArrayLike, *,
+                  max_shift: int, mode: str = 'zeros') -> jax.Array:
+  """Shifts each image by its own random ``(dy, dx)``; usable in ``jit``.
+
+  ``dy`` and ``dx`` are drawn independently and uniformly from
+  ``-max_shift..max_shift``.
+
+  Args:
+    key: a ``jax.random`` key.
+    images: ``[N, H, W, C]``.
+    max_shift: int >= 0 (static).
+    mode: 'zeros' (content falls off, zeros enter: :func:`zero_fill_shift`)
+      or 'circular' (:func:`circular_shift`).
+
+  Returns:
+    ``[N, H, W, C]`` JAX array, same dtype.
+  """
+  _check_key(key)
+  _check_images(images, floating=False)
+  max_shift = _validate.integer(max_shift, 'max_shift', minimum=0)
+  _validate.check_choice(mode, 'mode', SHIFT_MODES)
+  images = jnp.asarray(images)
+  shifts = jax.random.randint(key, (images.shape[0], 2), -max_shift,
+                              max_shift + 1)
+  shift_fn = circular_shift if mode == 'circular' else zero_fill_shift
+  return shift_fn(images, shifts)
+
+
+def augment_rotate(key: jax.Array, images: jax.typing.ArrayLike, *,
+                   max_angle: float, order: int = 1) -> jax.Array:
+  """Rotates each image by its own random angle; usable in ``jit``.
+
+  Angles are uniform in ``[-max_angle, max_angle]`` radians (``max_angle =
+  pi`` draws uniformly from the whole circle); see :func:`rotate`.
+
+  Args:
+    key: a ``jax.random`` key.
+    images: ``[N, H, W, C]`` floating.
+    max_angle: float >= 0, radians (static).
+    order: 1 (bilinear) or 0 (nearest).
+
+  Returns:
+    ``[N, H, W, C]`` JAX array, same dtype.
+  """
+  _check_key(key)
+  _check_images(images, floating=True)
+  if (not isinstance(max_angle, numbers.Real) or isinstance(max_angle, bool)
+      or not math.isfinite(max_angle) or max_angle < 0):
+    raise ValueError(f'max_angle must be a finite real number >= 0 (radians); '
+                     f'got {max_angle!r}.')
+  images = jnp.asarray(images)
+  angles = jax.random.uniform(key, (images.shape[0],), minval=-max_angle,
+                              maxval=max_angle)
+  return rotate(images, angles, order=order)

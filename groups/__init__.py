@@ -1,16 +1,27 @@
 """Transformations T and their induced actions on feature maps.
 
 Layout: transformations act on axes 1, 2 of ``[B, H, W, C]`` and of group
-feature maps ``[B, H, W, G, C]`` (see :mod:`groups.base`).
+feature maps ``[B, H, W, G, C]`` (see :mod:`groups.base`); finite groups
+(:mod:`groups.finite`) also permute axis 3 of group maps.
 """
+
+import importlib as _importlib
+import pkgutil as _pkgutil
 
 from groups.base import Compose
 from groups.base import FEATURE_LAYOUT
 from groups.base import Identity
 from groups.base import Transform
+from groups.cyclic import Cyclic
+from groups.dihedral import Dihedral
 from groups.error import equivariance_error
 from groups.error import relative_error
 from groups.error import transformed_pair
+from groups.finite import finite_group
+from groups.finite import FiniteGroup
+from groups.finite import RegularAction
+from groups.interpolated import BilinearRotation
+from groups.interpolated import inscribed_disk
 from groups.rotations import Flip
 from groups.rotations import Rot90
 from groups.translations import CircularShift
@@ -18,8 +29,15 @@ from groups.translations import FourierShift
 from groups.translations import interior_mask
 from groups.translations import ZeroFillShift
 
+# A finite group registers itself when its module is imported; importing every
+# module here means a new group needs one new file and no edit to this one.
+for _module in _pkgutil.iter_modules(__path__):
+  _importlib.import_module(f'{__name__}.{_module.name}')
+
 __all__ = [
-    'CircularShift', 'Compose', 'equivariance_error', 'FEATURE_LAYOUT', 'Flip',
-    'FourierShift', 'Identity', 'interior_mask', 'relative_error', 'Rot90',
-    'Transform', 'transformed_pair', 'ZeroFillShift',
+    'BilinearRotation', 'CircularShift', 'Compose', 'Cyclic', 'Dihedral',
+    'equivariance_error', 'FEATURE_LAYOUT', 'finite_group', 'FiniteGroup',
+    'Flip', 'FourierShift', 'Identity', 'inscribed_disk', 'interior_mask',
+    'RegularAction', 'relative_error', 'Rot90', 'Transform',
+    'transformed_pair', 'ZeroFillShift',
 ]

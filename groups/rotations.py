@@ -7,11 +7,15 @@ turns counter-clockwise as ``imshow`` displays it; ``Flip()`` mirrors it
 left-right (reverses the ``W`` axis).
 
 Rotations are about the grid centre. A layer of stride ``s`` commutes with
-them only if its sampling grid is itself symmetric about that centre, i.e.
-``(H - 1) % s == 0`` (odd grids for ``s = 2``); on even grids 'SAME'-style
-padding or 2x2 pooling shifts the centre by half a pixel and breaks exactness.
-The induced action on the output is the same rotation; the induced permutation
-of a group axis (p4, p4m) is added by the finite-group classes.
+them only if its sampling grid is itself symmetric about that centre: with
+windows of size ``w`` placed every ``s`` pixels from the first one,
+``(H - w) % s == 0``. For odd kernels with centred ('SAME'-style) padding
+that is ``(H - 1) % s == 0`` (odd grids for ``s = 2``); for 2x2 stride-2
+pooling it is ``H`` even (measured: exact on 6 x 6 and 8 x 8, broken on 7 x 7
+and 9 x 9). An even kernel with 'SAME'-style padding (0 before, 1 after) is
+off-centre on any grid and breaks exactness. The induced action on the output
+is the same rotation; the induced permutation of a group axis (p4, p4m) is
+added by the finite-group classes (:mod:`groups.finite`).
 """
 
 from __future__ import annotations

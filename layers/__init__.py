@@ -3,16 +3,17 @@
 from layers.conv import Conv
 from layers.conv import conv2d
 from layers.group_conv import group_batch_norm
-from layers.group_conv import group_conv
+from layers.group_conv import group_conv2d
 from layers.group_conv import group_filters
 from layers.group_conv import group_moments
 from layers.group_conv import group_pool
 from layers.group_conv import GroupBatchNorm
 from layers.group_conv import GroupConv
-from layers.group_conv import lifting_conv
+from layers.group_conv import lifting_conv2d
 from layers.group_conv import lifting_filters
 from layers.group_conv import LiftingConv
 from layers.group_conv import spatial_pool
+from layers.pooling import aps_indices
 from layers.pooling import aps_pool
 from layers.pooling import avg_pool
 from layers.pooling import binomial_filter
@@ -23,13 +24,14 @@ from layers.pooling import global_max_pool
 from layers.pooling import max_blur_pool
 from layers.pooling import max_pool
 from layers.pooling import polyphase_components
+from layers.pooling import take_polyphase
 from layers.pooling import Pool
 
 __all__ = [
-    'aps_pool', 'avg_pool', 'binomial_filter', 'blur_pool', 'BlurConv', 'Conv',
+    'aps_indices', 'aps_pool', 'avg_pool', 'binomial_filter', 'blur_pool', 'BlurConv', 'Conv',
     'conv2d', 'global_avg_pool', 'global_max_pool', 'group_batch_norm',
-    'group_conv', 'group_filters', 'group_moments', 'group_pool',
-    'GroupBatchNorm', 'GroupConv', 'lifting_conv', 'lifting_filters',
-    'LiftingConv', 'max_blur_pool', 'max_pool', 'polyphase_components', 'Pool',
+    'group_conv2d', 'group_filters', 'group_moments', 'group_pool',
+    'GroupBatchNorm', 'GroupConv', 'lifting_conv2d', 'lifting_filters',
+    'LiftingConv', 'max_blur_pool', 'max_pool', 'polyphase_components', 'Pool', 'take_polyphase',
     'spatial_pool',
 ]

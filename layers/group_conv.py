@@ -3,10 +3,10 @@
 Layouts: images ``[B, H, W, C]``; group feature maps ``[B, H, W, G, C]``, axis
 3 indexed by the elements of ``G`` (a :class:`groups.FiniteGroup`).
 
-* :func:`lifting_conv` — ``[B, H, W, C] -> [B, H', W', G, C']``: correlate
+* :func:`lifting_conv2d` — ``[B, H, W, C] -> [B, H', W', G, C']``: correlate
   with the filter transformed by each ``g``,
   ``out[p, g] = sum_q x[p + q] psi[g^-1 q]``.
-* :func:`group_conv` — ``[B, H, W, G, C] -> [B, H', W', G, C']``:
+* :func:`group_conv2d` — ``[B, H, W, G, C] -> [B, H', W', G, C']``:
   ``out[p, g] = sum_{q, h} y[p + q, h] psi[g^-1 q, g^-1 h]``.
 
 Both transform the one learned filter by every ``g`` with the group's own
@@ -30,10 +30,13 @@ its output transforms by ``grid_action``), :func:`spatial_pool` (any
 from __future__ import annotations
 
 from collections.abc import Callable
+import functools
+import math
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from groups import _validate
 from groups import finite
@@ -50,9 +53,55 @@ def _check_square_kernel(kernel, layout: str) -> None:
         f'shape {tuple(kernel.shape)}.')
 
 
+@functools.lru_cache(maxsize=128)
+def _tap_maps(group: finite.FiniteGroup, tap_shape: tuple[int, ...]
+              ) -> tuple[np.ndarray | None, np.ndarray]:
+  """How each element moves the taps of a filter, found by acting on a basis.
+
+  Args:
+    group: the group.
+    tap_shape: ``(k, k)`` for a lifting filter (moved by ``grid_action``) or
+      ``(k, k, G)`` for a group filter (moved by ``regular_action``).
+
+  Returns:
+    ``(sources, None)`` when every element permutes the taps (exact groups):
+    ``sources[g, j]``, ``[G, n]``, is the tap that ``g`` moves to tap ``j``.
+    Otherwise ``(None, matrices)``: ``matrices[g, i, j]``, ``[G, n, n]``, is
+    the weight of tap ``i`` in tap ``j`` of the filter transformed by ``g``.
+  """
+  n = math.prod(tap_shape)
+  basis = np.eye(n, dtype=np.float32).reshape((n,) + tap_shape + (1,))
+  act = group.regular_action if len(tap_shape) == 3 else group.grid_action
+  with jax.ensure_compile_time_eval():  # constants, also when traced by jit
+    matrices = np.stack([np.asarray(act(g)(basis)).reshape(n, n)
+                         for g in group.elements()])
+  is_permutation = (np.all((matrices == 0) | (matrices == 1)) and
+                    np.all(matrices.sum(axis=1) == 1))
+  if is_permutation:
+    return np.argmax(matrices, axis=1), None
+  return None, matrices
+
+
+def _transform_by_every_element(kernel: jax.Array, group: finite.FiniteGroup,
+                                tap_shape: tuple[int, ...]) -> jax.Array:
+  """``[G, *kernel.shape]``: ``kernel`` moved by each element (taps first)."""
+  sources, matrices = _tap_maps(group, tap_shape)
+  taps = kernel.reshape(math.prod(tap_shape), -1)  # [n, C * C']
+  if sources is not None:  # a gather: exact, whatever the matmul precision
+    moved = taps[sources]
+  else:
+    moved = jnp.einsum('gij,ic->gjc', matrices.astype(taps.dtype), taps)
+  return moved.reshape((group.order,) + kernel.shape)
+
+
 def lifting_filters(kernel: jax.typing.ArrayLike, *,
                     group: finite.FiniteGroup) -> jax.Array:
   """Stacks ``grid_action(g)(kernel)`` for every ``g`` along the output axis.
+
+  The filter is moved as an image ``[k, k]`` (``C x C'`` channels) by the
+  group's own grid action; the map from taps to taps is computed once per
+  ``(group, k)`` and cached, so a call is one gather (exact groups) or one
+  matrix product (interpolated ones).
 
   Args:
     kernel: ``[k, k, C, C']``, floating.
@@ -66,16 +115,18 @@ def lifting_filters(kernel: jax.typing.ArrayLike, *,
   layout = '[k, k, C, C_out]'
   _validate.check_array(kernel, 'kernel', rank=4, layout=layout)
   _check_square_kernel(kernel, layout)
-  k, _, c_in, c_out = kernel.shape
-  as_image = jnp.asarray(kernel).reshape(1, k, k, c_in * c_out)
-  filters = [group.grid_action(g)(as_image).reshape(k, k, c_in, c_out)
-             for g in group.elements()]
-  return jnp.stack(filters, axis=3).reshape(k, k, c_in, -1)  # [k, k, C, G*C']
+  k, _, c_in, _ = kernel.shape
+  moved = _transform_by_every_element(jnp.asarray(kernel), group, (k, k))
+  moved = moved.transpose(1, 2, 3, 0, 4)  # [k, k, C, G, C']
+  return moved.reshape(k, k, c_in, -1)
 
 
 def group_filters(kernel: jax.typing.ArrayLike, *,
                   group: finite.FiniteGroup) -> jax.Array:
   """Stacks ``regular_action(g)(kernel)`` for every ``g`` along the output axis.
+
+  The filter is moved as a group map ``[k, k, G]`` (rotated/flipped and its
+  group axis permuted), cached as in :func:`lifting_filters`.
 
   Args:
     kernel: ``[k, k, G, C, C']``, floating, ``G = |group|``.
@@ -89,19 +140,18 @@ def group_filters(kernel: jax.typing.ArrayLike, *,
   finite.check_group(group)
   _validate.check_array(kernel, 'kernel', rank=5, layout=layout)
   _check_square_kernel(kernel, layout)
-  k, _, g_in, c_in, c_out = kernel.shape
+  k, _, g_in, c_in, _ = kernel.shape
   if g_in != group.order:
     raise ValueError(
         f'kernel must have G = |{group}| = {group.order} on axis 2 (layout '
         f'{layout}); got kernel shape {tuple(kernel.shape)}.')
-  as_map = jnp.asarray(kernel).reshape(1, k, k, g_in, c_in * c_out)
-  filters = [group.regular_action(g)(as_map).reshape(k, k, g_in, c_in, c_out)
-             for g in group.elements()]
-  stacked = jnp.stack(filters, axis=4)  # [k, k, G_in, C, G_out, C']
-  return stacked.reshape(k, k, g_in * c_in, -1)
+  moved = _transform_by_every_element(jnp.asarray(kernel), group,
+                                      (k, k, g_in))
+  moved = moved.transpose(1, 2, 3, 4, 0, 5)  # [k, k, G_in, C, G_out, C']
+  return moved.reshape(k, k, g_in * c_in, -1)
 
 
-def lifting_conv(x: jax.typing.ArrayLike, kernel: jax.typing.ArrayLike, *,
+def lifting_conv2d(x: jax.typing.ArrayLike, kernel: jax.typing.ArrayLike, *,
                  group: finite.FiniteGroup,
                  stride: int | tuple[int, int] = 1, padding: str = 'circular',
                  dilation: int | tuple[int, int] = 1) -> jax.Array:
@@ -125,7 +175,7 @@ def lifting_conv(x: jax.typing.ArrayLike, kernel: jax.typing.ArrayLike, *,
   return out.reshape(out.shape[:3] + (group.order, -1))
 
 
-def group_conv(y: jax.typing.ArrayLike, kernel: jax.typing.ArrayLike, *,
+def group_conv2d(y: jax.typing.ArrayLike, kernel: jax.typing.ArrayLike, *,
                group: finite.FiniteGroup,
                stride: int | tuple[int, int] = 1, padding: str = 'circular',
                dilation: int | tuple[int, int] = 1) -> jax.Array:
@@ -220,7 +270,9 @@ def group_batch_norm(y: jax.typing.ArrayLike, *, mean: jax.typing.ArrayLike,
                      scale: jax.typing.ArrayLike | None = None,
                      bias: jax.typing.ArrayLike | None = None,
                      epsilon: float = 1e-5) -> jax.Array:
-  """Normalises a group map per channel: ``(y - mean) / sqrt(var + eps) * scale + bias``.
+  """Normalises a group map per channel, the same for every group element.
+
+  ``out = (y - mean) / sqrt(var + epsilon) * scale + bias``.
 
   Every statistic and parameter is ``[C]``, shared by all group elements and
   positions, so the map stays equivariant. Use :func:`group_moments` for
@@ -255,7 +307,9 @@ def group_batch_norm(y: jax.typing.ArrayLike, *, mean: jax.typing.ArrayLike,
 
 
 class LiftingConv(nn.Module):
-  """Linen wrapper of :func:`lifting_conv`; owns ``kernel [k, k, C, C']`` and bias.
+  """Linen wrapper of :func:`lifting_conv2d`; owns ``kernel`` and ``bias``.
+
+  ``kernel`` is ``[k, k, C, C']``, ``bias`` ``[C']``.
 
   Attributes:
     group: a :class:`groups.FiniteGroup`.
@@ -286,7 +340,7 @@ class LiftingConv(nn.Module):
     k = _validate.integer(self.kernel_size, 'kernel_size', minimum=1)
     kernel = self.param('kernel', self.kernel_init,
                         (k, k, x.shape[-1], self.features), jnp.float32)
-    y = lifting_conv(x, kernel, group=self.group, stride=self.stride,
+    y = lifting_conv2d(x, kernel, group=self.group, stride=self.stride,
                      padding=self.padding, dilation=self.dilation)
     if self.use_bias:
       y = y + self.param('bias', self.bias_init, (self.features,), jnp.float32)
@@ -294,10 +348,11 @@ class LiftingConv(nn.Module):
 
 
 class GroupConv(nn.Module):
-  """Linen wrapper of :func:`group_conv`; owns ``kernel [k, k, G, C, C']`` and bias.
+  """Linen wrapper of :func:`group_conv2d`; owns ``kernel`` and ``bias``.
 
-  Attributes as :class:`LiftingConv`; maps ``[B, H, W, G, C]`` to
-  ``[B, H', W', G, features]``.
+  ``kernel`` is ``[k, k, G, C, C']``, ``bias`` ``[C']``. Attributes as
+  :class:`LiftingConv`; maps ``[B, H, W, G, C]`` to ``[B, H', W', G,
+  features]``.
   """
   group: finite.FiniteGroup
   features: int
@@ -320,7 +375,7 @@ class GroupConv(nn.Module):
     kernel = self.param('kernel', self.kernel_init,
                         (k, k, self.group.order, y.shape[-1], self.features),
                         jnp.float32)
-    out = group_conv(y, kernel, group=self.group, stride=self.stride,
+    out = group_conv2d(y, kernel, group=self.group, stride=self.stride,
                      padding=self.padding, dilation=self.dilation)
     if self.use_bias:
       out = out + self.param('bias', self.bias_init, (self.features,),

@@ -223,6 +223,33 @@ def polyphase_components(x: jax.typing.ArrayLike, *, stride: int = 2
   return x.reshape(stride * stride, b, h // stride, w // stride, c)
 
 
+def _aps_components(x, stride: int, filter_size: int) -> jax.Array:
+  """Optional circular blur, then the polyphase split ``[P, B, H/s, W/s, C]``."""
+  conv_lib.check_nhwc(x)
+  stride = _validate.integer(stride, 'stride', minimum=1)
+  binomial_filter(filter_size)  # validates filter_size
+  if filter_size > 1:
+    x = blur_pool(x, stride=1, filter_size=filter_size, padding='circular')
+  return polyphase_components(x, stride=stride)
+
+
+def _best_component(components: jax.Array, norm: str) -> jax.Array:
+  """Index ``[B]`` of the component of largest ``norm`` (first on ties)."""
+  _validate.check_choice(norm, 'norm', APS_NORMS)
+  magnitude = jnp.abs(components)
+  if norm == 'l1':
+    scores = jnp.sum(magnitude, axis=(2, 3, 4))
+  elif norm == 'l2':
+    scores = jnp.sum(jnp.square(magnitude), axis=(2, 3, 4))
+  else:
+    scores = jnp.max(magnitude, axis=(2, 3, 4))
+  return jnp.argmax(scores, axis=0)
+
+
+def _take(components: jax.Array, indices: jax.Array) -> jax.Array:
+  return components[indices, jnp.arange(components.shape[1])]
+
+
 def aps_pool(x: jax.typing.ArrayLike, *, stride: int = 2, filter_size: int = 1,
              norm: str = 'l2') -> jax.Array:
   """Adaptive polyphase sampling (Chaman & Dokmanic 2021).
@@ -246,23 +273,51 @@ def aps_pool(x: jax.typing.ArrayLike, *, stride: int = 2, filter_size: int = 1,
   Returns:
     ``[B, H / stride, W / stride, C]``.
   """
-  conv_lib.check_nhwc(x)
   _validate.check_choice(norm, 'norm', APS_NORMS)
-  stride = _validate.integer(stride, 'stride', minimum=1)
-  binomial_filter(filter_size)  # validates filter_size
-  if filter_size > 1:
-    x = blur_pool(x, stride=1, filter_size=filter_size, padding='circular')
-  components = polyphase_components(x, stride=stride)  # [P, B, H', W', C]
-  magnitude = jnp.abs(components)
-  if norm == 'l1':
-    scores = jnp.sum(magnitude, axis=(2, 3, 4))
-  elif norm == 'l2':
-    scores = jnp.sum(jnp.square(magnitude), axis=(2, 3, 4))
-  else:
-    scores = jnp.max(magnitude, axis=(2, 3, 4))
-  best = jnp.argmax(scores, axis=0)  # [B]
-  batch = jnp.arange(components.shape[1])
-  return components[best, batch]
+  components = _aps_components(x, stride, filter_size)
+  return _take(components, _best_component(components, norm))
+
+
+def aps_indices(x: jax.typing.ArrayLike, *, stride: int = 2,
+                filter_size: int = 1, norm: str = 'l2') -> jax.Array:
+  """The polyphase component :func:`aps_pool` keeps, per example.
+
+  Args and shapes as :func:`aps_pool`.
+
+  Returns:
+    int ``[B]`` in ``0..stride**2 - 1``; component ``p = i * stride + j`` is
+    ``x[:, i::stride, j::stride]`` (after the optional blur).
+  """
+  _validate.check_choice(norm, 'norm', APS_NORMS)
+  return _best_component(_aps_components(x, stride, filter_size), norm)
+
+
+def take_polyphase(x: jax.typing.ArrayLike, indices: jax.typing.ArrayLike, *,
+                   stride: int = 2, filter_size: int = 1) -> jax.Array:
+  """Blurs like :func:`aps_pool`, then keeps component ``indices[b]`` of example b.
+
+  ``take_polyphase(x, aps_indices(x))`` equals ``aps_pool(x)``. A residual
+  block passes its main path's indices to the shortcut so both sample the
+  same phase and their sum stays a shift of the unshifted sum (the APS
+  paper's residual connection).
+
+  Args:
+    x: ``[B, H, W, C]`` floating, ``H`` and ``W`` multiples of ``stride``.
+    indices: int ``[B]`` in ``0..stride**2 - 1``.
+    stride: int >= 1.
+    filter_size: binomial blur taps, 1..7.
+
+  Returns:
+    ``[B, H / stride, W / stride, C]``.
+  """
+  components = _aps_components(x, stride, filter_size)
+  indices = jnp.asarray(indices)
+  if indices.shape != (components.shape[1],) or not jnp.issubdtype(
+      indices.dtype, jnp.integer):
+    raise ValueError(f'indices must be an int array of shape [B] = '
+                     f'[{components.shape[1]}]; got {indices.dtype} '
+                     f'{indices.shape}.')
+  return _take(components, indices)
 
 
 class Pool(nn.Module):

@@ -1,8 +1,9 @@
 """Runs an equivlab experiment; all logic lives in :mod:`experiments`.
 
-  python main.py                                   # default probe study
-  python main.py --config=experiments/configs/test.py --workdir=/tmp/t
-  python main.py --config.max_shift=8 --config.direction=diagonal
+  python main.py                  # default: the invariance study, quick mode
+  python main.py --config.dataset=mnist --config.quick=False
+  python main.py --config=experiments/configs/probe.py   # no-training probe
+  python main.py --config=experiments/configs/train.py --workdir=runs/cnn
 
 --workdir defaults to runs/<config file stem> (relative to the current
 folder); the default --config is resolved relative to this file.
@@ -21,7 +22,8 @@ import experiments
 _REPO = os.path.dirname(os.path.abspath(__file__))
 
 _CONFIG = config_flags.DEFINE_config_file(
-    'config', os.path.join(_REPO, 'experiments', 'configs', 'probe.py'),
+    'config',
+    os.path.join(_REPO, 'experiments', 'configs', 'study_invariance.py'),
     'Experiment config file; override fields with --config.<key>=<value>.',
     lock_config=True)
 _WORKDIR = flags.DEFINE_string(

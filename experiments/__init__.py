@@ -10,11 +10,17 @@ from typing import Any
 
 import ml_collections
 
+from experiments import hnet_depth
 from experiments import probe
+from experiments import study
+from experiments import train
 
 # config.experiment -> run(config, workdir).
 EXPERIMENTS: dict[str, Callable[[ml_collections.ConfigDict, str], Any]] = {
     'probe': probe.run,
+    'study': study.run,
+    'train': train.train_and_evaluate,
+    'hnet_depth': hnet_depth.run,
 }
 
 

@@ -43,6 +43,7 @@ from groups import _validate
 from layers import conv as conv_lib
 from layers import group_conv
 from layers import pooling
+from models import registry
 
 
 class GCNN(nn.Module):
@@ -116,3 +117,22 @@ Z2CNN = functools.partial(GCNN, group=groups.Cyclic(1), channels=20,
                           dropout_rate=0.3)
 P4CNN = functools.partial(GCNN, group=groups.Cyclic(4), channels=10)
 P4MCNN = functools.partial(GCNN, group=groups.Dihedral(4), channels=7)
+
+#: Registered names -> model factories (options: the :class:`GCNN` fields,
+#: e.g. ``build_model('p4cnn', channels=2, dropout_rate=0.0)``).
+MODELS = {
+    'z2cnn': Z2CNN,
+    'p4cnn': P4CNN,
+    'p4mcnn': P4MCNN,
+}
+
+
+def register_gcnn_models(register_model) -> None:
+  """Registers :data:`MODELS` with ``register_model``; idempotent."""
+  for name, factory in MODELS.items():
+    register_model(name, factory)
+
+
+# Importing this module (``import models`` does) makes 'z2cnn', 'p4cnn' and
+# 'p4mcnn' available to ``models.build_model``.
+register_gcnn_models(registry.register_model)

@@ -13,6 +13,8 @@ import numpy as np
 
 import groups
 import models
+from models import gcnn
+from models import registry
 
 _MNIST = (2, 28, 28, 1)
 
@@ -161,6 +163,39 @@ class TrainModeTest(absltest.TestCase):
     self.assertFalse(np.allclose(updates['batch_stats']['bn1']['mean'],
                                  variables['batch_stats']['bn1']['mean']))
     self.assertFalse(np.allclose(train(x, 1)[0], logits))  # new dropout mask
+
+
+class RegistryTest(parameterized.TestCase):
+
+  @parameterized.named_parameters(
+      ('z2cnn', 'z2cnn', groups.Cyclic(1), 20, 0.3),
+      ('p4cnn', 'p4cnn', groups.Cyclic(4), 10, 0.0),
+      ('p4mcnn', 'p4mcnn', groups.Dihedral(4), 7, 0.0))
+  def test_build_model_by_name(self, name, group, channels, dropout_rate):
+    model = registry.build_model(name)
+    self.assertIsInstance(model, gcnn.GCNN)
+    self.assertEqual((model.group, model.channels, model.dropout_rate),
+                     (group, channels, dropout_rate))
+    self.assertIs(models.MODELS[name], gcnn.MODELS[name])
+
+  @parameterized.parameters('z2cnn', 'p4cnn', 'p4mcnn')
+  def test_build_model_options_reach_the_module(self, name):
+    model = registry.build_model(name, channels=2, num_classes=3,
+                                 dropout_rate=0.0)
+    self.assertEqual((model.channels, model.num_classes), (2, 3))
+    shapes = _shapes(model, _MNIST)
+    self.assertEqual(shapes['params']['lift1']['kernel'].shape[-1], 2)
+    logits = jax.eval_shape(model.apply, shapes,
+                            jax.ShapeDtypeStruct(_MNIST, jnp.float32))
+    self.assertEqual(logits.shape, (2, 3))
+
+  def test_unknown_option_names_the_fields(self):
+    with self.assertRaisesRegex(ValueError, 'channels'):
+      registry.build_model('p4cnn', width=3)
+
+  def test_registration_is_idempotent(self):
+    gcnn.register_gcnn_models(registry.register_model)
+    self.assertIs(registry.MODELS['p4cnn'], gcnn.P4CNN)
 
 
 if __name__ == '__main__':

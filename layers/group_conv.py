@@ -306,10 +306,8 @@ def group_batch_norm(y: jax.typing.ArrayLike, *, mean: jax.typing.ArrayLike,
   return out
 
 
-class LiftingConv(nn.Module):
-  """Linen wrapper of :func:`lifting_conv2d`; owns ``kernel`` and ``bias``.
-
-  ``kernel`` is ``[k, k, C, C']``, ``bias`` ``[C']``.
+class _GroupConvModule(nn.Module):
+  """Fields and parameter handling shared by :class:`LiftingConv` and :class:`GroupConv`.
 
   Attributes:
     group: a :class:`groups.FiniteGroup`.
@@ -331,56 +329,50 @@ class LiftingConv(nn.Module):
   kernel_init: Callable = nn.initializers.lecun_normal()
   bias_init: Callable = nn.initializers.zeros_init()
 
+  def _convolve(self, conv_fn, x: jax.Array,
+                input_axes: tuple[int, ...]) -> jax.Array:
+    """Creates ``kernel [k, k, *input_axes, C']`` (and bias), applies ``conv_fn``."""
+    _validate.integer(self.features, 'features', minimum=1)
+    k = _validate.integer(self.kernel_size, 'kernel_size', minimum=1)
+    # fan_in of lecun_normal is k * k * prod(input_axes): every axis but the
+    # last counts as receptive field.
+    kernel = self.param('kernel', self.kernel_init,
+                        (k, k) + input_axes + (self.features,), jnp.float32)
+    out = conv_fn(x, kernel, group=self.group, stride=self.stride,
+                  padding=self.padding, dilation=self.dilation)
+    if self.use_bias:
+      out = out + self.param('bias', self.bias_init, (self.features,),
+                             jnp.float32)
+    return out
+
+
+class LiftingConv(_GroupConvModule):
+  """Linen wrapper of :func:`lifting_conv2d`; owns ``kernel`` and ``bias``.
+
+  ``kernel`` is ``[k, k, C, C']``, ``bias`` ``[C']``; maps ``[B, H, W, C]``
+  to ``[B, H', W', G, features]``. Attributes: see :class:`_GroupConvModule`.
+  """
+
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     """Maps ``[B, H, W, C]`` to ``[B, H', W', G, features]``."""
     conv_lib.check_nhwc(x)
     finite.check_group(self.group)
-    _validate.integer(self.features, 'features', minimum=1)
-    k = _validate.integer(self.kernel_size, 'kernel_size', minimum=1)
-    kernel = self.param('kernel', self.kernel_init,
-                        (k, k, x.shape[-1], self.features), jnp.float32)
-    y = lifting_conv2d(x, kernel, group=self.group, stride=self.stride,
-                     padding=self.padding, dilation=self.dilation)
-    if self.use_bias:
-      y = y + self.param('bias', self.bias_init, (self.features,), jnp.float32)
-    return y
+    return self._convolve(lifting_conv2d, x, (x.shape[-1],))
 
 
-class GroupConv(nn.Module):
+class GroupConv(_GroupConvModule):
   """Linen wrapper of :func:`group_conv2d`; owns ``kernel`` and ``bias``.
 
-  ``kernel`` is ``[k, k, G, C, C']``, ``bias`` ``[C']``. Attributes as
-  :class:`LiftingConv`; maps ``[B, H, W, G, C]`` to ``[B, H', W', G,
-  features]``.
+  ``kernel`` is ``[k, k, G, C, C']``, ``bias`` ``[C']``; maps
+  ``[B, H, W, G, C]`` to ``[B, H', W', G, features]``.
   """
-  group: finite.FiniteGroup
-  features: int
-  kernel_size: int = 3
-  stride: int | tuple[int, int] = 1
-  padding: str = 'circular'
-  dilation: int | tuple[int, int] = 1
-  use_bias: bool = True
-  kernel_init: Callable = nn.initializers.lecun_normal()
-  bias_init: Callable = nn.initializers.zeros_init()
 
   @nn.compact
   def __call__(self, y: jax.Array) -> jax.Array:
     """Maps ``[B, H, W, G, C]`` to ``[B, H', W', G, features]``."""
     finite.check_group_map(y, self.group)
-    _validate.integer(self.features, 'features', minimum=1)
-    k = _validate.integer(self.kernel_size, 'kernel_size', minimum=1)
-    # fan_in of lecun_normal is k * k * G * C: every axis but the last two
-    # counts as receptive field.
-    kernel = self.param('kernel', self.kernel_init,
-                        (k, k, self.group.order, y.shape[-1], self.features),
-                        jnp.float32)
-    out = group_conv2d(y, kernel, group=self.group, stride=self.stride,
-                     padding=self.padding, dilation=self.dilation)
-    if self.use_bias:
-      out = out + self.param('bias', self.bias_init, (self.features,),
-                             jnp.float32)
-    return out
+    return self._convolve(group_conv2d, y, (self.group.order, y.shape[-1]))
 
 
 class GroupBatchNorm(nn.Module):

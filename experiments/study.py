@@ -63,8 +63,9 @@ TRAIN_FIELDS = (
     'batch_size', 'augment', 'max_shift', 'shift_mode', 'max_angle',
     'eval_batch_size', 'eval_every', 'log_every', 'checkpoint_every',
     'max_checkpoints')
-# Keys of a model entry that describe it and are not model options.
-MODEL_META_KEYS = ('description',)
+# Keys of a model entry that are not model options: a description, and
+# per-model overrides of TRAIN_FIELDS (e.g. train=dict(augment='rotate')).
+MODEL_META_KEYS = ('description', 'train')
 MODELS_DIR = 'models'
 
 Row = dict[str, Any]
@@ -146,6 +147,11 @@ def train_config(config: ml_collections.ConfigDict,
   for key in TRAIN_FIELDS:
     sub[key] = config[key]
   model = config.models[label].to_dict()
+  for key, value in (model.get('train') or {}).items():
+    if key not in TRAIN_FIELDS:
+      raise ValueError(f'config.models.{label}.train.{key} is not a training '
+                       f'field; accepted: {", ".join(TRAIN_FIELDS)}.')
+    sub[key] = value
   for key in MODEL_META_KEYS:
     model.pop(key, None)
   sub.model = ml_collections.ConfigDict(model)

@@ -1,6 +1,6 @@
 """python main.py --config=experiments/configs/probe.py
 
-Default study (no training, ~12 s on 2 CPU cores): how shift-equivariant /
+Equivariance probe (no training, ~12 s on 2 CPU cores): how shift-equivariant /
 -invariant are CNN building blocks with random weights? Measured with seed 0,
 16 images per source, horizontal shifts (full table in
 runs/probe/results.md; relative errors, mean over the batch):

@@ -50,7 +50,6 @@ network x source x kind x layer), ``results.md`` and ``hnet_depth.png``.
 
 from __future__ import annotations
 
-import csv
 import functools
 import numbers
 import os
@@ -66,6 +65,8 @@ import numpy as np
 
 import data
 import groups
+from experiments import reporting
+from experiments.reporting import format_error
 from groups import harmonic as harmonic_groups
 from layers import conv2d
 from layers import harmonic
@@ -273,12 +274,6 @@ def _radial_window(x: np.ndarray, fraction: float = 0.7) -> np.ndarray:
 # --------------------------------------------------------------------------
 
 
-def format_error(error: float) -> str:
-  if error == 0:
-    return '0'
-  return f'{error:.3f}' if abs(error) >= 1e-2 else f'{error:.1e}'
-
-
 def markdown_table(rows: Sequence[Row]) -> str:
   """One row per network x images x kind, one column per layer."""
   depth = max(r['layer'] for r in rows)
@@ -318,14 +313,6 @@ def ratio_table(rows: Sequence[Row]) -> str:
     lines.append(f'| {cnn} / {network} | {source} | {kind} | ' +
                  ' | '.join(cells) + ' |')
   return '\n'.join(lines)
-
-
-def write_csv(rows: Sequence[Row], path: str) -> None:
-  with open(path, 'w', newline='') as f:
-    writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
-    writer.writeheader()
-    for r in rows:
-      writer.writerow({**r, 'error': repr(r['error'])})
 
 
 def plot(rows: Sequence[Row], path: str, *, title: str = '') -> None:
@@ -394,10 +381,7 @@ def _check_config(config: ml_collections.ConfigDict) -> None:
     raise ValueError(f'config.stride_layers must hold layer numbers in '
                      f'1..{config.depth} (config.depth); got '
                      f'{tuple(config.stride_layers)!r}.')
-  sources = tuple(config.image_sources)
-  if not sources or any(s not in IMAGE_SOURCES for s in sources):
-    raise ValueError(f'config.image_sources must be a non-empty subset of '
-                     f'{IMAGE_SOURCES}; got {sources!r}.')
+  reporting.check_image_sources(config.image_sources, IMAGE_SOURCES)
   if not isinstance(config.angle, numbers.Real) or not np.isfinite(
       config.angle):
     raise ValueError(f'config.angle must be a finite number of degrees; got '
@@ -418,9 +402,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> list[Row]:
     The result rows (keys :data:`CSV_COLUMNS`), also in ``results.csv``.
   """
   _check_config(config)
-  os.makedirs(workdir, exist_ok=True)
-  with open(os.path.join(workdir, 'config.json'), 'w') as f:
-    f.write(config.to_json(indent=2))
+  reporting.write_config(config, workdir)
 
   params = init_params(
       np.random.default_rng([config.seed, 0]), depth=config.depth,
@@ -453,7 +435,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> list[Row]:
   with open(os.path.join(workdir, 'results.md'), 'w') as f:
     f.write(f'# Equivariance error vs depth: H-Net vs CNN\n\n{summary}\n\n'
             f'{table}\n\n## CNN error / H-Net error\n\n{ratios}\n')
-  write_csv(rows, os.path.join(workdir, 'results.csv'))
+  reporting.write_csv(rows, os.path.join(workdir, 'results.csv'),
+                      columns=CSV_COLUMNS)
   plot(rows, os.path.join(workdir, 'hnet_depth.png'),
        title=f'Rotation by {config.angle:g} degrees: error after each layer')
   print(table, '\n\n' + ratios, flush=True)

@@ -36,7 +36,6 @@ Outputs in ``workdir``: ``config.json``, ``results.csv``, ``results.md`` and
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import functools
 import math
@@ -54,6 +53,8 @@ import numpy as np
 
 import data
 import groups
+from experiments import reporting
+from experiments.reporting import format_error
 from layers import conv2d
 from layers import pooling
 
@@ -260,15 +261,6 @@ def measure(probes: Sequence[Probe], images: Mapping[str, jax.Array],
   return rows
 
 
-def format_error(error: float) -> str:
-  """``0`` for exact zeros, ``0.123`` from 0.01 up, ``1.2e-07`` below."""
-  if error == 0:
-    return '0'
-  if abs(error) >= 1e-2:
-    return f'{error:.3f}'
-  return f'{error:.1e}'
-
-
 def format_shift(shift: float) -> str:
   return f'{shift:g}'
 
@@ -295,12 +287,8 @@ def markdown_table(rows: Sequence[Row]) -> str:
 
 
 def write_csv(rows: Sequence[Row], path: str) -> None:
-  with open(path, 'w', newline='') as f:
-    writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
-    writer.writeheader()
-    for r in rows:
-      writer.writerow({**r, 'shift': format_shift(r['shift']),
-                       'error': repr(r['error'])})
+  reporting.write_csv([{**r, 'shift': format_shift(r['shift'])} for r in rows],
+                      path, columns=CSV_COLUMNS)
 
 
 def plot(rows: Sequence[Row], path: str, *, title: str = '') -> None:
@@ -390,10 +378,7 @@ def _check_config(config: ml_collections.ConfigDict) -> None:
     raise ValueError(f'config.direction must be one of '
                      f'{", ".join(map(repr, DIRECTIONS))}; got '
                      f'{config.direction!r}.')
-  sources = tuple(config.image_sources)
-  if not sources or any(s not in IMAGE_SOURCES for s in sources):
-    raise ValueError(f'config.image_sources must be a non-empty subset of '
-                     f'{IMAGE_SOURCES}; got {sources!r}.')
+  reporting.check_image_sources(config.image_sources, IMAGE_SOURCES)
 
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> list[Row]:
@@ -408,9 +393,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> list[Row]:
   """
   _check_config(config)
   shifts = shift_values(config.max_shift, config.subpixel_shifts)
-  os.makedirs(workdir, exist_ok=True)
-  with open(os.path.join(workdir, 'config.json'), 'w') as f:
-    f.write(config.to_json(indent=2))
+  reporting.write_config(config, workdir)
 
   # Separate streams: changing batch_size leaves the parameters unchanged.
   params = init_params(np.random.default_rng([config.seed, 0]),

@@ -53,6 +53,7 @@ import numpy as np
 
 from experiments import metrics
 from experiments import plotting
+from experiments import reporting
 from experiments import train
 
 # Fields of a study config that configure training (configs/train.py).
@@ -307,13 +308,7 @@ def comparison_table(rows: Sequence[Row], other_rows: Sequence[Row], *,
 
 def write_csv(rows: Sequence[Row], path: str) -> None:
   """One row per model; floats written with ``repr`` (round-trip exact)."""
-  columns = list(dict.fromkeys(k for r in rows for k in r))
-  with open(path, 'w', newline='') as f:
-    writer = csv.DictWriter(f, fieldnames=columns)
-    writer.writeheader()
-    for r in rows:
-      writer.writerow({k: repr(v) if isinstance(v, float) else v
-                       for k, v in r.items()})
+  reporting.write_csv(rows, path)
 
 
 def read_csv(path: str) -> list[Row]:
@@ -357,9 +352,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> list[Row]:
   start = time.perf_counter()
   config = resolve_presets(config)
   check_study_config(config)
-  os.makedirs(workdir, exist_ok=True)
-  with open(os.path.join(workdir, 'config.json'), 'w') as f:
-    f.write(config.to_json(indent=2))
+  reporting.write_config(config, workdir)
   logging.info('study %r (%s mode): %d models on %s', config.get('title', ''),
                'quick' if config.quick else 'full', len(config.run),
                config.dataset)

@@ -10,24 +10,14 @@ config instead. Not a result.
 
 import ml_collections
 
+from experiments import configs
 from experiments.configs import rotation_gcnn
 
 
 def get_config() -> ml_collections.ConfigDict:
   """Returns the G-CNN rotation study shrunk for tests."""
-  config = rotation_gcnn.get_config()
-  config.dataset = 'digits'
-  config.canvas_size = 28
-  config.presets.quick = ml_collections.ConfigDict(dict(
-      num_train_steps=1, batch_size=16, eval_limit=16))
+  config = configs.shrink_rotation_study(rotation_gcnn.get_config(), canvas_size=28)
   config.run = ('p4cnn',)
   for label in config.models:
     config.models[label].channels = 2
-  config.train_limit = 32
-  config.eval_batch_size = 16
-  config.warmup_steps = 0
-  config.log_every = 1
-  config.checkpoint_every = 1
-  config.consistency_max_shift = 1
-  config.rotation_angles = (0.0, 90.0)
   return config

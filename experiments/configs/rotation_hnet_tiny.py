@@ -10,26 +10,16 @@ Not a result.
 
 import ml_collections
 
+from experiments import configs
 from experiments.configs import rotation_hnet
 
 
 def get_config() -> ml_collections.ConfigDict:
   """Returns the H-Net rotation study shrunk for tests."""
-  config = rotation_hnet.get_config()
-  config.dataset = 'digits'
-  config.canvas_size = 16
-  config.presets.quick = ml_collections.ConfigDict(dict(
-      num_train_steps=1, batch_size=16, eval_limit=16))
+  config = configs.shrink_rotation_study(rotation_hnet.get_config(), canvas_size=16)
   config.models.hnet.widths = (2, 2, 2, 2)
   config.models.hnet.n_rings = 2
   config.models.hnet.filter_size = 3
   config.models.cnn.widths = (4, 4)
   config.run = ('hnet',)
-  config.train_limit = 32
-  config.eval_batch_size = 16
-  config.warmup_steps = 0
-  config.log_every = 1
-  config.checkpoint_every = 1
-  config.consistency_max_shift = 1
-  config.rotation_angles = (0.0, 90.0)
   return config

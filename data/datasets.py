@@ -108,16 +108,50 @@ class Dataset:
   offsets: np.ndarray | None = None
 
   def __post_init__(self):
-    _validate.check_array(self.images, 'images', rank=4,
-                          layout='[N, H, W, C]')
+    layout = '[N, H, W, C]'
+    _validate.check_array(self.images, 'images', rank=4, layout=layout)
+    if min(self.images.shape) < 1:
+      raise ValueError(f'images must hold at least one example with H, W, '
+                       f'C >= 1 (layout {layout}); got shape '
+                       f'{tuple(self.images.shape)}.')
+    # min and max propagate NaN: two passes find NaN, Inf and a bad range.
+    low, high = float(np.min(self.images)), float(np.max(self.images))
+    if not (math.isfinite(low) and math.isfinite(high)):
+      _validate.check_finite(self.images, 'images', layout=layout)
+    if low < 0 or high > 1:
+      raise ValueError(f'images must be in [0, 1] (divide 8-bit images by '
+                       f'255); got values in [{low:g}, {high:g}].')
     n, channels = self.images.shape[0], self.images.shape[-1]
-    if self.labels.shape != (n,):
-      raise ValueError(f'labels must have shape [N] = ({n},); got '
-                       f'{self.labels.shape}.')
+    num_classes = _validate.integer(self.num_classes, 'num_classes',
+                                    minimum=1)
+    if (not hasattr(self.labels, 'shape') or
+        not np.issubdtype(np.asarray(self.labels).dtype, np.integer) or
+        self.labels.shape != (n,)):
+      got = (f'{self.labels.dtype} {tuple(self.labels.shape)}'
+             if hasattr(self.labels, 'shape') else type(self.labels).__name__)
+      raise ValueError(f'labels must have shape [N] = ({n},) and an int '
+                       f'dtype; got {got}.')
+    if self.labels.min() < 0 or self.labels.max() >= num_classes:
+      raise ValueError(
+          f'labels must be in 0..{num_classes - 1} (num_classes = '
+          f'{num_classes}); got {self.labels.min()}..{self.labels.max()}.')
     for field in ('mean', 'std'):
-      if len(getattr(self, field)) != channels:
+      values = getattr(self, field)
+      if (not hasattr(values, '__len__') or len(values) != channels or
+          not all(isinstance(v, (int, float, np.integer, np.floating)) and
+                  math.isfinite(v) for v in values)):
         raise ValueError(f'{field} must have one value per channel '
-                         f'({channels}); got {getattr(self, field)!r}.')
+                         f'({channels}), each finite; got {values!r}.')
+    if min(self.std) <= 0:
+      raise ValueError(f'std must be > 0 per channel (images are divided by '
+                       f'it); got {self.std!r}.')
+    if self.angles is not None and (np.shape(self.angles) != (n,) or
+                                    not np.isfinite(self.angles).all()):
+      raise ValueError(f'angles must be None or finite radians of shape [N] '
+                       f'= ({n},); got shape {np.shape(self.angles)}.')
+    if self.offsets is not None and np.shape(self.offsets) != (n, 2):
+      raise ValueError(f'offsets must be None or an int array [N, 2] = '
+                       f'({n}, 2); got shape {np.shape(self.offsets)}.')
 
   def __len__(self) -> int:
     return int(self.images.shape[0])

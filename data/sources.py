@@ -72,7 +72,18 @@ def data_dir_or_default(data_dir: str | os.PathLike | None) -> pathlib.Path:
   return pathlib.Path(data_dir).expanduser()
 
 
+def check_raw(name: str, split: str | None = None) -> None:
+  """Raises ValueError unless ``name`` (and ``split``) is a raw data set."""
+  if name not in RAW:
+    raise ValueError(f'name must be one of {", ".join(map(repr, RAW))} (raw '
+                     f'data sets); got {name!r}.')
+  if split is not None and split not in RAW_SPLITS:
+    raise ValueError(f'split must be one of {", ".join(map(repr, RAW_SPLITS))}'
+                     f'; got {split!r}.')
+
+
 def npz_path(name: str, data_dir: str | os.PathLike | None) -> pathlib.Path:
+  check_raw(name)
   return data_dir_or_default(data_dir) / RAW[name].file
 
 
@@ -160,6 +171,7 @@ def load_npz(name: str, split: str, data_dir: str | os.PathLike | None
     ValueError: if the file is missing (saying where it looked and how to
       point elsewhere), truncated or corrupt, or holds wrong arrays.
   """
+  check_raw(name, split)
   path = npz_path(name, data_dir)
   if not path.is_file():
     raise ValueError(
@@ -207,6 +219,7 @@ def _load_tfds_cached(name: str, split: str, data_dir: str | None,
 def load_tfds(name: str, split: str, data_dir: str | os.PathLike | None, *,
               download: bool = False) -> tuple[np.ndarray, np.ndarray]:
   """Verified ``(images uint8, labels int64)`` from ``tfds.data_source``."""
+  check_raw(name, split)
   if data_dir is None:
     data_dir = os.environ.get(DATA_DIR_ENV) or None
   data_dir = None if data_dir is None else str(
@@ -221,6 +234,10 @@ def load_raw(name: str, split: str, *, source: str,
 
   'auto' reads the npz file when it exists and tfds otherwise.
   """
+  check_raw(name, split)
+  if source not in SOURCES:
+    raise ValueError(f'source must be one of {", ".join(map(repr, SOURCES))}'
+                     f'; got {source!r}.')
   if source == 'auto':
     if npz_path(name, data_dir).is_file():
       return load_npz(name, split, data_dir)
@@ -244,6 +261,10 @@ def pixel_moments(images: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
 
   ``images`` ``[N, H, W, C]`` uint8 (exact integer sums) or float.
   """
+  if (not isinstance(images, np.ndarray) or images.ndim != 4 or
+      images.shape[-1] < 1):
+    raise ValueError(f'images must be a NumPy array [N, H, W, C] with C >= 1; '
+                     f'got {getattr(images, "shape", type(images).__name__)}.')
   channels = images.shape[-1]
   exact = images.dtype == np.uint8
   total = np.uint64 if exact else np.float64

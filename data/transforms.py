@@ -43,8 +43,14 @@ _SNAP = 1e-4
 
 def _check_images(images, name: str = 'images', *,
                   floating: bool = False) -> None:
+  """Rank 4 (and float), H, W, C >= 1 and, unless traced, no NaN or Inf."""
   _validate.check_array(images, name, rank=4, layout=IMAGES_LAYOUT,
                         floating=floating)
+  if min(images.shape[1:]) < 1:
+    raise ValueError(f'{name} must have H, W, C >= 1 (layout '
+                     f'{IMAGES_LAYOUT}; N may be 0); got shape '
+                     f'{tuple(images.shape)}.')
+  _validate.check_finite(images, name, layout=IMAGES_LAYOUT)
 
 
 def _is_jax(*arrays) -> bool:
@@ -251,6 +257,12 @@ def _check_angles(angles, num: int, xp):
       angles.dtype, xp.complexfloating):
     raise ValueError(f'angles must be real numbers (radians); got dtype '
                      f'{angles.dtype}.')
+  if _validate.is_concrete(angles):
+    values = np.asarray(angles)
+    bad = values[~np.isfinite(values)]
+    if bad.size:
+      raise ValueError(f'angles must be finite (radians); got {bad.size} '
+                       f'non-finite values such as {bad[0]}.')
   if angles.ndim == 0:
     angles = xp.broadcast_to(angles, (num,))
   if angles.shape != (num,):

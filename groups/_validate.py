@@ -7,8 +7,11 @@ accepted, so a user never has to read an XLA trace to find a wrong shape.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+import math
+import numbers
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -28,6 +31,57 @@ def check_array(x: Any, name: str, *, rank: int | Collection[int],
     raise ValueError(
         f'{name} must have a floating dtype (float16/bfloat16/float32/float64); '
         f'got {x.dtype}. Convert with x.astype(jnp.float32).')
+
+
+def is_concrete(x: Any) -> bool:
+  """False for values traced by ``jax.jit`` (their contents are unknown)."""
+  return not isinstance(x, jax.core.Tracer)
+
+
+def check_finite(x: Any, name: str, *, layout: str) -> None:
+  """Raises unless every entry of a concrete array ``x`` is finite.
+
+  Traced values (inside ``jax.jit``) cannot be inspected and pass; integer
+  and boolean arrays are always finite.
+  """
+  if not is_concrete(x):
+    return
+  values = np.asarray(x)
+  if not (np.issubdtype(values.dtype, np.floating) or
+          np.issubdtype(values.dtype, np.complexfloating)):
+    return
+  finite = np.isfinite(values)
+  if not finite.all():
+    nans = int(np.isnan(values).sum())
+    raise ValueError(
+        f'{name} must be finite (layout {layout}); got {nans} NaN and '
+        f'{finite.size - int(finite.sum()) - nans} infinite values.')
+
+
+def number(value: Any, name: str, *, minimum: float | None = None,
+           maximum: float | None = None, exclusive_minimum: bool = False,
+           exclusive_maximum: bool = False) -> float:
+  """Returns ``value`` (a finite real number within the bounds) as a float."""
+  ok = (isinstance(value, (numbers.Real, np.floating, np.integer)) and
+        not isinstance(value, (bool, np.bool_)) and math.isfinite(value))
+  if ok and minimum is not None:
+    ok = value > minimum if exclusive_minimum else value >= minimum
+  if ok and maximum is not None:
+    ok = value < maximum if exclusive_maximum else value <= maximum
+  if not ok:
+    low = '(-inf' if minimum is None else (
+        f'({minimum}' if exclusive_minimum else f'[{minimum}')
+    high = 'inf)' if maximum is None else (
+        f'{maximum})' if exclusive_maximum else f'{maximum}]')
+    raise ValueError(
+        f'{name} must be a finite number in {low}, {high}; got {value!r}.')
+  return float(value)
+
+
+def check_callable(value: Any, name: str, *, what: str) -> None:
+  """Raises unless ``value`` is callable; ``what`` describes the signature."""
+  if not callable(value):
+    raise ValueError(f'{name} must be a function {what}; got {value!r}.')
 
 
 def check_choice(value: Any, name: str, choices: Sequence[str]) -> None:

@@ -86,10 +86,12 @@ class Compose(Transform):
   transforms: tuple[Transform, ...]
 
   def __post_init__(self):
-    if not self.transforms or not all(
-        isinstance(t, Transform) for t in self.transforms):
+    if (not isinstance(self.transforms, (tuple, list)) or
+        not self.transforms or
+        not all(isinstance(t, Transform) for t in self.transforms)):
       raise ValueError('transforms must be a non-empty tuple of Transform; '
                        f'got {self.transforms!r}.')
+    object.__setattr__(self, 'transforms', tuple(self.transforms))
 
   @property
   def exact(self) -> bool:  # type: ignore[override]

@@ -24,7 +24,9 @@ def relative_error(actual: jax.typing.ArrayLike,
 
   Returns:
     ``[B]`` float32 errors; an example whose ``expected`` is all zero uses an
-    absolute norm instead (never NaN).
+    absolute norm instead (finite inputs never give NaN). A NaN or Inf in
+    ``actual`` or ``expected`` makes that example's error NaN or Inf, so an
+    assertion ``error <= bound`` fails on it rather than passing.
   """
   actual = jnp.asarray(actual)
   expected = jnp.asarray(expected)
@@ -54,6 +56,9 @@ def transformed_pair(fn: Callable[[jax.Array], jax.Array], x: jax.typing.ArrayLi
                      output_transform: base.Transform | None = None
                      ) -> tuple[jax.Array, jax.Array]:
   """Returns ``(f(T x), T' f(x))``; ``T'`` defaults to ``T`` (stride 1)."""
+  if not callable(fn):
+    raise ValueError(f'fn must be a function of [B, H, W, ...] arrays; got '
+                     f'{fn!r}.')
   if not isinstance(transform, base.Transform):
     raise ValueError(f'transform must be a groups Transform; got {transform!r}.')
   if output_transform is None:

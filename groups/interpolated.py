@@ -111,17 +111,25 @@ def inscribed_disk(height: int, width: int, *, margin: float = 0.0
     height: ``H`` (int >= 1).
     width: ``W`` (int >= 1).
     margin: shrink the radius ``(min(H, W) - 1) / 2`` by this many pixels
-      (>= 0), e.g. to leave room for a receptive field.
+      (a number in ``0..(min(H, W) - 1) / 2``), e.g. to leave room for a
+      receptive field.
 
   Returns:
     A boolean ``[H, W]`` mask.
   """
   height = _validate.integer(height, 'height', minimum=1)
   width = _validate.integer(width, 'width', minimum=1)
+  full_radius = (min(height, width) - 1) / 2
   if (not isinstance(margin, numbers.Real) or isinstance(margin, bool) or
       not margin >= 0):
     raise ValueError(f'margin must be a real number >= 0; got {margin!r}.')
-  radius = (min(height, width) - 1) / 2 - margin
+  if margin > full_radius:
+    # A negative radius would square to a positive one: the mask would be
+    # silently wrong instead of empty.
+    raise ValueError(
+        f'margin must be at most the inscribed radius (min(H, W) - 1) / 2 = '
+        f'{full_radius:g} of the {height}x{width} grid; got {margin!r}.')
+  radius = full_radius - margin
   rows = np.arange(height)[:, None] - (height - 1) / 2
   cols = np.arange(width)[None, :] - (width - 1) / 2
   return rows**2 + cols**2 <= radius**2 + 1e-9

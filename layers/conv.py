@@ -31,11 +31,14 @@ _DIMENSION_NUMBERS = ('NHWC', 'HWIO', 'NHWC')
 
 
 def check_nhwc(x: jax.typing.ArrayLike, name: str = 'x') -> None:
-  """Checks that ``x`` is a float ``[B, H, W, C]`` array with H, W >= 1."""
+  """Checks that ``x`` is a float ``[B, H, W, C]`` array with H, W, C >= 1.
+
+  An empty batch (``B = 0``) is allowed and gives an empty output.
+  """
   _validate.check_array(x, name, rank=4, layout='[B, H, W, C]')
-  if min(x.shape[1:3]) < 1:
-    raise ValueError(f'{name} must have H, W >= 1 (layout [B, H, W, C]); got '
-                     f'shape {tuple(x.shape)}.')
+  if min(x.shape[1:]) < 1:
+    raise ValueError(f'{name} must have H, W, C >= 1 (layout [B, H, W, C]); '
+                     f'got shape {tuple(x.shape)}.')
 
 
 def conv2d(x: jax.typing.ArrayLike, kernel: jax.typing.ArrayLike, *,
@@ -52,11 +55,16 @@ def conv2d(x: jax.typing.ArrayLike, kernel: jax.typing.ArrayLike, *,
 
   Returns:
     ``[B, H', W', C_out]`` with ``H' = ceil(H / sh)`` for padded modes and
-    ``H' = floor((H - dh (kh - 1) - 1) / sh) + 1`` for 'valid'.
+    ``H' = floor((H - dh (kh - 1) - 1) / sh) + 1`` for 'valid'. A stride
+    larger than the input gives one output row/column. With 'circular' a
+    kernel larger than the input is the convolution on the torus: the input
+    repeats periodically, so taps that land on the same pixel add up.
 
   Raises:
-    ValueError: on a wrong rank or dtype, mismatched channels, an unknown
-      padding, a stride/dilation < 1, or a kernel larger than a 'valid' input.
+    ValueError: on a wrong rank or dtype, an empty kernel or channel axis,
+      mismatched channels, an unknown padding, a stride/dilation < 1, a kernel
+      larger than a 'valid' input, or pads of 'reflect' not smaller than the
+      input.
   """
   check_nhwc(x)
   _validate.check_array(kernel, 'kernel', rank=4,
@@ -69,6 +77,10 @@ def conv2d(x: jax.typing.ArrayLike, kernel: jax.typing.ArrayLike, *,
   if min(kernel.shape[:2]) < 1:
     raise ValueError(
         'kernel must have spatial sizes kh, kw >= 1 (layout [kh, kw, C_in, '
+        f'C_out]); got kernel shape {kernel.shape}.')
+  if kernel.shape[3] < 1:
+    raise ValueError(
+        'kernel must have C_out >= 1 output channels (layout [kh, kw, C_in, '
         f'C_out]); got kernel shape {kernel.shape}.')
   if kernel.shape[2] != x.shape[3]:
     raise ValueError(
@@ -89,9 +101,31 @@ def conv2d(x: jax.typing.ArrayLike, kernel: jax.typing.ArrayLike, *,
     lax_padding = pads  # let XLA pad with zeros inside the conv
   elif padding != 'valid':
     x = padding_lib.pad_spatial(x, pads, mode=padding)
-  return jax.lax.conv_general_dilated(
-      x, kernel.astype(x.dtype), window_strides=strides, padding=lax_padding,
+  return _lax_conv(x, kernel.astype(x.dtype), strides=strides,
+                   padding=lax_padding, dilations=dilations)
+
+
+def _lax_conv(x: jax.Array, kernel: jax.Array, *, strides, padding,
+              dilations) -> jax.Array:
+  """``lax.conv_general_dilated`` on NHWC/HWIO; 'VALID' via a cropped pad.
+
+  XLA:CPU (jax 0.10) runs an unpadded convolution on a generic path ~4x
+  slower than a padded one, forward and backward (``benchmarks/peers.py``,
+  'conv2d valid' rows). One zero row and column padded at the far end and
+  cropped off again give the same numbers, bit for bit, on the fast path.
+  """
+  crop = padding == 'VALID'
+  if crop:
+    effective = [d * (k - 1) + 1 for d, k in zip(dilations, kernel.shape[:2])]
+    out_size = [(n - e) // s + 1
+                for n, e, s in zip(x.shape[1:3], effective, strides)]
+    padding = ((0, 1), (0, 1))
+  y = jax.lax.conv_general_dilated(
+      x, kernel, window_strides=strides, padding=padding,
       rhs_dilation=dilations, dimension_numbers=_DIMENSION_NUMBERS)
+  if crop:
+    y = y[:, :out_size[0], :out_size[1]]
+  return y
 
 
 class Conv(nn.Module):

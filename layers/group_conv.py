@@ -46,6 +46,9 @@ GROUP_REDUCTIONS = ('max', 'mean')
 
 
 def _check_square_kernel(kernel, layout: str) -> None:
+  if min(kernel.shape) < 1:
+    raise ValueError(f'kernel must have every size >= 1 (layout {layout}); '
+                     f'got kernel shape {tuple(kernel.shape)}.')
   if kernel.shape[0] != kernel.shape[1]:
     raise ValueError(
         f'kernel must be square (kh == kw; layout {layout}) so that every '
@@ -246,6 +249,10 @@ def spatial_pool(y: jax.typing.ArrayLike, *,
                      f'[B, H\', W\', C]; got {pool!r}.')
   b, h, w, g, c = y.shape
   out = pool(jnp.reshape(y, (b, h, w, g * c)))  # [B, H', W', G*C]
+  if jnp.ndim(out) != 4 or jnp.shape(out)[::3] != (b, g * c):
+    raise ValueError(f'pool must map [B, H, W, C] to [B, H\', W\', C] '
+                     f'(per channel); got shape {jnp.shape(out)} from '
+                     f'{(b, h, w, g * c)}.')
   return out.reshape(out.shape[:3] + (g, c))
 
 
@@ -296,8 +303,10 @@ def group_batch_norm(y: jax.typing.ArrayLike, *, mean: jax.typing.ArrayLike,
     if value is not None and jnp.shape(value) != (channels,):
       raise ValueError(f'{name} must have shape [C] = ({channels},); got '
                        f'{jnp.shape(value)}.')
-  if not epsilon > 0:
-    raise ValueError(f'epsilon must be > 0; got {epsilon!r}.')
+  epsilon = _validate.number(epsilon, 'epsilon', minimum=0,
+                             exclusive_minimum=True)
+  if _validate.is_concrete(var) and np.any(np.asarray(var) < 0):
+    raise ValueError(f'var must be >= 0 (a variance); got {var!r}.')
   out = (jnp.asarray(y) - mean) * jax.lax.rsqrt(jnp.asarray(var) + epsilon)
   if scale is not None:
     out = out * scale
@@ -402,6 +411,7 @@ class GroupBatchNorm(nn.Module):
                use_running_average: bool | None = None) -> jax.Array:
     """Normalises ``[B, H, W, G, C]``; returns the same shape."""
     _validate.check_array(y, 'y', rank=5, layout='[B, H, W, G, C]')
+    _validate.number(self.momentum, 'momentum', minimum=0, maximum=1)
     use_running_average = nn.merge_param(
         'use_running_average', self.use_running_average, use_running_average)
     channels = y.shape[-1]

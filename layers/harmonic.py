@@ -170,6 +170,9 @@ def harmonic_basis(filter_size: int, *, num_orders: int,
 def _check_radial_phase(radial, phase) -> tuple[jax.Array, jax.Array | None]:
   layout = '[F, n_rings, C_in, C_out]'
   _validate.check_array(radial, 'radial', rank=4, layout=layout)
+  if min(radial.shape) < 1:
+    raise ValueError(f'radial must have every size >= 1 ({layout}); got '
+                     f'shape {tuple(radial.shape)}.')
   radial = jnp.asarray(radial)
   if phase is not None:
     _validate.check_array(phase, 'phase', rank=3, layout='[F, C_in, C_out]')
@@ -334,9 +337,15 @@ def _harmonic_conv2d(z, radial, phase, *, filter_size, max_order, stride,
 
 
 def _check_eps(eps) -> float:
-  if not isinstance(eps, (int, float)) or isinstance(eps, bool) or not eps > 0:
-    raise ValueError(f'eps must be a number > 0; got {eps!r}.')
+  if (not isinstance(eps, (int, float)) or isinstance(eps, bool) or
+      not 0 < eps < math.inf):
+    raise ValueError(f'eps must be a finite number > 0; got {eps!r}.')
   return float(eps)
+
+
+def _check_variance(var) -> None:
+  if _validate.is_concrete(var) and np.any(np.asarray(var) < 0):
+    raise ValueError(f'var must be >= 0 (a variance); got {var!r}.')
 
 
 def _check_per_stream(value, name: str, z) -> jax.Array:
@@ -474,8 +483,9 @@ def magnitude_batch_norm(z: jax.typing.ArrayLike, *,
   scale = None if scale is None else _check_per_stream(scale, 'scale', z)
   bias = None if bias is None else _check_per_stream(bias, 'bias', z)
   if (not isinstance(epsilon, (int, float)) or isinstance(epsilon, bool) or
-      not epsilon > 0):
-    raise ValueError(f'epsilon must be a number > 0; got {epsilon!r}.')
+      not 0 < epsilon < math.inf):
+    raise ValueError(f'epsilon must be a finite number > 0; got {epsilon!r}.')
+  _check_variance(var)
   _check_activation(activation)
   return _magnitude_batch_norm(jnp.asarray(z), mean, var, scale, bias,
                                epsilon=float(epsilon), activation=activation,
@@ -513,9 +523,11 @@ def harmonic_mean_pool(z: jax.typing.ArrayLike, *,
   window = _validate.pair(window, 'window')
   stride = window if stride is None else _validate.pair(stride, 'stride')
   _validate.check_choice(padding, 'padding', pooling.POOL_PADDINGS)
-  if padding == 'valid' and (window[0] > z.shape[1] or window[1] > z.shape[2]):
-    raise ValueError(f"padding='valid' needs window {window} to fit in the "
-                     f'input H, W = {tuple(z.shape[1:3])}.')
+  if padding in ('valid', 'circular') and (window[0] > z.shape[1] or
+                                           window[1] > z.shape[2]):
+    raise ValueError(f'padding={padding!r} needs window {window} to fit in '
+                     f'the input H, W = {tuple(z.shape[1:3])}; use a smaller '
+                     "window or padding='same'.")
   return _harmonic_mean_pool(jnp.asarray(z), window=window, stride=stride,
                              padding=padding)
 
@@ -560,6 +572,7 @@ def radial_init(streams_in: int = 1) -> Callable:
   variance of one input stream (the magnitude nonlinearity starts as the
   identity; there is no ReLU halving to compensate).
   """
+  streams_in = _validate.integer(streams_in, 'streams_in', minimum=1)
   return nn.initializers.variance_scaling(
       1.0 / streams_in, 'fan_in', 'normal', in_axis=-2, out_axis=-1,
       batch_axis=(0,))
@@ -658,6 +671,7 @@ class HBatchNorm(nn.Module):
   def __call__(self, z: jax.Array,
                use_running_average: bool | None = None) -> jax.Array:
     harmonic_groups.check_harmonic(z)
+    _validate.number(self.momentum, 'momentum', minimum=0, maximum=1)
     use_running_average = nn.merge_param(
         'use_running_average', self.use_running_average, use_running_average)
     shape = tuple(z.shape[3:])

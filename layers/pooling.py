@@ -19,6 +19,7 @@ What each does to shift symmetry (tested in ``tests/registry_test.py``):
 from __future__ import annotations
 
 from collections.abc import Callable
+import functools
 
 import flax.linen as nn
 import jax
@@ -55,17 +56,23 @@ def _pool(x, *, window, stride, padding, reducer: str) -> jax.Array:
   stride = window if stride is None else _validate.pair(stride, 'stride')
   _validate.check_choice(padding, 'padding', POOL_PADDINGS)
   x = jnp.asarray(x)
+  if padding in ('valid', 'circular') and (window[0] > x.shape[1] or
+                                           window[1] > x.shape[2]):
+    # A larger circular window would wrap around the torus more than once
+    # and count some pixels twice.
+    raise ValueError(
+        f'padding={padding!r} needs window {window} to fit in the input '
+        f'H, W = {x.shape[1:3]}; use a smaller window or padding=\'same\'.')
   if padding == 'valid':
-    if window[0] > x.shape[1] or window[1] > x.shape[2]:
-      raise ValueError(
-          f"padding='valid' needs window {window} to fit in the input "
-          f'H, W = {x.shape[1:3]}.')
     pads = ((0, 0), (0, 0))
   else:
     pads = tuple(padding_lib.same_pads(w) for w in window)
   if padding == 'circular':
     x = padding_lib.pad_spatial(x, pads, mode='circular')
     pads = ((0, 0), (0, 0))
+  if stride == window:
+    return _tiled_pool(x, window=window, pads=pads, reducer=reducer,
+                       count_inside=padding == 'same')
   dims = (1,) + window + (1,)
   strides = (1,) + stride + (1,)
   lax_pads = ((0, 0),) + pads + ((0, 0),)
@@ -83,6 +90,37 @@ def _pool(x, *, window, stride, padding, reducer: str) -> jax.Array:
   return total / count
 
 
+def _tiled_pool(x: jax.Array, *, window: tuple[int, int],
+                pads: tuple[tuple[int, int], tuple[int, int]], reducer: str,
+                count_inside: bool) -> jax.Array:
+  """Non-overlapping windows (stride == window) as a reshape and a reduction.
+
+  The same numbers as ``lax.reduce_window``, but XLA:CPU differentiates a
+  reduction over reshaped axes with a few fused selects, while the gradient
+  of a max ``reduce_window`` is a variadic reduce-window over index iotas,
+  several times slower (``benchmarks/peers.py``, 'max_pool' rows). On ties
+  the gradient of this max is shared equally by the tied pixels (that of
+  ``reduce_window`` goes to one of them); both are valid subgradients.
+  """
+  fill = -jnp.inf if reducer == 'max' else 0.0
+  b, h, w, c = x.shape
+  x = jnp.pad(x, ((0, 0),) + pads + ((0, 0),), constant_values=fill)
+  out_h, out_w = x.shape[1] // window[0], x.shape[2] // window[1]
+  tiles = x[:, :out_h * window[0], :out_w * window[1]].reshape(
+      b, out_h, window[0], out_w, window[1], c)
+  if reducer == 'max':
+    return jnp.max(tiles, axis=(2, 4))
+  total = jnp.sum(tiles, axis=(2, 4))
+  if not count_inside:
+    return total / (window[0] * window[1])
+  # 'same' averages over the pixels inside the grid only.
+  inside = jnp.pad(jnp.ones((1, h, w, 1), x.dtype),
+                   ((0, 0),) + pads + ((0, 0),))
+  count = inside[:, :out_h * window[0], :out_w * window[1]].reshape(
+      1, out_h, window[0], out_w, window[1], 1).sum(axis=(2, 4))
+  return total / count
+
+
 def max_pool(x: jax.typing.ArrayLike, *, window: int | tuple[int, int],
              stride: int | tuple[int, int] | None = None,
              padding: str = 'valid') -> jax.Array:
@@ -90,7 +128,8 @@ def max_pool(x: jax.typing.ArrayLike, *, window: int | tuple[int, int],
 
   Args:
     x: ``[B, H, W, C]`` floating.
-    window: int or ``(wh, ww)``, >= 1.
+    window: int or ``(wh, ww)``, >= 1; at most ``(H, W)`` for 'valid' and
+      'circular' (a ValueError otherwise), any size for 'same'.
     stride: int or ``(sh, sw)``, >= 1; defaults to ``window``.
     padding: 'valid' (no padding), 'circular' (wrap around) or 'same' (pad
       with -inf); padded modes use pads ``same_pads(window)`` and give
@@ -127,8 +166,72 @@ def _blur_axis(x: jax.Array, taps: np.ndarray, axis: int, stride: int,
   return out
 
 
+@functools.lru_cache(maxsize=256)
+def blur_matrix(size: int, *, filter_size: int, stride: int,
+                padding: str) -> np.ndarray:
+  """The 1-D blur-and-subsample of :func:`blur_pool` as a matrix, float32.
+
+  ``blur_matrix(n, ...) @ v`` pads ``v`` (length ``n``), blurs it with
+  ``binomial_filter(filter_size)`` and keeps every ``stride``-th sample: the
+  padding is folded into the matrix (a reflected tap adds to the entry of
+  the pixel it mirrors; a zero pad drops it).
+
+  Returns:
+    ``[floor((n - 1) / stride) + 1, n]``; cached per arguments.
+  """
+  taps = binomial_filter(filter_size)
+  _validate.check_choice(padding, 'padding', BLUR_PADDINGS)
+  top, bottom = padding_lib.same_pads(filter_size)
+  # Index into the unpadded signal of every padded position (-1: a zero).
+  numpy_modes = {'reflect': 'reflect', 'replicate': 'edge',
+                 'circular': 'wrap', 'zeros': 'constant'}
+  kwargs = {'constant_values': -1} if padding == 'zeros' else {}
+  padded = np.pad(np.arange(size), (top, bottom), mode=numpy_modes[padding],
+                  **kwargs)
+  out_size = (size - 1) // stride + 1
+  matrix = np.zeros((out_size, size), np.float64)
+  for row in range(out_size):
+    for offset, tap in enumerate(taps):
+      column = padded[row * stride + offset]
+      if column >= 0:
+        matrix[row, column] += tap
+  return matrix.astype(np.float32)
+
+
+def _blur_matmul(x: jax.Array, *, filter_size: int, stride: int,
+                 padding: str) -> jax.Array:
+  """:func:`blur_pool` as two batched matrix products, ``[B, H, W, C]``.
+
+  Both products keep ``x``'s memory layout (no transposes): rows act on
+  ``[B, H, W*C]`` and columns on ``[B*H', W, C]``, each a batch of small
+  matrix products with the (broadcast) blur matrix. This is ~3x faster than
+  the strided-slice form forward and backward on CPU (the backward of a
+  product is another product; that of a strided slice is a scatter-like
+  pad), although it multiplies by the zeros of a banded matrix.
+  """
+  b, h, w, c = x.shape
+  precision = jax.lax.Precision.HIGHEST  # no TF32/bf16 passes on GPUs
+  rows = jnp.asarray(blur_matrix(h, filter_size=filter_size, stride=stride,
+                                 padding=padding), x.dtype)  # [H', H]
+  cols = jnp.asarray(blur_matrix(w, filter_size=filter_size, stride=stride,
+                                 padding=padding), x.dtype)  # [W', W]
+  out_h, out_w = rows.shape[0], cols.shape[0]
+  batched = (((2,), (1,)), ((0,), (0,)))
+  y = jax.lax.dot_general(jnp.broadcast_to(rows, (b,) + rows.shape),
+                          x.reshape(b, h, w * c), batched,
+                          precision=precision)  # [B, H', W*C]
+  y = y.reshape(b * out_h, w, c)
+  y = jax.lax.dot_general(jnp.broadcast_to(cols, (b * out_h,) + cols.shape),
+                          y, batched, precision=precision)  # [B*H', W', C]
+  return y.reshape(b, out_h, out_w, c)
+
+
+BLUR_METHODS = ('auto', 'matmul', 'slices')
+
+
 def blur_pool(x: jax.typing.ArrayLike, *, stride: int = 2,
-              filter_size: int = 3, padding: str = 'reflect') -> jax.Array:
+              filter_size: int = 3, padding: str = 'reflect',
+              method: str = 'auto') -> jax.Array:
   """Anti-aliased downsampling: binomial low-pass, then subsample (Zhang 2019).
 
   Numerically equal to ``antialiased_cnns.BlurPool(C, filt_size=filter_size,
@@ -142,6 +245,13 @@ def blur_pool(x: jax.typing.ArrayLike, *, stride: int = 2,
     stride: int >= 1.
     filter_size: taps of the binomial filter, 1..7.
     padding: 'reflect' | 'replicate' | 'zeros' | 'circular'.
+    method: how each 1-D pass is computed; the same function either way
+      (outputs agree to float32 rounding). 'matmul': a product with
+      :func:`blur_matrix` (fastest when ``stride > 1``, see
+      ``benchmarks/peers.py``); 'slices': a sum of ``filter_size`` strided
+      slices, every output pixel summed in the same order, so a circular
+      shift by a multiple of ``stride`` commutes with it bit for bit;
+      'auto': 'slices' for ``stride == 1``, else 'matmul'.
 
   Returns:
     ``[B, floor((H-1)/stride) + 1, floor((W-1)/stride) + 1, C]``.
@@ -150,10 +260,19 @@ def blur_pool(x: jax.typing.ArrayLike, *, stride: int = 2,
   stride = _validate.integer(stride, 'stride', minimum=1)
   taps = binomial_filter(filter_size)
   _validate.check_choice(padding, 'padding', BLUR_PADDINGS)
+  _validate.check_choice(method, 'method', BLUR_METHODS)
   x = jnp.asarray(x)
   if filter_size == 1:
     return x[:, ::stride, ::stride]
   pad = padding_lib.same_pads(filter_size)
+  if padding == 'reflect' and max(pad) >= min(x.shape[1:3]):
+    # Checked here too: the matmul path never pads explicitly.
+    padding_lib.pad_spatial(x, (pad, pad), mode=padding)  # raises
+  if method == 'auto':
+    method = 'slices' if stride == 1 else 'matmul'
+  if method == 'matmul':
+    return _blur_matmul(x, filter_size=filter_size, stride=stride,
+                        padding=padding)
   x = padding_lib.pad_spatial(x, (pad, pad), mode=padding)
   out_h = (x.shape[1] - filter_size) // stride + 1
   out_w = (x.shape[2] - filter_size) // stride + 1
@@ -216,8 +335,9 @@ def polyphase_components(x: jax.typing.ArrayLike, *, stride: int = 2
   b, h, w, c = x.shape
   if h % stride or w % stride:
     raise ValueError(
-        f'the polyphase split needs H and W divisible by stride={stride}; got '
-        f'H, W = {h}, {w}. Crop or pad the input to a multiple of stride.')
+        f'x must have H and W divisible by stride={stride} for the polyphase '
+        f'split; got H, W = {h}, {w}. Crop or pad the input to a multiple of '
+        'stride.')
   x = x.reshape(b, h // stride, stride, w // stride, stride, c)
   x = x.transpose(2, 4, 0, 1, 3, 5)  # [s, s, B, H/s, W/s, C]
   return x.reshape(stride * stride, b, h // stride, w // stride, c)
@@ -229,7 +349,10 @@ def _aps_components(x, stride: int, filter_size: int) -> jax.Array:
   stride = _validate.integer(stride, 'stride', minimum=1)
   binomial_filter(filter_size)  # validates filter_size
   if filter_size > 1:
-    x = blur_pool(x, stride=1, filter_size=filter_size, padding='circular')
+    # 'slices': bit-exact under circular shifts, so the polyphase norms of
+    # a shifted input are the same numbers and near-ties resolve the same.
+    x = blur_pool(x, stride=1, filter_size=filter_size, padding='circular',
+                  method='slices')
   return polyphase_components(x, stride=stride)
 
 
@@ -317,6 +440,11 @@ def take_polyphase(x: jax.typing.ArrayLike, indices: jax.typing.ArrayLike, *,
     raise ValueError(f'indices must be an int array of shape [B] = '
                      f'[{components.shape[1]}]; got {indices.dtype} '
                      f'{indices.shape}.')
+  num_phases = components.shape[0]
+  if _validate.is_concrete(indices) and indices.size and (
+      int(indices.min()) < 0 or int(indices.max()) >= num_phases):
+    raise ValueError(f'indices must be in 0..{num_phases - 1} (stride**2 - 1); '
+                     f'got {int(indices.min())}..{int(indices.max())}.')
   return _take(components, indices)
 
 
@@ -330,6 +458,8 @@ class Pool(nn.Module):
   fn: Callable[[jax.Array], jax.Array]
 
   def __call__(self, x: jax.Array) -> jax.Array:
+    _validate.check_callable(self.fn, 'fn', what='[B, H, W, C] -> '
+                             "[B, H', W', C] or [B, C]")
     return self.fn(x)
 
 
@@ -349,6 +479,8 @@ class BlurConv(nn.Module):
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
+    _validate.check_callable(self.activation, 'activation',
+                             what='such as nn.relu')
     y = conv_lib.Conv(self.features, self.kernel_size, stride=1,
                       padding=self.padding)(x)
     return blur_pool(self.activation(y), stride=self.stride,

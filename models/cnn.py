@@ -103,6 +103,22 @@ def _check_aps_grid(x, downsampling: str, halvings: int, model: str) -> None:
         'another downsampling.')
 
 
+def _check_bn_momentum(momentum) -> None:
+  _validate.number(momentum, 'bn_momentum', minimum=0, maximum=1)
+
+
+def _input_too_small(error: ValueError, x_shape, model: str, stage: int,
+                     map_shape, downsampling: str,
+                     padding: str) -> ValueError:
+  """A ValueError naming ``x``: a downsampling found the map too small."""
+  return ValueError(
+      f'x must be larger for {model}: downsampling {stage} '
+      f'({downsampling!r}, padding {padding!r}) sees a '
+      f'{map_shape[1]}x{map_shape[2]} map from an input of H, W = '
+      f'{x_shape[1]}, {x_shape[2]}, and {error} Use a larger input or fewer '
+      'stages.')
+
+
 def _blur_padding(padding: str) -> str:
   return 'circular' if padding == 'circular' else 'reflect'
 
@@ -186,6 +202,7 @@ class CNN(nn.Module):
     conv_lib.check_nhwc(x)
     widths = _check_widths(self.widths, 'widths')
     _check_aps_grid(x, self.downsampling, len(widths) - 1, 'CNN')
+    input_shape = x.shape
     for i, width in enumerate(widths):
       last = i == len(widths) - 1
       stride = 2 if self.downsampling == 'strided_conv' and not last else 1
@@ -197,8 +214,12 @@ class CNN(nn.Module):
                          name=f'norm{i}')(x)
       x = nn.relu(x)
       if not last:
-        x = downsample(x, downsampling=self.downsampling, padding=self.padding,
-                       filter_size=self.filter_size)
+        try:
+          x = downsample(x, downsampling=self.downsampling,
+                         padding=self.padding, filter_size=self.filter_size)
+        except ValueError as error:
+          raise _input_too_small(error, input_shape, 'CNN', i + 1, x.shape,
+                                 self.downsampling, self.padding) from error
     return _apply_head(x, self.head, self.num_classes)
 
 
@@ -272,6 +293,12 @@ class ResidualBlock(nn.Module):
 
     ``H' = H / 2`` (even ``H``) when ``downsample``, else ``H' = H``.
     """
+    conv_lib.check_nhwc(x)
+    _validate.integer(self.features, 'features', minimum=1)
+    _validate.check_choice(self.downsampling, 'downsampling', DOWNSAMPLINGS)
+    _validate.check_choice(self.padding, 'padding', PADDINGS)
+    pooling.binomial_filter(self.filter_size)  # validates filter_size 1..7
+    _check_bn_momentum(self.bn_momentum)
     norm = functools.partial(nn.BatchNorm, use_running_average=not train,
                              momentum=self.bn_momentum)
     conv = functools.partial(conv_lib.Conv, padding=self.padding,
@@ -337,9 +364,11 @@ class ResNet(nn.Module):
     """Maps ``x`` ``[B, H, W, C]`` to logits ``[B, num_classes]``."""
     _check_common(self, with_norm=False)
     _validate.integer(self.blocks_per_stage, 'blocks_per_stage', minimum=1)
+    _check_bn_momentum(self.bn_momentum)
     conv_lib.check_nhwc(x)
     widths = _check_widths(self.widths, 'widths')
     _check_aps_grid(x, self.downsampling, len(widths) - 1, 'ResNet')
+    input_shape = x.shape
     x = conv_lib.Conv(widths[0], kernel_size=3, padding=self.padding,
                       use_bias=False, name='stem_conv')(x)
     x = nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum,
@@ -347,11 +376,19 @@ class ResNet(nn.Module):
     x = nn.relu(x)
     for s, width in enumerate(widths):
       for b in range(self.blocks_per_stage):
-        x = ResidualBlock(
-            width, downsample=s > 0 and b == 0 and self.downsampling != 'none',
-            downsampling=self.downsampling, padding=self.padding,
-            filter_size=self.filter_size, bn_momentum=self.bn_momentum,
-            name=f'stage{s}_block{b}')(x, train=train)
+        downsamples = s > 0 and b == 0 and self.downsampling != 'none'
+        block = ResidualBlock(
+            width, downsample=downsamples, downsampling=self.downsampling,
+            padding=self.padding, filter_size=self.filter_size,
+            bn_momentum=self.bn_momentum, name=f'stage{s}_block{b}')
+        if not downsamples:
+          x = block(x, train=train)
+          continue
+        try:
+          x = block(x, train=train)
+        except ValueError as error:
+          raise _input_too_small(error, input_shape, 'ResNet', s, x.shape,
+                                 self.downsampling, self.padding) from error
     return _apply_head(x, self.head, self.num_classes)
 
 

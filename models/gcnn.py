@@ -86,10 +86,30 @@ class GCNN(nn.Module):
       ``[B, num_classes]`` logits.
     """
     conv_lib.check_nhwc(x)
-    _validate.integer(self.pool_window, 'pool_window', minimum=1)
-    if not 0 <= self.dropout_rate < 1:
+    groups.finite.check_group(self.group)
+    _validate.integer(self.channels, 'channels', minimum=1)
+    _validate.integer(self.num_classes, 'num_classes', minimum=1)
+    _validate.check_choice(self.padding, 'padding', conv_lib.CONV_PADDINGS)
+    pool_window = _validate.integer(self.pool_window, 'pool_window',
+                                    minimum=1)
+    if not (isinstance(self.dropout_rate, (int, float)) and
+            not isinstance(self.dropout_rate, bool) and
+            0 <= self.dropout_rate < 1):
       raise ValueError(
           f'dropout_rate must be in [0, 1); got {self.dropout_rate!r}.')
+    _validate.number(self.bn_momentum, 'bn_momentum', minimum=0, maximum=1)
+    _validate.number(self.bn_epsilon, 'bn_epsilon', minimum=0,
+                     exclusive_minimum=True)
+    # Six 3x3 convs (two before the stride-2 pool, four after) and the 4x4
+    # 'valid' read-out: padded convs keep the side, 'valid' ones take 2.
+    shrink = 2 if self.padding == 'valid' else 0
+    min_side = pool_window + 2 * shrink + 2 * (4 * shrink + 4 - 1)
+    if min(x.shape[1:3]) < min_side:
+      raise ValueError(
+          f'x must have H, W >= {min_side} for GCNN: padding='
+          f'{self.padding!r} needs {min_side} pixels with pool_window='
+          f'{pool_window} (six 3x3 convs, a stride-2 pool, a 4x4 valid '
+          f'read-out); got H, W = {x.shape[1]}, {x.shape[2]}.')
     conv = dict(group=self.group, features=self.channels, kernel_size=3,
                 padding=self.padding)
     y = x

@@ -100,6 +100,10 @@ class HNet(nn.Module):
     _validate.integer(self.num_classes, 'num_classes', minimum=1)
     _validate.check_choice(self.downsample, 'downsample', DOWNSAMPLINGS)
     _validate.integer(self.pool_window, 'pool_window', minimum=1)
+    _validate.check_choice(self.padding, 'padding', conv_lib.CONV_PADDINGS)
+    _validate.number(self.bn_momentum, 'bn_momentum', minimum=0, maximum=1)
+    _validate.number(self.bn_epsilon, 'bn_epsilon', minimum=0,
+                     exclusive_minimum=True)
     if (isinstance(self.downsample_after, str) or
         not hasattr(self.downsample_after, '__iter__') or
         any(not isinstance(i, int) or isinstance(i, bool) or
@@ -137,7 +141,14 @@ class HNet(nn.Module):
                                 momentum=self.bn_momentum,
                                 epsilon=self.bn_epsilon, name=f'bn{i}')(z)
       if self.downsample == 'mean_pool' and i in self.downsample_after:
-        z = harmonic.harmonic_mean_pool(z, window=self.pool_window, stride=2)
+        try:
+          z = harmonic.harmonic_mean_pool(z, window=self.pool_window,
+                                          stride=2)
+        except ValueError as error:
+          raise ValueError(
+              f'x must be larger for HNet: the mean pool after layer {i} '
+              f'sees a {z.shape[1]}x{z.shape[2]} map from an input of H, W '
+              f'= {x.shape[1]}, {x.shape[2]}, and {error}') from error
     z = harmonic.HConv(self.num_classes, use_phase=False, **conv,
                        name='readout')(z)  # [B, H', W', M, classes]
     features = harmonic.invariant_readout(z, reduction='sum')  # [B,H,W,cls]

@@ -15,6 +15,7 @@ import jax
 import numpy as np
 
 import layers
+from layers import pooling
 
 # Our padding names -> np.pad modes; antialiased-cnns' pad types are
 # 'reflect' (nn.ReflectionPad2d), 'replicate' (nn.ReplicationPad2d) and
@@ -231,11 +232,50 @@ class BlurPoolTest(chex.TestCase):
                                           hw):
     self._check_against_reference(filter_size, stride, padding, hw)
 
-  def _check_against_reference(self, filter_size, stride, padding, hw):
+  @chex.variants(with_jit=True)
+  @parameterized.product(
+      method=('matmul', 'slices'), padding=pooling.BLUR_PADDINGS,
+      filter_size_stride=((2, 1), (3, 2), (4, 2), (7, 3)))
+  def test_every_method_matches_antialiased_cnns(self, method, padding,
+                                                 filter_size_stride):
+    filter_size, stride = filter_size_stride
+    self._check_against_reference(filter_size, stride, padding, (9, 8),
+                                  method=method)
+
+  def test_slices_commute_bitwise_with_circular_shifts(self):
+    # What aps_pool relies on: equal numbers, not merely close ones.
+    x = _random((2, 8, 8, 3))
+    blur = jax.jit(functools.partial(
+        layers.blur_pool, stride=2, filter_size=5, padding='circular',
+        method='slices'))
+    np.testing.assert_array_equal(
+        blur(np.roll(x, (2, 4), axis=(1, 2))),
+        np.roll(blur(x), (1, 2), axis=(1, 2)))
+
+  @parameterized.product(padding=pooling.BLUR_PADDINGS, size=(5, 8))
+  def test_blur_matrix_is_the_1d_blur(self, padding, size):
+    matrix = pooling.blur_matrix(size, filter_size=4, stride=2,
+                                 padding=padding)  # [n', n]
+    self.assertEqual(matrix.shape, ((size - 1) // 2 + 1, size))
+    # The blur is separable: it maps the image outer(e_i, e_j) to
+    # outer(matrix[:, i], matrix[:, j]).
+    pairs = [(0, 0), (0, size - 1), (1, 2), (size - 1, size - 2)]
+    eye = np.eye(size, dtype=np.float32)
+    x = np.stack([np.outer(eye[i], eye[j]) for i, j in pairs])[..., None]
+    expected = np.stack([np.outer(matrix[:, i], matrix[:, j])
+                         for i, j in pairs])[..., None]
+    np.testing.assert_allclose(
+        blur_pool_reference(x, stride=2, filter_size=4, padding=padding),
+        expected, atol=1e-7)
+    if padding != 'zeros':  # every other padding keeps constants
+      np.testing.assert_allclose(matrix.sum(axis=1), 1.0, rtol=1e-6)
+
+  def _check_against_reference(self, filter_size, stride, padding, hw,
+                               method='auto'):
     x = _random((2,) + hw + (3,), seed=filter_size)
     blur = self.variant(functools.partial(
         layers.blur_pool, stride=stride, filter_size=filter_size,
-        padding=padding))
+        padding=padding, method=method))
     y = blur(x)
     expected = blur_pool_reference(x, stride=stride, filter_size=filter_size,
                                    padding=padding)

@@ -1,0 +1,138 @@
+"""Timing, machine figures and CSV output shared by the benchmarks.
+
+Times are medians of repeated calls after warm-up (the first call compiles),
+measured with ``time.perf_counter`` around a call that blocks until the
+result is ready (``jax.block_until_ready`` for JAX; PyTorch on the CPU is
+synchronous). Benchmarks print figures; no test times anything.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def median_seconds(fn: Callable[[], Any], *, repeats: int = 10,
+                   warmup: int = 2) -> float:
+  """Median wall time of ``fn()`` in seconds over ``repeats`` calls.
+
+  Args:
+    fn: a call that returns only when its work is done (wrap JAX calls in
+      ``jax.block_until_ready``).
+    repeats: timed calls, >= 1.
+    warmup: untimed calls first (compilation, caches), >= 0.
+  """
+  if repeats < 1:
+    raise ValueError(f'repeats must be >= 1; got {repeats}.')
+  if warmup < 0:
+    raise ValueError(f'warmup must be >= 0; got {warmup}.')
+  for _ in range(warmup):
+    fn()
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    fn()
+    times.append(time.perf_counter() - start)
+  return statistics.median(times)
+
+
+def interleaved_medians(fns: Mapping[str, Callable[[], Any]], *,
+                        rounds: int = 3, repeats: int = 5,
+                        warmup: int = 2) -> dict[str, float]:
+  """Medians of several calls timed in alternating rounds.
+
+  Alternating (A, B, A, B, ...) rather than timing A then B spreads any
+  slow-down from other processes over every contender, so their ratio is
+  steadier than either time.
+
+  Returns:
+    ``{name: median seconds over rounds * repeats calls}``.
+  """
+  for fn in fns.values():
+    for _ in range(warmup):
+      fn()
+  samples = {name: [] for name in fns}
+  for _ in range(rounds):
+    for name, fn in fns.items():
+      for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        samples[name].append(time.perf_counter() - start)
+  return {name: statistics.median(times) for name, times in samples.items()}
+
+
+def jax_call(fn: Callable[..., Any], *args: Any) -> Callable[[], Any]:
+  """``lambda: jax.block_until_ready(fn(*args))``."""
+  return lambda: jax.block_until_ready(fn(*args))
+
+
+def matmul_gflops(*, size: int = 2048, repeats: int = 10) -> float:
+  """Measured float32 matmul rate of JAX on this machine, GFLOP/s.
+
+  A jitted ``[size, size] @ [size, size]`` product, ``2 size^3`` FLOPs: the
+  "peak" the training-step benchmark compares against.
+  """
+  rng = np.random.default_rng(0)
+  a = jnp.asarray(rng.standard_normal((size, size), np.float32))
+  b = jnp.asarray(rng.standard_normal((size, size), np.float32))
+  matmul = jax.jit(jnp.matmul)
+  seconds = median_seconds(jax_call(matmul, a, b), repeats=repeats)
+  return 2 * size ** 3 / seconds / 1e9
+
+
+def compiled_flops(compiled: Any) -> float:
+  """FLOPs XLA counts for one call of a compiled function (cost analysis)."""
+  analysis = compiled.cost_analysis()
+  if isinstance(analysis, (list, tuple)):  # older JAX: one dict per device
+    analysis = analysis[0]
+  return float(analysis.get('flops', float('nan')))
+
+
+def machine_summary() -> str:
+  """One line: CPU, core count, JAX version and backend devices."""
+  cpu = platform.processor() or platform.machine()
+  try:
+    with open('/proc/cpuinfo') as f:
+      for line in f:
+        if line.startswith('model name'):
+          cpu = line.split(':', 1)[1].strip()
+          break
+  except OSError:
+    pass
+  return (f'{cpu}, {os.cpu_count()} cores, jax {jax.__version__} on '
+          f'{jax.devices()[0].platform} ({jax.device_count()} device(s)), '
+          f"XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}")
+
+
+def write_csv(path: str, rows: Sequence[Mapping[str, Any]]) -> None:
+  """Writes ``rows`` (dicts with the same keys, in order) to ``path``."""
+  if not rows:
+    raise ValueError('rows must be non-empty.')
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  with open(path, 'w', newline='') as f:
+    writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+def format_table(rows: Iterable[Mapping[str, Any]],
+                 columns: Sequence[str]) -> str:
+  """A markdown table of ``columns`` of ``rows`` (floats with 3 digits)."""
+  def cell(value):
+    if isinstance(value, float):
+      return f'{value:.3g}'
+    return str(value)
+  lines = ['| ' + ' | '.join(columns) + ' |',
+           '|' + '---|' * len(columns)]
+  for row in rows:
+    lines.append('| ' + ' | '.join(cell(row[c]) for c in columns) + ' |')
+  return '\n'.join(lines)

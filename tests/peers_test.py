@@ -1,0 +1,87 @@
+"""The speed-ups timed by benchmarks/peers.py compute the same numbers.
+
+``benchmarks.peers.previous_lowering`` restores the implementation before the
+speed work (unpadded XLA convolutions, ``reduce_window`` pools); these tests
+check that the current one agrees with it, values and gradients, so a
+benchmark's before/after rows compare equal functions. No timing here, and no
+PyTorch (the peers are an optional install).
+"""
+
+import functools
+
+from absl.testing import absltest
+from absl.testing import parameterized
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from benchmarks import peers
+from layers import conv as conv_lib
+from layers import pooling
+
+
+def _value_and_grads(fn, *args):
+  """``fn(*args)`` and the gradients of a fixed random projection of it."""
+  out = fn(*args)
+  cotangent = np.random.default_rng(1).standard_normal(out.shape).astype(
+      np.float32)
+  grads = jax.grad(lambda *a: jnp.sum(fn(*a) * cotangent),
+                   argnums=tuple(range(len(args))))(*args)
+  return out, grads
+
+
+class PreviousLoweringTest(parameterized.TestCase):
+
+  @parameterized.product(padding=('valid', 'circular', 'reflect'),
+                         stride_dilation=((1, 1), (2, 2)))
+  def test_conv2d_is_unchanged(self, padding, stride_dilation):
+    stride, dilation = stride_dilation
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 9, 8, 3)).astype(np.float32)
+    kernel = rng.standard_normal((3, 2, 3, 4)).astype(np.float32)
+    fn = jax.jit(functools.partial(conv_lib.conv2d, padding=padding,
+                                   stride=stride, dilation=dilation))
+    now = _value_and_grads(fn, x, kernel)
+    with peers.previous_lowering():
+      fn = jax.jit(functools.partial(conv_lib.conv2d, padding=padding,
+                                     stride=stride, dilation=dilation))
+      before = _value_and_grads(fn, x, kernel)
+    # Bit for bit: the extra zero row/column only adds outputs, cropped off.
+    jax.tree.map(np.testing.assert_array_equal, now, before)
+
+  @parameterized.product(reducer=('max', 'avg'),
+                         padding=pooling.POOL_PADDINGS, window=(2, 3))
+  def test_tiled_pools_are_unchanged(self, reducer, padding, window):
+    # Continuous random values: no ties, so both max gradients agree.
+    x = np.random.default_rng(0).standard_normal((2, 7, 8, 3)).astype(
+        np.float32)
+    pool = pooling.max_pool if reducer == 'max' else pooling.avg_pool
+    fn = jax.jit(functools.partial(pool, window=window, padding=padding))
+    now = _value_and_grads(fn, x)
+    with peers.previous_lowering():
+      fn = jax.jit(functools.partial(pool, window=window, padding=padding))
+      before = _value_and_grads(fn, x)
+    jax.tree.map(functools.partial(np.testing.assert_allclose, rtol=1e-6,
+                                   atol=1e-7), now, before)
+
+  def test_max_pool_gradient_is_shared_between_tied_maxima(self):
+    # The documented difference: reduce_window picks one tied pixel.
+    x = np.zeros((1, 2, 2, 1), np.float32)
+    grad = jax.grad(lambda x: pooling.max_pool(x, window=2).sum())(x)
+    np.testing.assert_allclose(grad, np.full((1, 2, 2, 1), 0.25))
+
+  def test_context_restores_the_current_lowering(self):
+    current = conv_lib._lax_conv, pooling._tiled_pool  # pylint: disable=protected-access
+    with self.assertRaises(RuntimeError):
+      with peers.previous_lowering():
+        self.assertIsNot(conv_lib._lax_conv, current[0])  # pylint: disable=protected-access
+        raise RuntimeError('boom')
+    self.assertEqual((conv_lib._lax_conv, pooling._tiled_pool), current)  # pylint: disable=protected-access
+
+  def test_run_rejects_unknown_sections(self):
+    with self.assertRaisesRegex(ValueError, r'^sections must be .*blur'):
+      peers.run(sections=['blurr'], quick=True, out=None)
+
+
+if __name__ == '__main__':
+  absltest.main()

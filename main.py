@@ -7,6 +7,11 @@
 
 --workdir defaults to runs/<config file stem> (relative to the current
 folder); the default --config is resolved relative to this file.
+
+Training uses every local device (``--config.num_devices``). On a cluster,
+start the same command once per host with ``--distributed`` (and, outside
+Slurm / Open MPI / TPU pods, ``--coordinator_address=<host 0>:<port>
+--num_processes=<hosts> --process_id=<this host's rank>``).
 """
 
 import os
@@ -28,18 +33,48 @@ _CONFIG = config_flags.DEFINE_config_file(
     lock_config=True)
 _WORKDIR = flags.DEFINE_string(
     'workdir', None, 'Output folder; defaults to runs/<config file stem>.')
+_DISTRIBUTED = flags.DEFINE_bool(
+    'distributed', False,
+    'Multi-process run: call jax.distributed.initialize() first (arguments '
+    'auto-detected on Slurm, Open MPI and TPU pods unless given below).')
+_COORDINATOR_ADDRESS = flags.DEFINE_string(
+    'coordinator_address', None,
+    'With --distributed: host:port of process 0, the same for every process.')
+_NUM_PROCESSES = flags.DEFINE_integer(
+    'num_processes', None, 'With --distributed: the number of processes.',
+    lower_bound=1)
+_PROCESS_ID = flags.DEFINE_integer(
+    'process_id', None, 'With --distributed: this process, 0..num_processes-1.',
+    lower_bound=0)
+
+
+def initialize_distributed() -> None:
+  """Calls ``jax.distributed.initialize`` if --distributed is set."""
+  given = {name: flag.value for name, flag in (
+      ('coordinator_address', _COORDINATOR_ADDRESS),
+      ('num_processes', _NUM_PROCESSES), ('process_id', _PROCESS_ID))
+           if flag.value is not None}
+  if not _DISTRIBUTED.value:
+    if given:
+      raise app.UsageError(f'{", ".join("--" + name for name in given)} '
+                           'given without --distributed.')
+    return
+  jax.distributed.initialize(**given)
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Too many command-line arguments: {argv[1:]}.')
+  initialize_distributed()  # before anything touches a device
   config = _CONFIG.value
   workdir = _WORKDIR.value
   if workdir is None:
     stem = os.path.splitext(os.path.basename(
         config_flags.get_config_filename(flags.FLAGS['config'])))[0]
     workdir = os.path.join('runs', stem)
-  logging.info('JAX devices: %s', jax.devices())
+  logging.info('JAX process %d of %d; devices: %d local, %d in all: %s',
+               jax.process_index(), jax.process_count(),
+               jax.local_device_count(), jax.device_count(), jax.devices())
   logging.info('config:\n%s', config)
   os.makedirs(workdir, exist_ok=True)
   logging.info('workdir: %s', os.path.abspath(workdir))

@@ -63,7 +63,7 @@ TRAIN_FIELDS = (
     'momentum', 'weight_decay', 'schedule', 'warmup_steps', 'num_train_steps',
     'batch_size', 'augment', 'max_shift', 'shift_mode', 'max_angle',
     'eval_batch_size', 'eval_every', 'log_every', 'checkpoint_every',
-    'max_checkpoints')
+    'max_checkpoints', 'num_devices')
 # Keys of a model entry that are not model options: a description, and
 # per-model overrides of TRAIN_FIELDS (e.g. train=dict(augment='rotate')).
 MODEL_META_KEYS = ('description', 'train')

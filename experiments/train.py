@@ -15,12 +15,30 @@ not a dependency; any install of it reads these files).
 Restore-or-initialise: a run that finds a checkpoint in ``workdir`` resumes
 from the latest one, so re-running the same command after an interruption
 continues where it stopped, and re-running a finished run only evaluates.
-Resumed runs are bit-for-bit identical to uninterrupted ones
-(``tests/train_test.py``): the batch of step ``s`` and its augmentation key
-are functions of ``(config.seed, s)`` only; a resumed run first drops the
-metrics logged after its checkpoint; and training metrics, averaged over
-logging intervals, also close an interval at every checkpoint step. Only
-``perf/steps_per_sec`` differs.
+Resumed runs are bit-for-bit identical to uninterrupted ones, also after a
+SIGKILL (``tests/train_test.py``, ``tests/resume_test.py``): the batch of
+step ``s`` and its augmentation key are functions of ``(config.seed, s)``
+only; a resumed run first drops the metrics logged after its checkpoint;
+and training metrics, averaged over logging intervals, also close an
+interval at every checkpoint step. Only ``perf/steps_per_sec`` differs.
+
+Reliability:
+
+* Checkpoints are verified: each records a SHA-256 of the train state in
+  its orbax metadata, and a checkpoint that fails to read back or to match
+  its hash is set aside (``corrupt_checkpoints/``) with a warning, and the
+  previous one is used (:func:`restore_or_initialize`). Orbax reads arrays
+  with TensorStore (OCDBT/zarr) and metadata as JSON; nothing is unpickled.
+* A loss or train state that becomes NaN/inf stops the run with a
+  :class:`TrainingDivergedError`; such a state is never checkpointed.
+
+Data parallelism (:class:`DataParallel`): the batch is split over a 1-D
+device mesh (axis ``'batch'``: ``config.num_devices``, 0 = all devices,
+every process's in a multi-process run) and the train state is replicated.
+``config.batch_size`` must divide by the device count. In a multi-process
+run (``main.py --distributed``) every process builds the same global batch
+and feeds its own devices their rows (``batch_size / process_count`` per
+process); only process 0 writes ``config.json`` and the metrics.
 
 Inputs are images ``[B, H, W, C]`` in [0, 1]; the model sees them normalised
 with the training set's per-channel mean and std (see :func:`make_apply_fn`).
@@ -30,6 +48,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import json
 import logging as pylogging
 import math
@@ -43,6 +62,7 @@ from absl import logging
 import flax
 from flax.training import train_state
 import jax
+from jax.experimental import multihost_utils
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
@@ -63,6 +83,12 @@ METRICS_FILE = 'metrics.jsonl'
 # init of the study's CNNs: ~1 s instead of ~10 s).
 PRNG_IMPL = 'rbg'
 CHECKPOINT_DIR = 'checkpoints'
+# Checkpoints that failed to restore are moved here (never deleted).
+CORRUPT_CHECKPOINT_DIR = 'corrupt_checkpoints'
+# Key of the train state's SHA-256 in each checkpoint's orbax custom metadata.
+CHECKSUM_KEY = 'state_sha256'
+# The one mesh axis: data parallelism splits the batch over it.
+BATCH_AXIS = 'batch'
 
 Scalars = dict[str, float]
 PredictFn = Callable[[jax.typing.ArrayLike], jax.Array]
@@ -71,6 +97,18 @@ PredictFn = Callable[[jax.typing.ArrayLike], jax.Array]
 class TrainState(train_state.TrainState):
   """Optax train state plus the model's 'batch_stats' (empty dict if none)."""
   batch_stats: Any = flax.struct.field(default_factory=dict)
+
+
+class TrainingDivergedError(FloatingPointError):
+  """The training loss or the train state became NaN or infinite."""
+
+
+class CheckpointRestoreError(RuntimeError):
+  """Checkpoints exist in the workdir but none of them can be restored."""
+
+
+class CorruptCheckpointError(ValueError):
+  """A checkpoint read back, but not as it was written."""
 
 
 @dataclasses.dataclass
@@ -145,15 +183,111 @@ def check_config(config: ml_collections.ConfigDict) -> None:
       check_int(config[name], f'config.{name}', minimum=1)
   for name in ('learning_rate', 'momentum', 'weight_decay'):
     check_float(config[name], f'config.{name}')
+  if config.learning_rate <= 0:
+    raise ValueError(f'config.learning_rate must be > 0; got '
+                     f'{config.learning_rate!r}.')
+  if config.momentum >= 1:
+    raise ValueError(f'config.momentum must be in [0, 1) (SGD momentum); got '
+                     f'{config.momentum!r}.')
   check_choice(config.optimizer, 'config.optimizer', OPTIMIZERS)
   check_choice(config.schedule, 'config.schedule', SCHEDULES)
   check_choice(config.augment, 'config.augment', AUGMENTATIONS)
   check_choice(config.shift_mode, 'config.shift_mode', SHIFT_MODES)
   check_int(config.max_shift, 'config.max_shift', minimum=0)
   check_float(config.max_angle, 'config.max_angle')
+  check_int(config.get('num_devices', 0), 'config.num_devices (0: all devices)',
+            minimum=0)
   if config.warmup_steps > config.num_train_steps:
     raise ValueError(f'config.warmup_steps must be <= config.num_train_steps '
                      f'= {config.num_train_steps}; got {config.warmup_steps}.')
+
+
+# ---------------------------------------------------------------------------
+# Data parallelism.
+# ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class DataParallel:
+  """Data parallelism over a 1-D device mesh with the axis ``'batch'``.
+
+  Batches ``[B, ...]`` are split along ``B`` over the devices; the train
+  state is replicated on every device. One device is the plain
+  single-device case (the same numbers as without a mesh).
+
+  Attributes:
+    mesh: the mesh; its devices in ``jax.devices()`` order, so in a
+      multi-process run each process owns a contiguous block of the batch.
+  """
+  mesh: jax.sharding.Mesh
+
+  @classmethod
+  def create(cls, num_devices: int = 0) -> DataParallel:
+    """A mesh over ``num_devices`` devices.
+
+    Args:
+      num_devices: 0 for every device (of every process in a multi-process
+        run), else the first ``num_devices`` local devices (single-process
+        runs only).
+
+    Raises:
+      ValueError: if ``num_devices`` is negative, more than the local
+        devices, or not 0 in a multi-process run.
+    """
+    check_int(num_devices, 'config.num_devices (0: all devices)', minimum=0)
+    if num_devices == 0:
+      devices = jax.devices()
+    elif jax.process_count() > 1:
+      raise ValueError(
+          f'config.num_devices must be 0 (all {jax.device_count()} devices of '
+          f'the {jax.process_count()} processes) in a multi-process run; got '
+          f'{num_devices}.')
+    else:
+      devices = jax.local_devices()
+      if num_devices > len(devices):
+        raise ValueError(
+            f'config.num_devices = {num_devices}, but this machine has only '
+            f'{len(devices)} {devices[0].platform} device(s): {devices}; use '
+            f'0 (all) or at most {len(devices)}.')
+      devices = devices[:num_devices]
+    return cls(jax.sharding.Mesh(np.asarray(devices), (BATCH_AXIS,)))
+
+  @property
+  def num_devices(self) -> int:
+    return self.mesh.size
+
+  @property
+  def batch_sharding(self) -> jax.sharding.NamedSharding:
+    """Splits the leading (batch) axis over the devices."""
+    return jax.sharding.NamedSharding(
+        self.mesh, jax.sharding.PartitionSpec(BATCH_AXIS))
+
+  @property
+  def replicated(self) -> jax.sharding.NamedSharding:
+    """A full copy on every device."""
+    return jax.sharding.NamedSharding(self.mesh, jax.sharding.PartitionSpec())
+
+  def check_batch_size(self, batch_size: int, name: str) -> None:
+    """Raises ValueError unless ``batch_size`` divides by the device count."""
+    if batch_size % self.num_devices:
+      raise ValueError(
+          f'{name} = {batch_size} must be divisible by the number of devices '
+          f'({self.num_devices}: the batch is split evenly over them); change '
+          f'{name} or set config.num_devices.')
+
+  def put_batch(self, array: jax.typing.ArrayLike) -> jax.Array:
+    """``array [B, ...]`` split over the devices, or replicated if ``B``
+    does not divide by the device count (evaluation of odd batches).
+
+    In a multi-process run every process passes the same global batch.
+    """
+    sharding = (self.batch_sharding if np.shape(array)[0] % self.num_devices
+                == 0 else self.replicated)
+    return jax.device_put(array, sharding)
+
+  def replicate(self, tree: Any) -> Any:
+    """Every leaf of ``tree`` copied to every device of the mesh."""
+    return jax.device_put(tree, self.replicated)
 
 
 # ---------------------------------------------------------------------------
@@ -225,6 +359,14 @@ def normalize(images: jax.typing.ArrayLike, mean: Sequence[float],
   return (jnp.asarray(images, jnp.float32) - mean) / std
 
 
+def seed_keys(seed: int) -> tuple[jax.Array, jax.Array]:
+  """``(init_key, augment_key)`` of a run: its parameter initialisation, and
+  (folded with the step) each step's augmentation and dropout."""
+  init_key, augment_key = jax.random.split(jax.random.key(seed,
+                                                          impl=PRNG_IMPL))
+  return init_key, augment_key
+
+
 def create_train_state(key: jax.Array, model: Any,
                        image_shape: tuple[int, int, int],
                        tx: optax.GradientTransformation, *,
@@ -256,24 +398,28 @@ def _variables(state: TrainState) -> dict[str, Any]:
   return variables
 
 
-def make_apply_fn(model: Any, *, mean: Sequence[float], std: Sequence[float]
+def make_apply_fn(model: Any, *, mean: Sequence[float], std: Sequence[float],
+                  parallel: DataParallel | None = None
                   ) -> Callable[[Any, jax.typing.ArrayLike], jax.Array]:
   """Jitted ``(variables, images [B, H, W, C] in [0, 1]) -> logits [B, K]``.
 
   Normalises with ``mean``/``std`` and runs the model in eval mode. The
   variables are an argument, not constants baked into the computation, so
   one compile serves every set of weights and every batch of one shape.
+  With ``parallel``, the logits come back replicated on its mesh (readable
+  by every process); place the images with ``parallel.put_batch``.
   """
-  @jax.jit
   def apply(variables, images):
     return model.apply(variables, normalize(images, mean, std), train=False)
-  return apply
+  if parallel is None:
+    return jax.jit(apply)
+  return jax.jit(apply, out_shardings=parallel.replicated)
 
 
 def make_predict_fn(model: Any, state: TrainState, *, mean: Sequence[float],
                     std: Sequence[float],
-                    apply_fn: Callable[..., jax.Array] | None = None
-                    ) -> PredictFn:
+                    apply_fn: Callable[..., jax.Array] | None = None,
+                    parallel: DataParallel | None = None) -> PredictFn:
   """``images [B, H, W, C] in [0, 1] -> logits [B, K]`` for ``state``'s weights.
 
   Args:
@@ -282,10 +428,18 @@ def make_predict_fn(model: Any, state: TrainState, *, mean: Sequence[float],
     mean: per-channel mean of the training images.
     std: per-channel std of the training images.
     apply_fn: a :func:`make_apply_fn` result to reuse (saves a compile).
+    parallel: the mesh ``state`` lives on; batches are split over it (or
+      replicated when their size does not divide by its device count).
   """
   if apply_fn is None:
-    apply_fn = make_apply_fn(model, mean=mean, std=std)
-  return functools.partial(apply_fn, _variables(state))
+    apply_fn = make_apply_fn(model, mean=mean, std=std, parallel=parallel)
+  variables = _variables(state)
+  if parallel is None:
+    return functools.partial(apply_fn, variables)
+
+  def predict(images: jax.typing.ArrayLike) -> jax.Array:
+    return apply_fn(variables, parallel.put_batch(images))
+  return predict
 
 
 def augment(key: jax.Array, images: jax.Array, *,
@@ -297,6 +451,13 @@ def augment(key: jax.Array, images: jax.Array, *,
   if config.augment == 'rotate':
     return data.augment_rotate(key, images, max_angle=config.max_angle)
   return images
+
+
+def all_finite(tree: Any) -> jax.Array:
+  """True iff no floating-point leaf of ``tree`` holds a NaN or an inf."""
+  checks = [jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(tree)
+            if jnp.issubdtype(jnp.result_type(leaf), jnp.inexact)]
+  return jnp.all(jnp.stack(checks)) if checks else jnp.asarray(True)
 
 
 def train_step(state: TrainState, images: jax.Array, labels: jax.Array,
@@ -382,32 +543,53 @@ class CompiledFunctions:
       ``TrainState.apply_fn`` is a bound method, compared by identity when
       jit checks its cache).
     tx: the optimiser (one object, so train states share a tree structure).
-    init: ``(key, x) -> variables``.
-    step: :func:`train_step` with the settings bound.
+    init: ``(key, x) -> variables``, replicated on the mesh.
+    step: :func:`train_step` with the settings bound: state and key
+      replicated, images and labels split over the batch axis.
     apply: :func:`make_apply_fn`'s ``(variables, images) -> logits``.
+    all_finite: ``tree -> bool``: no NaN/inf in any floating leaf.
+    parallel: the mesh the functions run on.
   """
   model: Any
   tx: optax.GradientTransformation
   init: Callable[..., Any]
   step: Callable[..., Any]
   apply: Callable[..., jax.Array]
+  all_finite: Callable[[Any], jax.Array]
+  parallel: DataParallel
 
 
 @functools.lru_cache(maxsize=8)
-def compiled_functions(model: Any,
-                       settings: StepSettings) -> CompiledFunctions:
+def compiled_functions(model: Any, settings: StepSettings,
+                       parallel: DataParallel | None = None
+                       ) -> CompiledFunctions:
   """Builds (once per process for equal arguments) the jitted functions.
 
   Re-running or resuming a run in the same process, as tests and studies
   do, then reuses the compiled code instead of compiling it again.
+
+  Args:
+    model: the flax module.
+    settings: the optimiser and step settings.
+    parallel: the device mesh (default: one device).
   """
+  if parallel is None:
+    parallel = DataParallel.create(1)
+  replicated, batch = parallel.replicated, parallel.batch_sharding
   return CompiledFunctions(
       model=model, tx=make_optimizer(settings),
-      init=jax.jit(functools.partial(model.init, train=False)),
-      step=jax.jit(functools.partial(
-          train_step, model=model, config=settings, mean=settings.mean,
-          std=settings.std, schedule=learning_rate_schedule(settings))),
-      apply=make_apply_fn(model, mean=settings.mean, std=settings.std))
+      init=jax.jit(functools.partial(model.init, train=False),
+                   out_shardings=replicated),
+      step=jax.jit(
+          functools.partial(
+              train_step, model=model, config=settings, mean=settings.mean,
+              std=settings.std, schedule=learning_rate_schedule(settings)),
+          in_shardings=(replicated, batch, batch, replicated),
+          out_shardings=(replicated, replicated)),
+      apply=make_apply_fn(model, mean=settings.mean, std=settings.std,
+                          parallel=parallel),
+      all_finite=jax.jit(all_finite, out_shardings=replicated),
+      parallel=parallel)
 
 
 def batch_indices(step: int, *, num_examples: int, batch_size: int,
@@ -493,6 +675,16 @@ class MetricWriter:
     self._tb.close()
 
 
+class NullWriter:
+  """A :class:`MetricWriter` that writes nothing (processes other than 0)."""
+
+  def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
+    del step, scalars
+
+  def close(self) -> None:
+    pass
+
+
 def read_metrics(workdir: str) -> list[dict[str, float]]:
   """The records of ``workdir/metrics.jsonl`` (an empty list if missing)."""
   path = os.path.join(workdir, METRICS_FILE)
@@ -500,6 +692,138 @@ def read_metrics(workdir: str) -> list[dict[str, float]]:
     return []
   with open(path) as f:
     return [json.loads(line) for line in f if line.strip()]
+
+
+# ---------------------------------------------------------------------------
+# Checkpoints: verified restore-or-initialise.
+# ---------------------------------------------------------------------------
+
+
+def state_checksum(state: Any) -> str:
+  """SHA-256 (hex) of every leaf of ``state``: key path, dtype, shape, bytes.
+
+  Saved in each checkpoint's metadata and compared on restore, because
+  TensorStore checksums its index (a truncated or flipped b-tree is
+  detected) but not the bytes of large arrays.
+  """
+  digest = hashlib.sha256()
+  leaves, _ = jax.tree_util.tree_flatten_with_path(jax.device_get(state))
+  for path, leaf in leaves:
+    array = np.ascontiguousarray(leaf)
+    digest.update(f'{jax.tree_util.keystr(path)}|{array.dtype}|'
+                  f'{array.shape};'.encode())
+    digest.update(array.tobytes())
+  return digest.hexdigest()
+
+
+def _describe_error(error: BaseException) -> str:
+  """``Type: message``, without TensorStore's long JSON spec."""
+  message = str(error).split(' [tensorstore_spec')[0].strip()
+  if len(message) > 400:
+    message = message[:400] + '...'
+  return f'{type(error).__name__}: {message}'
+
+
+def restore_checkpoint(manager: ocp.CheckpointManager, step: int,
+                       template: TrainState) -> TrainState:
+  """Restores checkpoint ``step`` and checks it against its checksum.
+
+  Args:
+    manager: the run's checkpoint manager.
+    step: a step of ``manager.all_steps()``.
+    template: a train state with the right structure, dtypes and shardings.
+
+  Returns:
+    The restored train state (the template's shardings).
+
+  Raises:
+    CorruptCheckpointError: if the checkpoint's metadata is unreadable or
+      the restored state does not match its checksum; other exceptions
+      from orbax / TensorStore if the files cannot be read.
+  """
+  state = manager.restore(step, args=ocp.args.StandardRestore(template))
+  metadata = manager.metadata(step)  # after restore: its handler is known
+  expected = (metadata.custom_metadata or {}).get(CHECKSUM_KEY)
+  if expected is None and metadata.commit_timestamp_nsecs is None:
+    raise CorruptCheckpointError(
+        'its metadata file (_CHECKPOINT_METADATA) is missing or unreadable')
+  if expected is None:  # written before checksums existed
+    logging.info('checkpoint %d has no checksum; restored it unverified',
+                 step)
+    return state
+  actual = state_checksum(state)
+  if actual != expected:
+    raise CorruptCheckpointError(
+        f'the restored state does not match the checksum saved with it '
+        f'(sha256 {actual[:16]}... instead of {expected[:16]}...)')
+  return state
+
+
+def _set_aside(checkpoint_dir: str, steps: Sequence[int],
+               workdir: str) -> None:
+  """Moves unreadable checkpoints to ``workdir/corrupt_checkpoints/``."""
+  if jax.process_index() == 0:
+    target_dir = os.path.join(workdir, CORRUPT_CHECKPOINT_DIR)
+    os.makedirs(target_dir, exist_ok=True)
+    for step in steps:
+      target = os.path.join(target_dir, str(step))
+      suffix = 0
+      while os.path.exists(target):
+        suffix += 1
+        target = os.path.join(target_dir, f'{step}.{suffix}')
+      os.rename(os.path.join(checkpoint_dir, str(step)), target)
+      logging.warning('moved the unreadable checkpoint %d to %s', step,
+                      target)
+  if jax.process_count() > 1:
+    multihost_utils.sync_global_devices('equivlab_set_aside_checkpoints')
+
+
+def restore_or_initialize(manager: ocp.CheckpointManager,
+                          state: TrainState, *, workdir: str
+                          ) -> tuple[TrainState, int]:
+  """The newest checkpoint that restores intact, or ``(state, 0)`` if none.
+
+  A checkpoint that fails (unreadable, truncated or missing files, wrong
+  checksum) is reported with a warning naming its step and the error; the
+  next older one is tried. Failed checkpoints newer than the restored one
+  are moved to ``workdir/corrupt_checkpoints/`` so that the run can write
+  those steps again.
+
+  Args:
+    manager: the run's checkpoint manager.
+    state: freshly initialised state; the template for restoring.
+    workdir: the run's folder.
+
+  Returns:
+    ``(state, step)``; step 0 (and ``state`` itself) if there are no
+    checkpoints.
+
+  Raises:
+    CheckpointRestoreError: if there are checkpoints but none restores.
+  """
+  checkpoint_dir = os.fspath(manager.directory)
+  failed = []
+  for step in sorted(manager.all_steps(), reverse=True):
+    try:
+      restored = restore_checkpoint(manager, step, state)
+    except Exception as error:  # pylint: disable=broad-exception-caught
+      failed.append((step, _describe_error(error)))
+      logging.warning('checkpoint %d in %s cannot be restored (%s); trying '
+                      'an earlier one', step, checkpoint_dir, failed[-1][1])
+      continue
+    if failed:
+      _set_aside(checkpoint_dir, [s for s, _ in failed], workdir)
+      manager.reload()
+      logging.warning('resuming from checkpoint %d instead of %d: the steps '
+                      'after %d are trained again', step, failed[0][0], step)
+    return restored, step
+  if failed:
+    details = '; '.join(f'step {s}: {e}' for s, e in failed)
+    raise CheckpointRestoreError(
+        f'none of the {len(failed)} checkpoints in {checkpoint_dir} can be '
+        f'restored ({details}). If the model, optimiser or data changed, use '
+        f'a new --workdir; to start this run afresh, delete {checkpoint_dir}.')
+  return state, 0
 
 
 # ---------------------------------------------------------------------------
@@ -542,6 +866,20 @@ def _format_duration(seconds: float) -> str:
       f'{minutes}:{seconds:02d}')
 
 
+def _diverged_message(what: str, *, config: ml_collections.ConfigDict,
+                      last_good: int | None, checkpoint_dir: str) -> str:
+  if last_good:
+    kept = (f'The last good checkpoint, step {last_good} in {checkpoint_dir}, '
+            f'is kept; re-running the same command resumes from it (and '
+            f'diverges again unless the config changes).')
+  else:
+    kept = 'No checkpoint had been saved yet.'
+  return (f'Training diverged: {what}. Stopped without saving that state. '
+          f'{kept} Try a lower config.learning_rate (now '
+          f'{config.learning_rate:g}), more config.warmup_steps (now '
+          f'{config.warmup_steps}), or check the data for NaN/inf.')
+
+
 def train(config: ml_collections.ConfigDict, workdir: str) -> TrainResult:
   """Trains (or resumes, or just re-evaluates) and returns the trained model.
 
@@ -554,103 +892,163 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> TrainResult:
     A :class:`TrainResult`; ``metrics`` holds ``step``, ``train/loss``,
     ``train/accuracy`` (mean over the last logging interval; absent if this
     call trained no step), ``eval/loss`` and ``eval/accuracy``.
+
+  Raises:
+    ValueError: for a bad config (see :func:`check_config`), a batch size
+      that does not divide by the device count, or fewer steps than the
+      latest checkpoint.
+    TrainingDivergedError: if the loss or the train state becomes NaN/inf;
+      the checkpoints saved before are kept.
+    CheckpointRestoreError: if the workdir has checkpoints but none of them
+      restores.
   """
   check_config(config)
   quiet_orbax_logging()
+  parallel = DataParallel.create(config.get('num_devices', 0))
+  parallel.check_batch_size(config.batch_size, 'config.batch_size')
+  is_primary = jax.process_index() == 0  # writes config and metrics
   os.makedirs(workdir, exist_ok=True)
-  manager = ocp.CheckpointManager(
-      os.path.abspath(os.path.join(workdir, CHECKPOINT_DIR)),
-      options=ocp.CheckpointManagerOptions(
-          max_to_keep=config.max_checkpoints, create=True))
-  initial_step = manager.latest_step() or 0
-  if initial_step > config.num_train_steps:
-    manager.close()
-    raise ValueError(f'config.num_train_steps = {config.num_train_steps} is '
-                     f'below the latest checkpoint step {initial_step} in '
-                     f'{workdir}; use a new workdir.')
-  _write_config(config, workdir)
 
   train_data, eval_data = load_data(config)
   model = build_model(config.model, num_classes=train_data.num_classes)
-  init_key, augment_key = jax.random.split(
-      jax.random.key(config.seed, impl=PRNG_IMPL))
+  init_key, augment_key = seed_keys(config.seed)
   image_shape = train_data.images.shape[1:]
   num_examples = train_data.images.shape[0]
   mean, std = tuple(train_data.mean), tuple(train_data.std)
   functions = compiled_functions(
-      model, StepSettings.from_config(config, mean=mean, std=std))
+      model, StepSettings.from_config(config, mean=mean, std=std), parallel)
   model = functions.model
-  state = create_train_state(init_key, model, image_shape, functions.tx,
-                             init_fn=functions.init)
+  eval_batch = min(config.eval_batch_size, eval_data.images.shape[0])
+  if eval_batch % parallel.num_devices:
+    logging.warning('evaluation batches of %d do not split over %d devices: '
+                    'each device evaluates them whole (set '
+                    'config.eval_batch_size to a multiple of %d)', eval_batch,
+                    parallel.num_devices, parallel.num_devices)
+  state = parallel.replicate(create_train_state(
+      init_key, model, image_shape, functions.tx, init_fn=functions.init))
   num_params = sum(x.size for x in jax.tree.leaves(state.params))
   logging.info('model %s: %d parameters; data %s: %d train / %d eval images '
-               '%s', config.model.name, num_params, config.dataset,
-               train_data.images.shape[0], eval_data.images.shape[0],
-               image_shape)
+               '%s; %d %s device(s)', config.model.name, num_params,
+               config.dataset, train_data.images.shape[0],
+               eval_data.images.shape[0], image_shape, parallel.num_devices,
+               parallel.mesh.devices.flat[0].platform)
 
+  checkpoint_dir = os.path.abspath(os.path.join(workdir, CHECKPOINT_DIR))
+  manager = ocp.CheckpointManager(
+      checkpoint_dir,
+      options=ocp.CheckpointManagerOptions(
+          max_to_keep=config.max_checkpoints, create=True,
+          # Half-written checkpoints of a killed run: removed, not resumed.
+          cleanup_tmp_directories=True))
+  try:
+    latest_step = manager.latest_step() or 0
+    if latest_step > config.num_train_steps:
+      raise ValueError(f'config.num_train_steps = {config.num_train_steps} '
+                       f'is below the latest checkpoint step {latest_step} in '
+                       f'{workdir}; use a new workdir.')
+    if is_primary:
+      _write_config(config, workdir)
+    state, initial_step = restore_or_initialize(manager, state,
+                                                workdir=workdir)
+  except BaseException:
+    manager.close()
+    raise
   if initial_step:
-    state = manager.restore(initial_step,
-                            args=ocp.args.StandardRestore(state))
     logging.info('resumed from the step-%d checkpoint in %s', initial_step,
                  workdir)
 
   step_fn, apply_fn = functions.step, functions.apply
-  writer = MetricWriter(workdir, resume_step=initial_step)
+  writer = (MetricWriter(workdir, resume_step=initial_step) if is_primary
+            else NullWriter())
 
   def run_eval(state):
     return evaluate(make_predict_fn(model, state, mean=mean, std=std,
-                                    apply_fn=apply_fn),
+                                    apply_fn=apply_fn, parallel=parallel),
                     eval_data.images, eval_data.labels,
                     batch_size=config.eval_batch_size)
+
+  def diverged(what):
+    manager.wait_until_finished()
+    return TrainingDivergedError(_diverged_message(
+        what, config=config, last_good=manager.latest_step(),
+        checkpoint_dir=checkpoint_dir))
+
+  checked_step = initial_step  # the state was finite after this step
+
+  def check_state(done):
+    # At logging, evaluation and checkpoint steps: one small reduction, not
+    # one per step, and the compiled train step stays as it was. The loss
+    # alone is not enough: ReLU and max pooling can hide NaN weights.
+    nonlocal checked_step
+    if done != checked_step and not bool(functions.all_finite(state)):
+      raise diverged(f'the train state (parameters, batch statistics or '
+                     f'optimiser state) holds NaN/inf after step {done} (it '
+                     f'was finite after step {checked_step})')
+    checked_step = done
 
   metrics: Scalars = {}
   pending: list[dict[str, jax.Array]] = []
   # Throughput excludes evaluation and checkpointing time ("paused").
   tick, tick_step, paused = time.perf_counter(), initial_step, 0.0
   start_time = None
-  for step in range(initial_step, config.num_train_steps):
-    idx = batch_indices(step, num_examples=num_examples,
-                        batch_size=config.batch_size, seed=config.seed)
-    state, batch_metrics = step_fn(
-        state, train_data.images[idx], train_data.labels[idx],
-        jax.random.fold_in(augment_key, step))
-    pending.append(batch_metrics)
-    done = step + 1
-    last = done == config.num_train_steps
-    if start_time is None:
-      start_time = time.perf_counter()  # after the first step's compile
-    # Train metrics average over the steps since the last log; checkpoint
-    # steps end an interval too, so a resumed run logs the same averages.
-    if (done % config.log_every == 0 or done % config.checkpoint_every == 0
-        or last):
-      logged = jax.device_get(pending)
-      pending = []
-      now = time.perf_counter()
-      steps_per_sec = (done - tick_step) / max(now - tick - paused, 1e-9)
-      tick, tick_step, paused = now, done, 0.0
-      metrics = {f'train/{k}': float(np.mean([m[k] for m in logged]))
-                 for k in ('loss', 'accuracy')}
-      writer.write_scalars(done, {
-          **metrics, 'train/learning_rate': logged[-1]['learning_rate'],
-          'perf/steps_per_sec': steps_per_sec})
-      eta = (config.num_train_steps - done) / steps_per_sec
-      logging.info('step %d/%d: loss %.4f, accuracy %.3f, %.1f steps/s, '
-                   'ETA %s', done, config.num_train_steps,
-                   metrics['train/loss'], metrics['train/accuracy'],
-                   steps_per_sec, _format_duration(eta))
-    pause_start = time.perf_counter()
-    if (config.eval_every and done % config.eval_every == 0) or last:
-      eval_metrics = {f'eval/{k}': v for k, v in run_eval(state).items()}
-      writer.write_scalars(done, eval_metrics)
-      metrics.update(eval_metrics)
-      logging.info('step %d: eval loss %.4f, accuracy %.4f', done,
-                   eval_metrics['eval/loss'], eval_metrics['eval/accuracy'])
-    if done % config.checkpoint_every == 0 or last:
-      manager.save(done, args=ocp.args.StandardSave(state))
-    paused += time.perf_counter() - pause_start
-  manager.wait_until_finished()
-  manager.close()
-  writer.close()
+  try:
+    for step in range(initial_step, config.num_train_steps):
+      idx = batch_indices(step, num_examples=num_examples,
+                          batch_size=config.batch_size, seed=config.seed)
+      state, batch_metrics = step_fn(
+          state, parallel.put_batch(train_data.images[idx]),
+          parallel.put_batch(train_data.labels[idx]),
+          jax.random.fold_in(augment_key, step))
+      pending.append(batch_metrics)
+      done = step + 1
+      last = done == config.num_train_steps
+      if start_time is None:
+        start_time = time.perf_counter()  # after the first step's compile
+      # Train metrics average over the steps since the last log; checkpoint
+      # steps end an interval too, so a resumed run logs the same averages.
+      if (done % config.log_every == 0 or done % config.checkpoint_every == 0
+          or last):
+        logged = jax.device_get(pending)
+        pending = []
+        for offset, record in enumerate(logged):
+          if not np.isfinite(record['loss']):
+            raise diverged(f'the training loss is {float(record["loss"])} at '
+                           f'step {done - len(logged) + offset + 1}')
+        check_state(done)
+        now = time.perf_counter()
+        steps_per_sec = (done - tick_step) / max(now - tick - paused, 1e-9)
+        tick, tick_step, paused = now, done, 0.0
+        metrics = {f'train/{k}': float(np.mean([m[k] for m in logged]))
+                   for k in ('loss', 'accuracy')}
+        writer.write_scalars(done, {
+            **metrics, 'train/learning_rate': logged[-1]['learning_rate'],
+            'perf/steps_per_sec': steps_per_sec})
+        eta = (config.num_train_steps - done) / steps_per_sec
+        logging.info('step %d/%d: loss %.4f, accuracy %.3f, %.1f steps/s, '
+                     'ETA %s', done, config.num_train_steps,
+                     metrics['train/loss'], metrics['train/accuracy'],
+                     steps_per_sec, _format_duration(eta))
+      pause_start = time.perf_counter()
+      evaluate_now = (config.eval_every and done % config.eval_every == 0
+                      ) or last
+      save_now = done % config.checkpoint_every == 0 or last
+      if evaluate_now or save_now:
+        check_state(done)  # never evaluate or save a NaN/inf state
+      if evaluate_now:
+        eval_metrics = {f'eval/{k}': v for k, v in run_eval(state).items()}
+        writer.write_scalars(done, eval_metrics)
+        metrics.update(eval_metrics)
+        logging.info('step %d: eval loss %.4f, accuracy %.4f', done,
+                     eval_metrics['eval/loss'], eval_metrics['eval/accuracy'])
+      if save_now:
+        manager.save(done, args=ocp.args.StandardSave(state),
+                     custom_metadata={CHECKSUM_KEY: state_checksum(state)})
+      paused += time.perf_counter() - pause_start
+  finally:
+    # Also on errors and Ctrl-C: finish writing the checkpoint in flight.
+    manager.wait_until_finished()
+    manager.close()
+    writer.close()
 
   if initial_step == config.num_train_steps:  # finished before: evaluate only
     metrics = {f'eval/{k}': v for k, v in run_eval(state).items()}
@@ -661,7 +1059,8 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> TrainResult:
   metrics = {'step': config.num_train_steps, **metrics}
   return TrainResult(metrics=metrics,
                      predict_fn=make_predict_fn(model, state, mean=mean,
-                                                std=std, apply_fn=apply_fn),
+                                                std=std, apply_fn=apply_fn,
+                                                parallel=parallel),
                      state=state, model=model, eval_data=eval_data,
                      num_train=num_examples)
 

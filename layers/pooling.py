@@ -198,25 +198,20 @@ def blur_matrix(size: int, *, filter_size: int, stride: int,
   return matrix.astype(np.float32)
 
 
-def _blur_matmul(x: jax.Array, *, filter_size: int, stride: int,
-                 padding: str) -> jax.Array:
-  """:func:`blur_pool` as two batched matrix products, ``[B, H, W, C]``.
+def _rows_then_columns(x: jax.Array, rows: np.ndarray, cols: np.ndarray
+                       ) -> jax.Array:
+  """``out[b, i, j, c] = sum_{h, w} rows[i, h] cols[j, w] x[b, h, w, c]``.
 
-  Both products keep ``x``'s memory layout (no transposes): rows act on
-  ``[B, H, W*C]`` and columns on ``[B*H', W, C]``, each a batch of small
-  matrix products with the (broadcast) blur matrix. This is ~3x faster than
-  the strided-slice form forward and backward on CPU (the backward of a
-  product is another product; that of a strided slice is a scatter-like
-  pad), although it multiplies by the zeros of a banded matrix.
+  Two batched matrix products that keep ``x``'s memory layout (no
+  transposes): rows act on ``[B, H, W*C]`` and columns on ``[B*H', W, C]``,
+  each a batch of small products with the broadcast matrix.
   """
   b, h, w, c = x.shape
-  precision = jax.lax.Precision.HIGHEST  # no TF32/bf16 passes on GPUs
-  rows = jnp.asarray(blur_matrix(h, filter_size=filter_size, stride=stride,
-                                 padding=padding), x.dtype)  # [H', H]
-  cols = jnp.asarray(blur_matrix(w, filter_size=filter_size, stride=stride,
-                                 padding=padding), x.dtype)  # [W', W]
   out_h, out_w = rows.shape[0], cols.shape[0]
+  precision = jax.lax.Precision.HIGHEST  # no TF32/bf16 passes on GPUs
   batched = (((2,), (1,)), ((0,), (0,)))
+  rows = jnp.asarray(rows, x.dtype)
+  cols = jnp.asarray(cols, x.dtype)
   y = jax.lax.dot_general(jnp.broadcast_to(rows, (b,) + rows.shape),
                           x.reshape(b, h, w * c), batched,
                           precision=precision)  # [B, H', W*C]
@@ -224,6 +219,44 @@ def _blur_matmul(x: jax.Array, *, filter_size: int, stride: int,
   y = jax.lax.dot_general(jnp.broadcast_to(cols, (b * out_h,) + cols.shape),
                           y, batched, precision=precision)  # [B*H', W', C]
   return y.reshape(b, out_h, out_w, c)
+
+
+def _blur_matrices(options: tuple[int, int, str, int, int]
+                   ) -> tuple[np.ndarray, np.ndarray]:
+  filter_size, stride, padding, h, w = options
+  return (blur_matrix(h, filter_size=filter_size, stride=stride,
+                      padding=padding),
+          blur_matrix(w, filter_size=filter_size, stride=stride,
+                      padding=padding))
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
+def _blur_matmul(x: jax.Array, options: tuple[int, int, str, int, int]
+                 ) -> jax.Array:
+  """:func:`blur_pool` as products with :func:`blur_matrix`, ``[B, H, W, C]``.
+
+  ``options = (filter_size, stride, padding, H, W)``. The gradient is the
+  same pair of products with the transposed matrices (stored transposed, so
+  XLA:CPU runs them on its fast path: the automatic transpose contracts the
+  matrices' first axis, ~3x slower). A linear map, so forward-mode
+  differentiation is not needed by training; use ``method='slices'`` for
+  ``jax.jvp``.
+  """
+  rows, cols = _blur_matrices(options)
+  return _rows_then_columns(x, rows, cols)
+
+
+def _blur_matmul_fwd(x, options):
+  return _blur_matmul(x, options), None
+
+
+def _blur_matmul_bwd(options, _, cotangent):
+  rows, cols = _blur_matrices(options)
+  return (_rows_then_columns(cotangent, np.ascontiguousarray(rows.T),
+                             np.ascontiguousarray(cols.T)),)
+
+
+_blur_matmul.defvjp(_blur_matmul_fwd, _blur_matmul_bwd)
 
 
 BLUR_METHODS = ('auto', 'matmul', 'slices')
@@ -248,7 +281,8 @@ def blur_pool(x: jax.typing.ArrayLike, *, stride: int = 2,
     method: how each 1-D pass is computed; the same function either way
       (outputs agree to float32 rounding). 'matmul': a product with
       :func:`blur_matrix` (fastest when ``stride > 1``, see
-      ``benchmarks/peers.py``); 'slices': a sum of ``filter_size`` strided
+      ``benchmarks/peers.py``; reverse-mode gradients only, no ``jax.jvp``);
+      'slices': a sum of ``filter_size`` strided
       slices, every output pixel summed in the same order, so a circular
       shift by a multiple of ``stride`` commutes with it bit for bit;
       'auto': 'slices' for ``stride == 1``, else 'matmul'.
@@ -271,8 +305,7 @@ def blur_pool(x: jax.typing.ArrayLike, *, stride: int = 2,
   if method == 'auto':
     method = 'slices' if stride == 1 else 'matmul'
   if method == 'matmul':
-    return _blur_matmul(x, filter_size=filter_size, stride=stride,
-                        padding=padding)
+    return _blur_matmul(x, (filter_size, stride, padding) + x.shape[1:3])
   x = padding_lib.pad_spatial(x, (pad, pad), mode=padding)
   out_h = (x.shape[1] - filter_size) // stride + 1
   out_w = (x.shape[2] - filter_size) // stride + 1

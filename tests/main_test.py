@@ -21,7 +21,7 @@ def run_main(*flags: str, cwd: str = REPO) -> subprocess.CompletedProcess:
 
 
 class MainTest(absltest.TestCase):
-  """Two subprocess runs (~3 s of imports and ~5 s of compiles each)."""
+  """Subprocess runs (~3 s of imports, plus ~5 s of compiles for a run)."""
 
   def test_test_config_with_override_writes_results(self):
     workdir = self.enter_context(tempfile.TemporaryDirectory())
@@ -48,6 +48,15 @@ class MainTest(absltest.TestCase):
     self.assertIn("unknown experiment 'no_such_experiment'", result.stderr)
     self.assertIn("accepted: 'probe'", result.stderr)
     self.assertTrue(os.path.isdir(os.path.join(cwd, 'runs', 'test')))
+
+  def test_cluster_flags_need_distributed(self):
+    # Fails before any experiment runs (--distributed is tested, with two
+    # processes, in tests/multidevice_test.py::TwoProcessTest).
+    result = run_main(f'--config={TEST_CONFIG}', '--num_processes=2',
+                      '--process_id=0')
+    self.assertNotEqual(result.returncode, 0)
+    self.assertIn('--num_processes, --process_id given without '
+                  '--distributed', result.stderr)
 
 
 if __name__ == '__main__':

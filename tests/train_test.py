@@ -3,9 +3,13 @@
 One tiny run (6 steps of a batch-norm CNN on 256 digits) is shared by the
 file checks; the resume test copies its workdir, deletes the last
 checkpoint (as if the run had died after step 3) and re-runs: parameters,
-batch statistics and logged metrics must match bit for bit.
+batch statistics and logged metrics must match bit for bit. Runs whose loss
+or state becomes NaN stop with a TrainingDivergedError and keep their good
+checkpoints (DivergenceTest). SIGKILL, damaged checkpoints:
+tests/resume_test.py; several devices: tests/multidevice_test.py.
 """
 
+import copy
 import glob
 import json
 import os
@@ -19,6 +23,7 @@ from absl.testing import parameterized
 import jax
 import jax.numpy as jnp
 import numpy as np
+import orbax.checkpoint as ocp
 from tensorboardX.proto import event_pb2
 
 from experiments import train
@@ -144,6 +149,56 @@ class TrainRunTest(parameterized.TestCase):
     self.assertEqual(train.read_metrics(workdir), self.records)
 
 
+class DivergenceTest(absltest.TestCase):
+  """A NaN/inf loss or state stops the run and keeps the good checkpoints."""
+
+  def test_huge_learning_rate_stops_at_the_first_nan_loss(self):
+    workdir = self.enter_context(tempfile.TemporaryDirectory())
+    config = train_tiny.get_config()
+    # Warmup: step 1 changes nothing, step 2 makes the weights ~1e29 (still
+    # finite) and the logits of step 3 overflow.
+    config.learning_rate = 1e30
+    config.model.norm = 'none'
+    config.checkpoint_every = 1
+    with self.assertRaisesRegex(
+        train.TrainingDivergedError,
+        r'the training loss is nan at step 3\. Stopped without saving that '
+        r'state\. The last good checkpoint, step 2 in .*, is kept.*lower '
+        r'config\.learning_rate \(now 1e\+30\)'):
+      train.train(config, workdir)
+    checkpoint_dir = os.path.join(workdir, train.CHECKPOINT_DIR)
+    self.assertEqual(sorted(os.listdir(checkpoint_dir)), ['1', '2'])
+    manager = ocp.CheckpointManager(checkpoint_dir)
+    state = manager.restore(2)
+    manager.close()
+    self.assertTrue(all(np.isfinite(x).all() for x in jax.tree.leaves(state)))
+
+  def test_nan_in_the_data_stops_at_the_next_check(self):
+    workdir = self.enter_context(tempfile.TemporaryDirectory())
+    config = train_tiny.get_config()  # log_every=2, checkpoint_every=3
+    train_data, eval_data = train.load_data(config)
+    images = train_data.images.copy()
+    images[train.batch_indices(3, num_examples=len(images), batch_size=32,
+                               seed=0)] = np.nan  # the batch of step 4 only
+    # Datasets reject NaN when built; this stands for a source that yields
+    # one anyway.
+    poisoned = copy.copy(train_data)
+    object.__setattr__(poisoned, 'images', images)
+    with mock.patch.object(train, 'load_data',
+                           return_value=(poisoned, eval_data)):
+      # ReLU hides the NaN from the loss; the state check catches it at
+      # the next logging step.
+      with self.assertRaisesRegex(
+          train.TrainingDivergedError,
+          r'holds NaN/inf after step 4 \(it was finite after step 3\)\. '
+          r'.*last good checkpoint, step 3 in'):
+        train.train(config, workdir)
+    self.assertEqual(os.listdir(os.path.join(workdir, train.CHECKPOINT_DIR)),
+                     ['3'])
+    self.assertEqual([r['step'] for r in train.read_metrics(workdir)],
+                     [2, 3, 3])  # nothing logged for the NaN interval
+
+
 class TrainHelpersTest(parameterized.TestCase):
 
   def test_batch_indices_visit_every_example_once_per_epoch(self):
@@ -216,9 +271,12 @@ class TrainHelpersTest(parameterized.TestCase):
       ('steps', 'num_train_steps', 0, 'config.num_train_steps'),
       ('batch', 'batch_size', -1, 'config.batch_size'),
       ('lr', 'learning_rate', -1.0, 'config.learning_rate'),
+      ('lr_zero', 'learning_rate', 0.0, 'config.learning_rate must be > 0'),
+      ('momentum_one', 'momentum', 1.0, r'config.momentum must be in \[0, 1\)'),
       ('warmup', 'warmup_steps', 100, 'config.warmup_steps'),
       ('limit', 'train_limit', 0, 'config.train_limit'),
       ('angle', 'max_angle', float('inf'), 'config.max_angle'),
+      ('devices', 'num_devices', -1, 'config.num_devices'),
   )
   def test_rejects_bad_config(self, key, value, message):
     config = train_tiny.get_config()

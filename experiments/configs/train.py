@@ -6,6 +6,11 @@ runs/train/metrics.jsonl and TensorBoard (``tensorboard --logdir runs``).
 Re-running the same command resumes from the latest checkpoint.
 Any field can be overridden, e.g. ``--config.dataset=mnist
 --config.model.downsampling=aps --config.augment=shift``.
+
+Several GPUs: the batch is split over all local devices by default
+(``--config.num_devices=N`` for the first N); ``batch_size`` must divide by
+the device count. A cluster: ``main.py --distributed`` on every host (see
+README, "Reliability and scale").
 """
 
 import ml_collections
@@ -16,6 +21,9 @@ def get_config() -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   config.experiment = 'train'
   config.seed = 0
+  # Data parallelism: 0 = every device (of every process); N = the first N
+  # local devices. The batch is split over them; batch_size must divide.
+  config.num_devices = 0
 
   # Data (data.load_dataset).
   config.dataset = 'digits'   # | 'mnist' | 'cifar10' | 'mnist_rot' | ...

@@ -1,0 +1,267 @@
+"""How long each registered model takes to jit: init, eval and a training step.
+
+    python -m benchmarks.compile_time [--out runs/benchmarks] [--models a,b]
+
+For every model in :data:`models.MODELS` (built with its registered defaults,
+10 classes) on its usual input (:data:`MODEL_INPUTS`: the data set its
+configs in experiments/configs/ train it on), three functions are lowered and
+compiled ahead of time, ``jax.jit(f).lower(*args).compile()``, each timed
+separately (lowering = tracing + StableHLO; compile = XLA):
+
+* ``init`` — ``model.init(key, x[1, H, W, C], train=False)`` with an 'rbg'
+  key, as the training code does (threefry init compiles ~10x slower on CPU;
+  ``--prng_impl=threefry2x32`` measures that);
+* ``eval`` — ``model.apply(variables, x[B, H, W, C], train=False)``;
+* ``train`` — one step: ``value_and_grad`` of the mean softmax cross-entropy
+  (batch statistics mutable when the model has them, a 'dropout' rng),
+  then an ``optax.adam`` update. Written here, not imported from
+  experiments/ (benchmarks depend only on models, layers and groups); it
+  leaves out the training code's augmentation, input normalisation and
+  learning-rate schedule.
+
+Arguments are abstract (``jax.ShapeDtypeStruct``) wherever they can be, so
+nothing but the compiles runs. Each model is measured once per process (a
+second ``lower().compile()`` of the same function in one process may hit
+JAX's caches). Prints a table and writes ``compile_time.csv`` and
+``compile_time.md`` to ``--out``. Times are wall-clock seconds on a machine
+that may be shared with other jobs; compile time is single-threaded enough
+that it suffers less than execution.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import math
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+
+import models
+from benchmarks import common
+
+DEFAULT_OUT = os.path.join('runs', 'benchmarks')
+DEFAULT_BATCH = 64  # the configs' batch_size (train.py, rotation_*, cifar)
+NUM_CLASSES = 10
+
+# Registered name -> (input [H, W, C], where that input comes from).
+MODEL_INPUTS: dict[str, tuple[tuple[int, int, int], str]] = {
+    'cnn': ((32, 32, 1), 'digits, 32x32 canvas (configs/train.py)'),
+    'mlp': ((32, 32, 1), 'digits, 32x32 canvas (study_invariance.py)'),
+    'resnet': ((32, 32, 3), 'CIFAR-10 (study_cifar.py)'),
+    'z2cnn': ((28, 28, 1), 'MNIST-rot (rotation_gcnn.py)'),
+    'p4cnn': ((28, 28, 1), 'MNIST-rot (rotation_gcnn.py)'),
+    'p4mcnn': ((28, 28, 1), 'MNIST-rot (rotation_gcnn.py)'),
+    'hnet': ((28, 28, 1), 'MNIST-rot (rotation_hnet.py)'),
+    'hnet_deep': ((29, 29, 1), 'MNIST-size, 4n+1 side (models/hnet.py)'),
+}
+DEFAULT_INPUT = ((32, 32, 1), 'not in MODEL_INPUTS: 32x32x1')
+
+COLUMNS = ('model', 'input', 'params', 'init_lower_s', 'init_compile_s',
+           'eval_lower_s', 'eval_compile_s', 'train_lower_s',
+           'train_compile_s', 'total_s', 'total_cpu_s')
+
+
+def make_train_step(model: Any, tx: optax.GradientTransformation):
+  """``(params, batch_stats, opt_state, images, labels, key) -> new ones, loss``.
+
+  One step of mean softmax cross-entropy on integer labels; ``batch_stats``
+  is ``{}`` for models without batch norm.
+  """
+  def step(params, batch_stats, opt_state, images, labels, key):
+    rngs = {'dropout': key}
+
+    def loss_fn(params):
+      variables = {'params': params}
+      if batch_stats:
+        variables['batch_stats'] = batch_stats
+        logits, updates = model.apply(variables, images, train=True,
+                                      rngs=rngs, mutable=['batch_stats'])
+      else:
+        logits, updates = model.apply(variables, images, train=True,
+                                      rngs=rngs), {}
+      loss = optax.softmax_cross_entropy_with_integer_labels(
+          logits, labels).mean()
+      return loss, updates
+
+    (loss, updates), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
+    changes, opt_state = tx.update(grads, opt_state, params)
+    params = optax.apply_updates(params, changes)
+    return (params, updates.get('batch_stats', batch_stats), opt_state,
+            loss)
+  return step
+
+
+def _lower_and_compile(fn, *args) -> tuple[Any, float, float, float]:
+  """``jax.jit(fn)``: ``(lowered, lower s, compile s, CPU s of both)``.
+
+  The CPU seconds (``time.process_time``, all threads of this process) are
+  what the work costs whatever else runs on the machine; the wall seconds
+  grow when other processes share the cores.
+  """
+  cpu_start = time.process_time()
+  start = time.perf_counter()
+  lowered = jax.jit(fn).lower(*args)
+  lowered_at = time.perf_counter()
+  lowered.compile()
+  compiled_at = time.perf_counter()
+  return (lowered, lowered_at - start, compiled_at - lowered_at,
+          time.process_time() - cpu_start)
+
+
+def measure_model(name: str, *, batch_size: int = DEFAULT_BATCH,
+                  image_shape: tuple[int, int, int] | None = None,
+                  options: Mapping[str, Any] | None = None,
+                  prng_impl: str = 'rbg', seed: int = 0) -> dict[str, Any]:
+  """Lowering and compile seconds of init, eval and train of one model.
+
+  Args:
+    name: a registered model.
+    batch_size: ``B`` of eval and train (init sees one image, as in
+      training).
+    image_shape: ``(H, W, C)``; default from :data:`MODEL_INPUTS`.
+    options: passed to :func:`models.build_model` (``num_classes`` defaults
+      to 10).
+    prng_impl: PRNG implementation of the init key ('rbg', as the training
+      code, or 'threefry2x32', JAX's default).
+    seed: of the init key.
+
+  Returns:
+    A row with ``COLUMNS`` (seconds), CPU seconds per function
+    (``*_cpu_s``), ``batch``, ``source`` and ``prng_impl``.
+  """
+  default_shape, source = MODEL_INPUTS.get(name, DEFAULT_INPUT)
+  if image_shape is None:
+    image_shape = default_shape
+  else:
+    source = 'given'
+  options = {'num_classes': NUM_CLASSES, **(options or {})}
+  model = models.build_model(name, **options)
+  key = jax.random.key(seed, impl=prng_impl)
+  one_image = jax.ShapeDtypeStruct((1,) + tuple(image_shape), jnp.float32)
+  images = jax.ShapeDtypeStruct((batch_size,) + tuple(image_shape),
+                                jnp.float32)
+  labels = jax.ShapeDtypeStruct((batch_size,), jnp.int32)
+
+  init = functools.partial(model.init, train=False)
+  lowered, init_lower, init_compile, init_cpu = _lower_and_compile(
+      init, key, one_image)
+  variables = lowered.out_info  # ShapeDtypeStructs: nothing runs
+  params = variables['params']
+  batch_stats = variables.get('batch_stats', {})
+
+  def evaluate(variables, images):
+    return model.apply(variables, images, train=False)
+  _, eval_lower, eval_compile, eval_cpu = _lower_and_compile(
+      evaluate, variables, images)
+
+  tx = optax.adam(1e-3)
+  opt_state = jax.eval_shape(tx.init, params)
+  _, train_lower, train_compile, train_cpu = _lower_and_compile(
+      make_train_step(model, tx), params, batch_stats, opt_state, images,
+      labels, key)
+  times = {'init_lower_s': init_lower, 'init_compile_s': init_compile,
+           'eval_lower_s': eval_lower, 'eval_compile_s': eval_compile,
+           'train_lower_s': train_lower, 'train_compile_s': train_compile}
+  return {
+      'model': name,
+      'input': 'x'.join(str(d) for d in image_shape),
+      'params': sum(math.prod(leaf.shape)
+                    for leaf in jax.tree.leaves(params)),
+      **times, 'total_s': sum(times.values()),
+      'total_cpu_s': init_cpu + eval_cpu + train_cpu,
+      'init_cpu_s': init_cpu, 'eval_cpu_s': eval_cpu,
+      'train_cpu_s': train_cpu, 'batch': batch_size,
+      'source': source, 'prng_impl': prng_impl,
+  }
+
+
+def run(names: Sequence[str] | None = None, *, out_dir: str = DEFAULT_OUT,
+        batch_size: int = DEFAULT_BATCH,
+        options: Mapping[str, Mapping[str, Any]] | None = None,
+        image_shapes: Mapping[str, tuple[int, int, int]] | None = None,
+        prng_impl: str = 'rbg', verbose: bool = True) -> dict[str, Any]:
+  """Measures every model in ``names``; writes CSV and markdown to ``out_dir``.
+
+  Args:
+    names: registered models (default: all of :data:`models.MODELS`).
+    out_dir: folder of ``compile_time.csv`` and ``compile_time.md``.
+    batch_size: ``B`` of eval and train.
+    options: per-model :func:`models.build_model` options (tests shrink
+      models this way).
+    image_shapes: per-model ``(H, W, C)`` overriding :data:`MODEL_INPUTS`.
+    prng_impl: of the init key.
+    verbose: print a line per model and the table.
+
+  Returns:
+    ``{'rows', 'paths'}``.
+  """
+  log = print if verbose else (lambda *a, **k: None)
+  names = list(models.MODELS) if names is None else list(names)
+  options, image_shapes = options or {}, image_shapes or {}
+  log(f'# {common.machine_summary()}')
+  log(f'# batch {batch_size}, init key impl {prng_impl!r}; seconds')
+  # One-time costs of the first compile in a process (backend start-up,
+  # LLVM) are not any model's.
+  jax.jit(lambda x: x + 1).lower(jnp.zeros(2)).compile()
+  rows = []
+  for name in names:
+    row = measure_model(name, batch_size=batch_size,
+                        image_shape=image_shapes.get(name),
+                        options=options.get(name), prng_impl=prng_impl)
+    rows.append(row)
+    log(f'{name:<10s} {row["input"]:>8s} {row["params"]:>8d} params  '
+        f'init {row["init_lower_s"]:5.2f} + {row["init_compile_s"]:5.2f}  '
+        f'eval {row["eval_lower_s"]:5.2f} + {row["eval_compile_s"]:5.2f}  '
+        f'train {row["train_lower_s"]:5.2f} + {row["train_compile_s"]:5.2f}'
+        f'  (lower + compile s; CPU {row["total_cpu_s"]:.1f} s in all)',
+        flush=True)
+  os.makedirs(out_dir, exist_ok=True)
+  paths = {'csv': os.path.join(out_dir, 'compile_time.csv'),
+           'markdown': os.path.join(out_dir, 'compile_time.md')}
+  common.write_csv(paths['csv'], rows)
+  table = common.format_table(rows, COLUMNS)
+  with open(paths['markdown'], 'w') as f:
+    f.write('# Jit time per model (seconds: lowering, XLA compile)\n\n'
+            f'Machine: {common.machine_summary()}.\n'
+            f'Eval and train on batch {batch_size}; init on one image with '
+            f'a {prng_impl!r} key; train = value_and_grad of cross-entropy '
+            '+ optax.adam. Wall seconds per phase; total_cpu_s is the '
+            'process CPU time of all six (less sensitive to other jobs on '
+            'the machine).\n\n' + table + '\n\nInputs: ' +
+            '; '.join(f'{r["model"]} {r["input"]} ({r["source"]})'
+                      for r in rows) + '.\n')
+  log('')
+  log(table)
+  log(f'wrote {", ".join(paths.values())}')
+  return {'rows': rows, 'paths': paths}
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+  """Command-line entry point: ``[--out DIR] [--models a,b] [--batch N]``."""
+  parser = argparse.ArgumentParser(
+      prog='python -m benchmarks.compile_time',
+      description=__doc__.split('\n')[0])
+  parser.add_argument('--out', default=DEFAULT_OUT,
+                      help=f'output folder (default {DEFAULT_OUT})')
+  parser.add_argument('--models', default='',
+                      help='comma-separated registered names (default all)')
+  parser.add_argument('--batch', type=int, default=DEFAULT_BATCH,
+                      help='batch of eval and train')
+  parser.add_argument('--prng_impl', default='rbg',
+                      choices=('rbg', 'threefry2x32', 'unsafe_rbg'),
+                      help='PRNG implementation of the init key')
+  args = parser.parse_args(argv)
+  names = [n for n in args.models.split(',') if n] or None
+  return run(names, out_dir=args.out, batch_size=args.batch,
+             prng_impl=args.prng_impl)
+
+
+if __name__ == '__main__':
+  main(sys.argv[1:])

@@ -1,0 +1,88 @@
+"""Smoke tests of the benchmark scripts: they run and write their files.
+
+Tiny shapes through function arguments; nothing here checks a time (the
+benchmarks print figures, no test times anything).
+"""
+
+import csv
+import math
+import os
+import tempfile
+
+from absl.testing import absltest
+
+from benchmarks import compile_time
+from benchmarks import scaling
+
+# Five compiled points: gconv C4 and hconv at the base and at S = 12, and
+# lifting C4; every sweep is there, the size sweep with two points.
+_TINY_SCALING = scaling.ScalingConfig(
+    sizes=(8, 12), batches=(1,), channels=(2,), group_orders=(4,),
+    max_orders=(1,), base_size=8, base_batch=1, base_channels=2,
+    spatial_group_orders=(4,), base_max_order=1, harmonic_filter_size=3,
+    n_rings=2, rounds=1, time_budget_s=0.0, min_repeats=1, max_repeats=1)
+
+
+def _read_csv(path):
+  with open(path, newline='') as f:
+    return list(csv.DictReader(f))
+
+
+class ScalingTest(absltest.TestCase):
+
+  def test_run_writes_csv_table_and_png(self):
+    out = self.enter_context(tempfile.TemporaryDirectory())
+    result = scaling.run(_TINY_SCALING, out_dir=out, verbose=False)
+    for path in result['paths'].values():
+      self.assertTrue(os.path.isfile(path), path)
+      self.assertGreater(os.path.getsize(path), 0, path)
+    rows = _read_csv(result['paths']['csv'])
+    sweeps = {row['sweep'] for row in rows}
+    self.assertEqual(sweeps, set(scaling.SWEEPS))
+    # 2 layers x (2 + 1 + 1) spatial points, gconv + lifting, 1 order.
+    self.assertLen(rows, 2 * 4 + 2 + 1)
+    for row in rows:
+      self.assertGreater(float(row['mem_mib']), 0)
+      self.assertGreater(float(row['gflop']), 0)
+    exponents = {(e['sweep'], e['series']): e for e in
+                 _read_csv(result['paths']['exponents_csv'])}
+    self.assertLen(exponents, 2 * 3 + 2 + 1)
+    size_sweep = exponents[('size', 'gconv C4')]
+    self.assertBetween(float(size_sweep['memory_exponent']), 1.0, 2.5)
+    self.assertBetween(float(size_sweep['flop_exponent']), 1.5, 2.5)
+    with open(result['paths']['png'], 'rb') as f:
+      self.assertEqual(f.read(8), b'\x89PNG\r\n\x1a\n')
+
+  def test_growth_exponent_recovers_a_power_law(self):
+    self.assertAlmostEqual(
+        scaling.growth_exponent([1, 2, 4, 8], [3, 12, 48, 192]), 2.0)
+    self.assertTrue(math.isnan(scaling.growth_exponent([4], [1.0])))
+
+  def test_main_parses_flags(self):
+    with self.assertRaises(SystemExit):
+      scaling.main(['--no-such-flag'])
+
+
+class CompileTimeTest(absltest.TestCase):
+
+  def test_run_writes_csv_and_table(self):
+    out = self.enter_context(tempfile.TemporaryDirectory())
+    # cnn with batch norm: the training step's mutable batch statistics.
+    result = compile_time.run(
+        ['mlp', 'cnn'], out_dir=out, batch_size=2,
+        options={'mlp': {'hidden': (4,)},
+                 'cnn': {'widths': (2,), 'norm': 'batch'}},
+        image_shapes={'mlp': (8, 8, 1)}, verbose=False)
+    rows = _read_csv(result['paths']['csv'])
+    self.assertEqual([row['model'] for row in rows], ['mlp', 'cnn'])
+    self.assertEqual(rows[0]['input'], '8x8x1')
+    self.assertEqual(rows[1]['input'], '32x32x1')  # MODEL_INPUTS
+    self.assertEqual(int(rows[0]['params']), 8 * 8 * 4 + 4 + 4 * 10 + 10)
+    for row in rows:
+      for column in compile_time.COLUMNS[3:]:
+        self.assertGreater(float(row[column]), 0, column)
+    self.assertTrue(os.path.isfile(result['paths']['markdown']))
+
+
+if __name__ == '__main__':
+  absltest.main()

@@ -33,7 +33,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from experiments import train
-from experiments.configs import train_tiny
+from tests import train_test
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMING_KEYS = ('perf/steps_per_sec',)
@@ -199,22 +199,8 @@ def tamper_checksum(step_dir):
     json.dump(metadata, f)
 
 
-class CorruptCheckpointTest(parameterized.TestCase):
+class CorruptCheckpointTest(train_test.TinyRunTestCase):
   """One tiny run (checkpoints 3 and 6) whose copies are damaged."""
-
-  @classmethod
-  def setUpClass(cls):
-    super().setUpClass()
-    cls.tmp = tempfile.mkdtemp()
-    cls.config = train_tiny.get_config()
-    cls.workdir = os.path.join(cls.tmp, 'run')
-    cls.result = train.train(cls.config, cls.workdir)
-    cls.records = train.read_metrics(cls.workdir)
-
-  @classmethod
-  def tearDownClass(cls):
-    shutil.rmtree(cls.tmp, ignore_errors=True)
-    super().tearDownClass()
 
   def copy_run(self, name):
     workdir = os.path.join(self.tmp, name)

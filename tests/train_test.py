@@ -61,7 +61,8 @@ def assert_trees_equal(test, a, b):
     np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
-class TrainRunTest(parameterized.TestCase):
+class TinyRunTestCase(parameterized.TestCase):
+  """Trains ``train_tiny`` once per class into ``cls.workdir``."""
 
   @classmethod
   def setUpClass(cls):
@@ -76,6 +77,9 @@ class TrainRunTest(parameterized.TestCase):
   def tearDownClass(cls):
     shutil.rmtree(cls.tmp, ignore_errors=True)
     super().tearDownClass()
+
+
+class TrainRunTest(TinyRunTestCase):
 
   def test_returns_final_metrics(self):
     metrics = self.result.metrics

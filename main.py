@@ -23,6 +23,7 @@ import jax
 from ml_collections import config_flags
 
 import experiments
+from experiments import cli
 
 _REPO = os.path.dirname(os.path.abspath(__file__))
 
@@ -48,24 +49,14 @@ _PROCESS_ID = flags.DEFINE_integer(
     lower_bound=0)
 
 
-def initialize_distributed() -> None:
-  """Calls ``jax.distributed.initialize`` if --distributed is set."""
-  given = {name: flag.value for name, flag in (
-      ('coordinator_address', _COORDINATOR_ADDRESS),
-      ('num_processes', _NUM_PROCESSES), ('process_id', _PROCESS_ID))
-           if flag.value is not None}
-  if not _DISTRIBUTED.value:
-    if given:
-      raise app.UsageError(f'{", ".join("--" + name for name in given)} '
-                           'given without --distributed.')
-    return
-  jax.distributed.initialize(**given)
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Too many command-line arguments: {argv[1:]}.')
-  initialize_distributed()  # before anything touches a device
+  # Before anything touches a device.
+  cli.initialize_distributed(
+      enabled=_DISTRIBUTED.value,
+      coordinator_address=_COORDINATOR_ADDRESS.value,
+      num_processes=_NUM_PROCESSES.value, process_id=_PROCESS_ID.value)
   config = _CONFIG.value
   workdir = _WORKDIR.value
   if workdir is None:
@@ -82,4 +73,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  app.run(main, flags_parser=cli.parse_flags)

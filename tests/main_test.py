@@ -58,6 +58,18 @@ class MainTest(absltest.TestCase):
     self.assertIn('--num_processes, --process_id given without '
                   '--distributed', result.stderr)
 
+  def test_typo_in_a_config_key_is_a_one_line_error(self):
+    cwd = self.enter_context(tempfile.TemporaryDirectory())
+    result = run_main(f'--config={os.path.join(REPO, TEST_CONFIG)}',
+                      '--config.max_shfit=3', cwd=cwd)
+    self.assertEqual(result.returncode, 1)
+    self.assertEqual(result.stderr.strip().splitlines()[-1],
+                     "FATAL Flags parsing error: unknown config key "
+                     "'max_shfit'. Did you mean \"max_shift\" "
+                     "instead of \"max_shfit\"?")
+    self.assertNotIn('Traceback', result.stderr)
+    self.assertEqual(os.listdir(cwd), [])  # nothing ran
+
 
 if __name__ == '__main__':
   absltest.main()

@@ -1,0 +1,52 @@
+"""Command-line glue for ``main.py``: flag parsing and multi-process start-up."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Sequence
+
+from absl import app
+import jax
+
+
+def parse_flags(argv: Sequence[str]) -> list[str]:
+  """absl's flag parsing; an unknown ``--config.<key>`` is a one-line error.
+
+  ml_collections reports a typo'd override as an AttributeError (with a
+  "Did you mean" hint) from inside flag parsing; this prints it the way absl
+  prints its own flag errors and exits with status 1, before any work.
+  """
+  try:
+    return app.parse_flags_with_usage(list(argv))
+  except (AttributeError, KeyError) as error:
+    text = str(error.args[0] if error.args else error).replace('\\n', '\n')
+    key = re.search(r'[A-Za-z_][\w.]*', text)
+    hint = re.search(r'Did you mean[^?]*\?', text)
+    sys.stderr.write(
+        'FATAL Flags parsing error: unknown config key '
+        f"'{key.group(0) if key else text}'"
+        + (f'. {hint.group(0)}' if hint else '') + '\n')
+    sys.exit(1)
+
+
+def initialize_distributed(*, enabled: bool, coordinator_address: str | None,
+                           num_processes: int | None,
+                           process_id: int | None) -> None:
+  """Calls ``jax.distributed.initialize`` for ``--distributed`` runs.
+
+  Arguments left as None are auto-detected by JAX (Slurm, Open MPI, TPU pods).
+
+  Raises:
+    app.UsageError: if a process argument is given without ``enabled``.
+  """
+  given = {name: value for name, value in (
+      ('coordinator_address', coordinator_address),
+      ('num_processes', num_processes), ('process_id', process_id))
+           if value is not None}
+  if not enabled:
+    if given:
+      raise app.UsageError(f'{", ".join("--" + name for name in given)} '
+                           'given without --distributed.')
+    return
+  jax.distributed.initialize(**given)

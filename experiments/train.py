@@ -197,6 +197,23 @@ def check_config(config: ml_collections.ConfigDict) -> None:
   check_float(config.max_angle, 'config.max_angle')
   check_int(config.get('num_devices', 0), 'config.num_devices (0: all devices)',
             minimum=0)
+  # Data and model names too, before a run creates its workdir or loads data.
+  check_choice(config.dataset, 'config.dataset', data.DATASETS)
+  check_choice(config.get('data_source', 'auto'), 'config.data_source',
+               data.SOURCES)
+  check_choice(config.get('eval_split', 'test'), 'config.eval_split',
+               data.SPLITS[config.dataset])
+  if config.get('canvas_size') is not None:
+    check_int(config.canvas_size, 'config.canvas_size', minimum=1)
+  model_name = config.model.name
+  check_choice(model_name, 'config.model.name', tuple(registry.MODELS))
+  unknown = sorted(set(config.model) - {'name'} -
+                   set(registry.model_options(model_name)))
+  if unknown:
+    raise ValueError(
+        f'config.model has unknown option(s) {", ".join(unknown)} for model '
+        f'{model_name!r}; accepted: '
+        f'{", ".join(registry.model_options(model_name))}.')
   if config.warmup_steps > config.num_train_steps:
     raise ValueError(f'config.warmup_steps must be <= config.num_train_steps '
                      f'= {config.num_train_steps}; got {config.warmup_steps}.')

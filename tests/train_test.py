@@ -281,6 +281,11 @@ class TrainHelpersTest(parameterized.TestCase):
       ('limit', 'train_limit', 0, 'config.train_limit'),
       ('angle', 'max_angle', float('inf'), 'config.max_angle'),
       ('devices', 'num_devices', -1, 'config.num_devices'),
+      ('dataset', 'dataset', 'mnits', "config.dataset must be one of 'digits'"),
+      ('source', 'data_source', 'web', 'config.data_source'),
+      ('eval_split', 'eval_split', 'validation', "config.eval_split must be "
+       "one of 'train', 'test'"),
+      ('canvas', 'canvas_size', 0, 'config.canvas_size'),
   )
   def test_rejects_bad_config(self, key, value, message):
     config = train_tiny.get_config()
@@ -295,6 +300,18 @@ class TrainHelpersTest(parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, 'config.model'):
       train.check_config(config)
 
+  def test_rejects_an_unknown_model_or_model_option(self):
+    config = train_tiny.get_config()
+    config.model.name = 'cnnn'
+    with self.assertRaisesRegex(ValueError,
+                                "^config.model.name must be one of .*'cnn'"):
+      train.check_config(config)
+    config = train_tiny.get_config()
+    config.model.widht = 3
+    with self.assertRaisesRegex(
+        ValueError, r"^config.model has unknown option\(s\) widht for model "
+        r"'cnn'; accepted: .*widths"):
+      train.check_config(config)
 
 
 if __name__ == '__main__':

@@ -7,14 +7,14 @@ import jax.numpy as jnp
 
 from groups import _validate
 
-# Padding name -> jnp.pad mode.
-_MODES = {
+# Padding name -> jnp.pad / np.pad mode.
+PAD_MODES = {
     'circular': 'wrap',
     'zeros': 'constant',
     'reflect': 'reflect',     # mirror without repeating the edge (torch ReflectionPad2d)
     'replicate': 'edge',      # repeat the edge pixel (torch ReplicationPad2d)
 }
-PADDINGS = tuple(_MODES)
+PADDINGS = tuple(PAD_MODES)
 
 
 def same_pads(size: int) -> tuple[int, int]:
@@ -26,6 +26,18 @@ def same_pads(size: int) -> tuple[int, int]:
   """
   size = _validate.integer(size, 'size', minimum=1)
   return (size - 1) // 2, size - 1 - (size - 1) // 2
+
+
+def check_pads_fit(pads: tuple[tuple[int, int], tuple[int, int]],
+                   spatial_shape: tuple[int, int], *, mode: str) -> None:
+  """Raises ValueError if 'reflect' pads are not smaller than ``(H, W)``."""
+  (top, bottom), (left, right) = pads
+  if mode == 'reflect' and (max(top, bottom) >= spatial_shape[0] or
+                            max(left, right) >= spatial_shape[1]):
+    raise ValueError(
+        f"padding='reflect' needs each pad smaller than the input: pads "
+        f'{pads} for H, W = {tuple(spatial_shape)}; use a larger input or '
+        'another padding.')
 
 
 def pad_spatial(x: jax.typing.ArrayLike, pads: tuple[tuple[int, int],
@@ -56,11 +68,6 @@ def pad_spatial(x: jax.typing.ArrayLike, pads: tuple[tuple[int, int],
   x = jnp.asarray(x)
   if not top and not bottom and not left and not right:
     return x
-  if mode == 'reflect' and (max(top, bottom) >= x.shape[1] or
-                            max(left, right) >= x.shape[2]):
-    raise ValueError(
-        f"padding='reflect' needs each pad smaller than the input: pads "
-        f'{pads} for H, W = {x.shape[1:3]}; use a larger input or another '
-        'padding.')
+  check_pads_fit(pads, x.shape[1:3], mode=mode)
   widths = [(0, 0), (top, bottom), (left, right)] + [(0, 0)] * (x.ndim - 3)
-  return jnp.pad(x, widths, mode=_MODES[mode])
+  return jnp.pad(x, widths, mode=PAD_MODES[mode])

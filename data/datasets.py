@@ -52,7 +52,7 @@ import numpy as np
 from data import embedded
 from data import sources
 from data import transforms
-from groups import _validate
+from groups import validate
 
 DATASETS = ('digits', 'digits_translated', 'mnist', 'mnist_translated',
             'mnist_rot', 'cifar10')
@@ -109,7 +109,7 @@ class Dataset:
 
   def __post_init__(self):
     layout = '[N, H, W, C]'
-    _validate.check_array(self.images, 'images', rank=4, layout=layout)
+    validate.check_array(self.images, 'images', rank=4, layout=layout)
     if min(self.images.shape) < 1:
       raise ValueError(f'images must hold at least one example with H, W, '
                        f'C >= 1 (layout {layout}); got shape '
@@ -117,12 +117,12 @@ class Dataset:
     # min and max propagate NaN: two passes find NaN, Inf and a bad range.
     low, high = float(np.min(self.images)), float(np.max(self.images))
     if not (math.isfinite(low) and math.isfinite(high)):
-      _validate.check_finite(self.images, 'images', layout=layout)
+      validate.check_finite(self.images, 'images', layout=layout)
     if low < 0 or high > 1:
       raise ValueError(f'images must be in [0, 1] (divide 8-bit images by '
                        f'255); got values in [{low:g}, {high:g}].')
     n, channels = self.images.shape[0], self.images.shape[-1]
-    num_classes = _validate.integer(self.num_classes, 'num_classes',
+    num_classes = validate.integer(self.num_classes, 'num_classes',
                                     minimum=1)
     if (not hasattr(self.labels, 'shape') or
         not np.issubdtype(np.asarray(self.labels).dtype, np.integer) or
@@ -402,28 +402,28 @@ def load_dataset(name: str, *, split: str,
       missing, truncated or wrong data file (the message says where it looked
       and how to point ``data_dir`` elsewhere).
   """
-  _validate.check_choice(name, 'name', DATASETS)
+  validate.check_choice(name, 'name', DATASETS)
   if split not in SPLITS[name]:
     accepted = ', '.join(map(repr, SPLITS[name]))
     raise ValueError(f'split must be one of {accepted} for {name!r}; got '
                      f'{split!r}.')
-  _validate.check_choice(source, 'source', SOURCES)
+  validate.check_choice(source, 'source', SOURCES)
   if name.startswith('digits') and source != 'auto':
     raise ValueError(f"source must be 'auto' for {name!r} (it ships with "
                      f'scikit-learn and is always offline); got {source!r}.')
   if limit is not None:
-    limit = _validate.integer(limit, 'limit', minimum=1)
-  seed = _validate.integer(seed, 'seed', minimum=0)
+    limit = validate.integer(limit, 'limit', minimum=1)
+  seed = validate.integer(seed, 'seed', minimum=0)
   if canvas_size is None:
     canvas_size = DEFAULT_CANVAS_SIZE.get(name)
   if canvas_size is not None:
-    canvas_size = _validate.integer(canvas_size, 'canvas_size', minimum=1)
+    canvas_size = validate.integer(canvas_size, 'canvas_size', minimum=1)
   if max_shift is not None:
     if name not in TRANSLATED:
       raise ValueError(f'max_shift applies only to '
                        f'{", ".join(map(repr, TRANSLATED))}; got max_shift='
                        f'{max_shift!r} for {name!r}.')
-    max_shift = _validate.integer(max_shift, 'max_shift', minimum=0)
+    max_shift = validate.integer(max_shift, 'max_shift', minimum=0)
   if not isinstance(download, bool):
     raise ValueError(f'download must be True or False; got {download!r}.')
   if data_dir is not None:

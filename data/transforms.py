@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from groups import _validate
+from groups import validate
 
 IMAGES_LAYOUT = '[N, H, W, C]'
 SHIFT_MODES = ('zeros', 'circular')
@@ -44,13 +44,13 @@ _SNAP = 1e-4
 def _check_images(images, name: str = 'images', *,
                   floating: bool = False) -> None:
   """Rank 4 (and float), H, W, C >= 1 and, unless traced, no NaN or Inf."""
-  _validate.check_array(images, name, rank=4, layout=IMAGES_LAYOUT,
+  validate.check_array(images, name, rank=4, layout=IMAGES_LAYOUT,
                         floating=floating)
   if min(images.shape[1:]) < 1:
     raise ValueError(f'{name} must have H, W, C >= 1 (layout '
                      f'{IMAGES_LAYOUT}; N may be 0); got shape '
                      f'{tuple(images.shape)}.')
-  _validate.check_finite(images, name, layout=IMAGES_LAYOUT)
+  validate.check_finite(images, name, layout=IMAGES_LAYOUT)
 
 
 def _is_jax(*arrays) -> bool:
@@ -58,7 +58,7 @@ def _is_jax(*arrays) -> bool:
 
 
 def _canvas_pair(canvas_size, name: str = 'canvas_size') -> tuple[int, int]:
-  return _validate.pair(canvas_size, name, minimum=1)
+  return validate.pair(canvas_size, name, minimum=1)
 
 
 def _per_example_pairs(values, num: int, name: str, xp) -> object:
@@ -141,16 +141,16 @@ def random_offsets(num: int, *, image_size: int | tuple[int, int],
   Returns:
     int64 ``[N, 2]`` ``(row, column)`` offsets.
   """
-  num = _validate.integer(num, 'num', minimum=0)
-  h, w = _validate.pair(image_size, 'image_size', minimum=1)
+  num = validate.integer(num, 'num', minimum=0)
+  h, w = validate.pair(image_size, 'image_size', minimum=1)
   height, width = _canvas_pair(canvas_size)
   if height < h or width < w:
     raise ValueError(
         f'canvas_size must be at least image_size = {(h, w)}; got '
         f'{(height, width)}.')
   if max_shift is not None:
-    max_shift = _validate.integer(max_shift, 'max_shift', minimum=0)
-  seed = _validate.integer(seed, 'seed', minimum=0)
+    max_shift = validate.integer(max_shift, 'max_shift', minimum=0)
+  seed = validate.integer(seed, 'seed', minimum=0)
   rng = np.random.default_rng(seed)
   columns = []
   for room in (height - h, width - w):
@@ -257,7 +257,7 @@ def _check_angles(angles, num: int, xp):
       angles.dtype, xp.complexfloating):
     raise ValueError(f'angles must be real numbers (radians); got dtype '
                      f'{angles.dtype}.')
-  if _validate.is_concrete(angles):
+  if validate.is_concrete(angles):
     values = np.asarray(angles)
     bad = values[~np.isfinite(values)]
     if bad.size:
@@ -375,8 +375,8 @@ def augment_shift(key: jax.Array, images: jax.typing.ArrayLike, *,
   """
   _check_key(key)
   _check_images(images, floating=False)
-  max_shift = _validate.integer(max_shift, 'max_shift', minimum=0)
-  _validate.check_choice(mode, 'mode', SHIFT_MODES)
+  max_shift = validate.integer(max_shift, 'max_shift', minimum=0)
+  validate.check_choice(mode, 'mode', SHIFT_MODES)
   images = jnp.asarray(images)
   shifts = jax.random.randint(key, (images.shape[0], 2), -max_shift,
                               max_shift + 1)

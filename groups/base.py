@@ -24,7 +24,7 @@ import dataclasses
 
 import jax
 
-from groups import _validate
+from groups import validate
 
 SPATIAL_AXES = (1, 2)
 FEATURE_RANKS = (4, 5)  # [B, H, W, C] or [B, H, W, G, C]
@@ -33,7 +33,7 @@ FEATURE_LAYOUT = '[B, H, W, C] or [B, H, W, G, C]'
 
 def check_features(x: jax.typing.ArrayLike, name: str = 'x', *,
                    floating: bool = False) -> None:
-  _validate.check_array(x, name, rank=FEATURE_RANKS, layout=FEATURE_LAYOUT,
+  validate.check_array(x, name, rank=FEATURE_RANKS, layout=FEATURE_LAYOUT,
                         floating=floating)
 
 
@@ -55,7 +55,7 @@ class Transform(abc.ABC):
 
   def output_action(self, *, stride: int = 1) -> 'Transform':
     """The action induced on the output of a layer of total stride ``stride``."""
-    _validate.integer(stride, 'stride', minimum=1)
+    validate.integer(stride, 'stride', minimum=1)
     return self
 
   def then(self, other: 'Transform') -> 'Compose':

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from groups import _validate
+from groups import validate
 from groups import base
 from groups import finite
 from groups import interpolated
@@ -31,7 +31,7 @@ class Cyclic(finite.FiniteGroup):
   n: int
 
   def __post_init__(self):
-    _validate.integer(self.n, 'n', minimum=1)
+    validate.integer(self.n, 'n', minimum=1)
 
   @property
   def order(self) -> int:

@@ -35,7 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from groups import _validate
+from groups import validate
 from groups import base
 
 # Filled by FiniteGroup.__init_subclass__: symbol -> family and
@@ -213,7 +213,7 @@ def check_group_map(y: jax.typing.ArrayLike, group: FiniteGroup,
                     name: str = 'y') -> None:
   """Checks that ``y`` is a float ``[B, H, W, G, C]`` with ``G = |group|``."""
   check_group(group)
-  _validate.check_array(y, name, rank=5, layout='[B, H, W, G, C]')
+  validate.check_array(y, name, rank=5, layout='[B, H, W, G, C]')
   _check_group_axis(y, group, name)
 
 

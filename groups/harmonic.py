@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from groups import _validate
+from groups import validate
 from groups import base
 from groups import interpolated
 from groups import rotations
@@ -62,7 +62,7 @@ def check_orders(orders, name: str = 'orders') -> tuple[int, ...]:
 def check_harmonic(z, name: str = 'z', *,
                    orders: tuple[int, ...] | None = None) -> None:
   """Checks that ``z`` is a complex ``[B, H, W, M, C]``, ``M = len(orders)``."""
-  _validate.check_array(z, name, rank=5, layout=HARMONIC_LAYOUT,
+  validate.check_array(z, name, rank=5, layout=HARMONIC_LAYOUT,
                         floating=False)
   if not jnp.issubdtype(z.dtype, jnp.complexfloating):
     raise ValueError(
@@ -98,7 +98,7 @@ class HarmonicRotation(base.Transform):
   orders: tuple[int, ...] = (0, 1)
 
   def __post_init__(self):
-    _validate.integer(self.k, 'k')
+    validate.integer(self.k, 'k')
     object.__setattr__(self, 'orders', check_orders(self.orders))
 
   def __call__(self, x):

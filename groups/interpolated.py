@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from groups import _validate
+from groups import validate
 from groups import base
 from groups import rotations
 
@@ -117,8 +117,8 @@ def inscribed_disk(height: int, width: int, *, margin: float = 0.0
   Returns:
     A boolean ``[H, W]`` mask.
   """
-  height = _validate.integer(height, 'height', minimum=1)
-  width = _validate.integer(width, 'width', minimum=1)
+  height = validate.integer(height, 'height', minimum=1)
+  width = validate.integer(width, 'width', minimum=1)
   full_radius = (min(height, width) - 1) / 2
   if (not isinstance(margin, numbers.Real) or isinstance(margin, bool) or
       not margin >= 0):

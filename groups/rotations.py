@@ -24,7 +24,7 @@ import dataclasses
 
 import jax.numpy as jnp
 
-from groups import _validate
+from groups import validate
 from groups import base
 
 
@@ -34,7 +34,7 @@ class Rot90(base.Transform):
   k: int = 1
 
   def __post_init__(self):
-    _validate.integer(self.k, 'k')
+    validate.integer(self.k, 'k')
 
   def __call__(self, x):
     base.check_features(x)

@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from groups import _validate
+from groups import validate
 from groups import base
 
 
@@ -53,7 +53,7 @@ class _IntegerShift(base.Transform):
     return type(self)(-self.dy, -self.dx)
 
   def _divisible(self, stride) -> bool:
-    _validate.integer(stride, 'stride', minimum=1)
+    validate.integer(stride, 'stride', minimum=1)
     return self.dy % stride == 0 and self.dx % stride == 0
 
 
@@ -149,7 +149,7 @@ class FourierShift(base.Transform):
     return FourierShift(-self.dy, -self.dx)
 
   def output_action(self, *, stride=1):
-    _validate.integer(stride, 'stride', minimum=1)
+    validate.integer(stride, 'stride', minimum=1)
     return FourierShift(self.dy / stride, self.dx / stride)
 
 
@@ -171,10 +171,10 @@ def interior_mask(height: int, width: int, *, shift: tuple[int, int],
   Returns:
     A boolean ``[H, W]`` array, True on the interior.
   """
-  height = _validate.integer(height, 'height', minimum=1)
-  width = _validate.integer(width, 'width', minimum=1)
-  my, mx = _validate.pair(margin, 'margin', minimum=0)
-  sy, sx = _validate.pair(shift, 'shift', minimum=None)
+  height = validate.integer(height, 'height', minimum=1)
+  width = validate.integer(width, 'width', minimum=1)
+  my, mx = validate.pair(margin, 'margin', minimum=0)
+  sy, sx = validate.pair(shift, 'shift', minimum=None)
   rows = np.arange(height)
   cols = np.arange(width)
   row_ok = ((rows >= my) & (rows < height - my) &

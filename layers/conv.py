@@ -23,7 +23,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from groups import _validate
+from groups import validate
 from layers import padding as padding_lib
 
 CONV_PADDINGS = ('circular', 'zeros', 'reflect', 'replicate', 'valid')
@@ -35,7 +35,7 @@ def check_nhwc(x: jax.typing.ArrayLike, name: str = 'x') -> None:
 
   An empty batch (``B = 0``) is allowed and gives an empty output.
   """
-  _validate.check_array(x, name, rank=4, layout='[B, H, W, C]')
+  validate.check_array(x, name, rank=4, layout='[B, H, W, C]')
   if min(x.shape[1:]) < 1:
     raise ValueError(f'{name} must have H, W, C >= 1 (layout [B, H, W, C]); '
                      f'got shape {tuple(x.shape)}.')
@@ -67,11 +67,11 @@ def conv2d(x: jax.typing.ArrayLike, kernel: jax.typing.ArrayLike, *,
       input.
   """
   check_nhwc(x)
-  _validate.check_array(kernel, 'kernel', rank=4,
+  validate.check_array(kernel, 'kernel', rank=4,
                         layout='[kh, kw, C_in, C_out]')
-  _validate.check_choice(padding, 'padding', CONV_PADDINGS)
-  strides = _validate.pair(stride, 'stride')
-  dilations = _validate.pair(dilation, 'dilation')
+  validate.check_choice(padding, 'padding', CONV_PADDINGS)
+  strides = validate.pair(stride, 'stride')
+  dilations = validate.pair(dilation, 'dilation')
   x = jnp.asarray(x)
   kernel = jnp.asarray(kernel)
   if min(kernel.shape[:2]) < 1:
@@ -152,8 +152,8 @@ class Conv(nn.Module):
   def __call__(self, x: jax.Array) -> jax.Array:
     """Maps ``[B, H, W, C_in]`` to ``[B, H', W', features]``."""
     check_nhwc(x)
-    _validate.integer(self.features, 'features', minimum=1)
-    kh, kw = _validate.pair(self.kernel_size, 'kernel_size')
+    validate.integer(self.features, 'features', minimum=1)
+    kh, kw = validate.pair(self.kernel_size, 'kernel_size')
     kernel = self.param('kernel', self.kernel_init,
                         (kh, kw, x.shape[-1], self.features), jnp.float32)
     y = conv2d(x, kernel, stride=self.stride, padding=self.padding,

@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from groups import _validate
+from groups import validate
 from groups import finite
 from layers import conv as conv_lib
 
@@ -116,7 +116,7 @@ def lifting_filters(kernel: jax.typing.ArrayLike, *,
   """
   finite.check_group(group)
   layout = '[k, k, C, C_out]'
-  _validate.check_array(kernel, 'kernel', rank=4, layout=layout)
+  validate.check_array(kernel, 'kernel', rank=4, layout=layout)
   _check_square_kernel(kernel, layout)
   k, _, c_in, _ = kernel.shape
   moved = _transform_by_every_element(jnp.asarray(kernel), group, (k, k))
@@ -141,7 +141,7 @@ def group_filters(kernel: jax.typing.ArrayLike, *,
   """
   layout = '[k, k, G, C, C_out]'
   finite.check_group(group)
-  _validate.check_array(kernel, 'kernel', rank=5, layout=layout)
+  validate.check_array(kernel, 'kernel', rank=5, layout=layout)
   _check_square_kernel(kernel, layout)
   k, _, g_in, c_in, _ = kernel.shape
   if g_in != group.order:
@@ -224,8 +224,8 @@ def group_pool(y: jax.typing.ArrayLike, *, reduction: str = 'max'
   Returns:
     ``[B, H, W, C]``.
   """
-  _validate.check_array(y, 'y', rank=5, layout='[B, H, W, G, C]')
-  _validate.check_choice(reduction, 'reduction', GROUP_REDUCTIONS)
+  validate.check_array(y, 'y', rank=5, layout='[B, H, W, G, C]')
+  validate.check_choice(reduction, 'reduction', GROUP_REDUCTIONS)
   reduce = jnp.max if reduction == 'max' else jnp.mean
   return reduce(jnp.asarray(y), axis=3)
 
@@ -243,7 +243,7 @@ def spatial_pool(y: jax.typing.ArrayLike, *,
   Returns:
     ``[B, H', W', G, C]``.
   """
-  _validate.check_array(y, 'y', rank=5, layout='[B, H, W, G, C]')
+  validate.check_array(y, 'y', rank=5, layout='[B, H, W, G, C]')
   if not callable(pool):
     raise ValueError(f'pool must be a function [B, H, W, C] -> '
                      f'[B, H\', W\', C]; got {pool!r}.')
@@ -265,7 +265,7 @@ def group_moments(y: jax.typing.ArrayLike) -> tuple[jax.Array, jax.Array]:
   Returns:
     ``(mean, var)``, each ``[C]``.
   """
-  _validate.check_array(y, 'y', rank=5, layout='[B, H, W, G, C]')
+  validate.check_array(y, 'y', rank=5, layout='[B, H, W, G, C]')
   y = jnp.asarray(y)
   mean = jnp.mean(y, axis=(0, 1, 2, 3))
   var = jnp.mean(jnp.square(y - mean), axis=(0, 1, 2, 3))
@@ -296,16 +296,16 @@ def group_batch_norm(y: jax.typing.ArrayLike, *, mean: jax.typing.ArrayLike,
   Returns:
     ``[B, H, W, G, C]``.
   """
-  _validate.check_array(y, 'y', rank=5, layout='[B, H, W, G, C]')
+  validate.check_array(y, 'y', rank=5, layout='[B, H, W, G, C]')
   channels = y.shape[-1]
   for name, value in (('mean', mean), ('var', var), ('scale', scale),
                       ('bias', bias)):
     if value is not None and jnp.shape(value) != (channels,):
       raise ValueError(f'{name} must have shape [C] = ({channels},); got '
                        f'{jnp.shape(value)}.')
-  epsilon = _validate.number(epsilon, 'epsilon', minimum=0,
+  epsilon = validate.number(epsilon, 'epsilon', minimum=0,
                              exclusive_minimum=True)
-  if _validate.is_concrete(var) and np.any(np.asarray(var) < 0):
+  if validate.is_concrete(var) and np.any(np.asarray(var) < 0):
     raise ValueError(f'var must be >= 0 (a variance); got {var!r}.')
   out = (jnp.asarray(y) - mean) * jax.lax.rsqrt(jnp.asarray(var) + epsilon)
   if scale is not None:
@@ -341,8 +341,8 @@ class _GroupConvModule(nn.Module):
   def _convolve(self, conv_fn, x: jax.Array,
                 input_axes: tuple[int, ...]) -> jax.Array:
     """Creates ``kernel [k, k, *input_axes, C']`` (and bias), applies ``conv_fn``."""
-    _validate.integer(self.features, 'features', minimum=1)
-    k = _validate.integer(self.kernel_size, 'kernel_size', minimum=1)
+    validate.integer(self.features, 'features', minimum=1)
+    k = validate.integer(self.kernel_size, 'kernel_size', minimum=1)
     # fan_in of lecun_normal is k * k * prod(input_axes): every axis but the
     # last counts as receptive field.
     kernel = self.param('kernel', self.kernel_init,
@@ -410,8 +410,8 @@ class GroupBatchNorm(nn.Module):
   def __call__(self, y: jax.Array,
                use_running_average: bool | None = None) -> jax.Array:
     """Normalises ``[B, H, W, G, C]``; returns the same shape."""
-    _validate.check_array(y, 'y', rank=5, layout='[B, H, W, G, C]')
-    _validate.number(self.momentum, 'momentum', minimum=0, maximum=1)
+    validate.check_array(y, 'y', rank=5, layout='[B, H, W, G, C]')
+    validate.number(self.momentum, 'momentum', minimum=0, maximum=1)
     use_running_average = nn.merge_param(
         'use_running_average', self.use_running_average, use_running_average)
     channels = y.shape[-1]

@@ -68,7 +68,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from groups import _validate
+from groups import validate
 from groups import harmonic as harmonic_groups
 from layers import conv as conv_lib
 from layers import pooling
@@ -87,7 +87,7 @@ Activation = Callable[[jax.Array], jax.Array]
 
 
 def _check_filter_size(filter_size) -> int:
-  filter_size = _validate.integer(filter_size, 'filter_size', minimum=1)
+  filter_size = validate.integer(filter_size, 'filter_size', minimum=1)
   if filter_size % 2 == 0:
     raise ValueError(
         f'filter_size must be odd (a centre pixel to rotate about); got '
@@ -112,8 +112,8 @@ def ring_radii(order: int, n_rings: int) -> np.ndarray:
   Rings of order ``m != 0`` start at radius 1: ``e^{i m phi}`` has no value
   at the centre.
   """
-  order = _validate.integer(order, 'order', minimum=0)
-  n_rings = _validate.integer(n_rings, 'n_rings', minimum=1)
+  order = validate.integer(order, 'order', minimum=0)
+  n_rings = validate.integer(n_rings, 'n_rings', minimum=1)
   return np.linspace(float(order != 0), n_rings - 0.5, n_rings)
 
 
@@ -160,22 +160,22 @@ def harmonic_basis(filter_size: int, *, num_orders: int,
     ``i^m`` under a counter-clockwise quarter turn of the ``k x k`` grid.
   """
   filter_size = _check_filter_size(filter_size)
-  num_orders = _validate.integer(num_orders, 'num_orders', minimum=1)
+  num_orders = validate.integer(num_orders, 'num_orders', minimum=1)
   if n_rings is None:
     n_rings = default_n_rings(filter_size)
-  n_rings = _validate.integer(n_rings, 'n_rings', minimum=1)
+  n_rings = validate.integer(n_rings, 'n_rings', minimum=1)
   return _basis(filter_size, num_orders, n_rings)
 
 
 def _check_radial_phase(radial, phase) -> tuple[jax.Array, jax.Array | None]:
   layout = '[F, n_rings, C_in, C_out]'
-  _validate.check_array(radial, 'radial', rank=4, layout=layout)
+  validate.check_array(radial, 'radial', rank=4, layout=layout)
   if min(radial.shape) < 1:
     raise ValueError(f'radial must have every size >= 1 ({layout}); got '
                      f'shape {tuple(radial.shape)}.')
   radial = jnp.asarray(radial)
   if phase is not None:
-    _validate.check_array(phase, 'phase', rank=3, layout='[F, C_in, C_out]')
+    validate.check_array(phase, 'phase', rank=3, layout='[F, C_in, C_out]')
     if tuple(phase.shape) != (radial.shape[0],) + tuple(radial.shape[2:]):
       raise ValueError(
           f'phase must have shape [F, C_in, C_out] = '
@@ -239,8 +239,8 @@ def num_filter_orders(max_order: int, input_streams: int) -> int:
   Output order ``k`` reads input order ``j`` through ``W_{k - j}``, so
   ``|k - j| <= max(max_order, input_streams - 1)``.
   """
-  max_order = _validate.integer(max_order, 'max_order', minimum=0)
-  input_streams = _validate.integer(input_streams, 'input_streams', minimum=1)
+  max_order = validate.integer(max_order, 'max_order', minimum=0)
+  input_streams = validate.integer(input_streams, 'input_streams', minimum=1)
   return max(max_order, input_streams - 1) + 1
 
 
@@ -292,14 +292,14 @@ def harmonic_conv2d(z: jax.typing.ArrayLike, radial: jax.typing.ArrayLike,
         f'radial must have shape [F, n_rings, C_in, C_out] with F = '
         f'num_filter_orders(max_order={max_order}, M_in={m_in}) = '
         f'{num_orders} and C_in = {c_in}; got {tuple(radial.shape)}.')
-  _validate.check_choice(padding, 'padding', conv_lib.CONV_PADDINGS)
+  validate.check_choice(padding, 'padding', conv_lib.CONV_PADDINGS)
   # Validated here, so the jitted core gets hashable static options (one
   # compile per shape and options, also when called eagerly).
   return _harmonic_conv2d(jnp.asarray(z), radial, phase,
                           filter_size=filter_size, max_order=max_order,
-                          stride=_validate.pair(stride, 'stride'),
+                          stride=validate.pair(stride, 'stride'),
                           padding=padding,
-                          dilation=_validate.pair(dilation, 'dilation'))
+                          dilation=validate.pair(dilation, 'dilation'))
 
 
 @functools.partial(jax.jit, static_argnames=(
@@ -344,7 +344,7 @@ def _check_eps(eps) -> float:
 
 
 def _check_variance(var) -> None:
-  if _validate.is_concrete(var) and np.any(np.asarray(var) < 0):
+  if validate.is_concrete(var) and np.any(np.asarray(var) < 0):
     raise ValueError(f'var must be >= 0 (a variance); got {var!r}.')
 
 
@@ -520,9 +520,9 @@ def harmonic_mean_pool(z: jax.typing.ArrayLike, *,
     windows are centred (``(H - window) % stride == 0`` for 'valid').
   """
   harmonic_groups.check_harmonic(z)
-  window = _validate.pair(window, 'window')
-  stride = window if stride is None else _validate.pair(stride, 'stride')
-  _validate.check_choice(padding, 'padding', pooling.POOL_PADDINGS)
+  window = validate.pair(window, 'window')
+  stride = window if stride is None else validate.pair(stride, 'stride')
+  validate.check_choice(padding, 'padding', pooling.POOL_PADDINGS)
   if padding in ('valid', 'circular') and (window[0] > z.shape[1] or
                                            window[1] > z.shape[2]):
     raise ValueError(f'padding={padding!r} needs window {window} to fit in '
@@ -547,7 +547,7 @@ def invariant_readout(z: jax.typing.ArrayLike, *, reduction: str = 'sum',
     real ``[B, H, W, C]`` or ``[B, H, W, M C]``; they only rotate with the
     input (:class:`groups.Rot90`), so global pooling makes them invariant.
   """
-  _validate.check_choice(reduction, 'reduction', READOUTS)
+  validate.check_choice(reduction, 'reduction', READOUTS)
   magnitude = magnitudes(z, eps=eps)
   if reduction == 'sum':
     return jnp.sum(magnitude, axis=3)
@@ -572,7 +572,7 @@ def radial_init(streams_in: int = 1) -> Callable:
   variance of one input stream (the magnitude nonlinearity starts as the
   identity; there is no ReLU halving to compensate).
   """
-  streams_in = _validate.integer(streams_in, 'streams_in', minimum=1)
+  streams_in = validate.integer(streams_in, 'streams_in', minimum=1)
   return nn.initializers.variance_scaling(
       1.0 / streams_in, 'fan_in', 'normal', in_axis=-2, out_axis=-1,
       batch_axis=(0,))
@@ -614,12 +614,12 @@ class HConv(nn.Module):
   def __call__(self, z: jax.Array) -> jax.Array:
     # Checked before any parameter is drawn (drawing compiles on CPU).
     m_in, c_in, _ = input_signature(z)
-    features = _validate.integer(self.features, 'features', minimum=1)
+    features = validate.integer(self.features, 'features', minimum=1)
     _check_filter_size(self.filter_size)
-    _validate.check_choice(self.padding, 'padding', conv_lib.CONV_PADDINGS)
+    validate.check_choice(self.padding, 'padding', conv_lib.CONV_PADDINGS)
     num_orders = num_filter_orders(self.max_order, m_in)
     n_rings = (default_n_rings(self.filter_size) if self.n_rings is None
-               else _validate.integer(self.n_rings, 'n_rings', minimum=1))
+               else validate.integer(self.n_rings, 'n_rings', minimum=1))
     init = (radial_init(m_in) if self.radial_init is None else
             self.radial_init)
     radial = self.param('radial', init, (num_orders, n_rings, c_in, features),
@@ -671,7 +671,7 @@ class HBatchNorm(nn.Module):
   def __call__(self, z: jax.Array,
                use_running_average: bool | None = None) -> jax.Array:
     harmonic_groups.check_harmonic(z)
-    _validate.number(self.momentum, 'momentum', minimum=0, maximum=1)
+    validate.number(self.momentum, 'momentum', minimum=0, maximum=1)
     use_running_average = nn.merge_param(
         'use_running_average', self.use_running_average, use_running_average)
     shape = tuple(z.shape[3:])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from groups import _validate
+from groups import validate
 
 # Padding name -> jnp.pad / np.pad mode.
 PAD_MODES = {
@@ -24,7 +24,7 @@ def same_pads(size: int) -> tuple[int, int]:
   outputs, and output ``i`` is centred on input ``s * i`` (odd windows) — the
   convention of antialiased-cnns and of 'SAME' convolutions.
   """
-  size = _validate.integer(size, 'size', minimum=1)
+  size = validate.integer(size, 'size', minimum=1)
   return (size - 1) // 2, size - 1 - (size - 1) // 2
 
 
@@ -53,8 +53,8 @@ def pad_spatial(x: jax.typing.ArrayLike, pads: tuple[tuple[int, int],
   Returns:
     ``[B, H + top + bottom, W + left + right, ...]``.
   """
-  _validate.check_choice(mode, 'padding', PADDINGS)
-  _validate.check_array(x, 'x', rank=(3, 4, 5), layout='[B, H, W, ...]',
+  validate.check_choice(mode, 'padding', PADDINGS)
+  validate.check_array(x, 'x', rank=(3, 4, 5), layout='[B, H, W, ...]',
                         floating=False)
   if min(x.shape[1:3]) < 1:
     raise ValueError(f'x must have H, W >= 1 (layout [B, H, W, ...]); got '
@@ -63,7 +63,7 @@ def pad_spatial(x: jax.typing.ArrayLike, pads: tuple[tuple[int, int],
       not all(isinstance(p, (tuple, list)) and len(p) == 2 for p in pads)):
     raise ValueError(f'pads must be ((top, bottom), (left, right)); got '
                      f'{pads!r}.')
-  (top, bottom), (left, right) = (_validate.pair(p, 'pads', minimum=0)
+  (top, bottom), (left, right) = (validate.pair(p, 'pads', minimum=0)
                                   for p in pads)
   x = jnp.asarray(x)
   if not top and not bottom and not left and not right:

@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from groups import _validate
+from groups import validate
 from layers import conv as conv_lib
 from layers import padding as padding_lib
 
@@ -42,7 +42,7 @@ def binomial_filter(filter_size: int) -> np.ndarray:
   [1,5,10,10,5,1], [1,6,15,20,15,6,1] / sum — antialiased-cnns' filters; the
   2-D filter is the outer product of two of them.
   """
-  filter_size = _validate.integer(filter_size, 'filter_size', minimum=1,
+  filter_size = validate.integer(filter_size, 'filter_size', minimum=1,
                                   maximum=7)
   taps = np.array([1.0])
   for _ in range(filter_size - 1):
@@ -52,9 +52,9 @@ def binomial_filter(filter_size: int) -> np.ndarray:
 
 def _pool(x, *, window, stride, padding, reducer: str) -> jax.Array:
   conv_lib.check_nhwc(x)
-  window = _validate.pair(window, 'window')
-  stride = window if stride is None else _validate.pair(stride, 'stride')
-  _validate.check_choice(padding, 'padding', POOL_PADDINGS)
+  window = validate.pair(window, 'window')
+  stride = window if stride is None else validate.pair(stride, 'stride')
+  validate.check_choice(padding, 'padding', POOL_PADDINGS)
   x = jnp.asarray(x)
   if padding in ('valid', 'circular') and (window[0] > x.shape[1] or
                                            window[1] > x.shape[2]):
@@ -180,7 +180,7 @@ def blur_matrix(size: int, *, filter_size: int, stride: int,
     ``[floor((n - 1) / stride) + 1, n]``; cached per arguments.
   """
   taps = binomial_filter(filter_size)
-  _validate.check_choice(padding, 'padding', BLUR_PADDINGS)
+  validate.check_choice(padding, 'padding', BLUR_PADDINGS)
   top, bottom = padding_lib.same_pads(filter_size)
   # Index into the unpadded signal of every padded position (-1: a zero).
   kwargs = {'constant_values': -1} if padding == 'zeros' else {}
@@ -289,10 +289,10 @@ def blur_pool(x: jax.typing.ArrayLike, *, stride: int = 2,
     ``[B, floor((H-1)/stride) + 1, floor((W-1)/stride) + 1, C]``.
   """
   conv_lib.check_nhwc(x)
-  stride = _validate.integer(stride, 'stride', minimum=1)
+  stride = validate.integer(stride, 'stride', minimum=1)
   taps = binomial_filter(filter_size)
-  _validate.check_choice(padding, 'padding', BLUR_PADDINGS)
-  _validate.check_choice(method, 'method', BLUR_METHODS)
+  validate.check_choice(padding, 'padding', BLUR_PADDINGS)
+  validate.check_choice(method, 'method', BLUR_METHODS)
   x = jnp.asarray(x)
   if filter_size == 1:
     return x[:, ::stride, ::stride]
@@ -329,7 +329,7 @@ def max_blur_pool(x: jax.typing.ArrayLike, *, window: int = 2, stride: int = 2,
   Returns:
     ``[B, H', W', C]``.
   """
-  _validate.check_choice(padding, 'padding', BLUR_PADDINGS)
+  validate.check_choice(padding, 'padding', BLUR_PADDINGS)
   x = max_pool(x, window=window, stride=1,
                padding='circular' if padding == 'circular' else 'valid')
   return blur_pool(x, stride=stride, filter_size=filter_size, padding=padding)
@@ -360,7 +360,7 @@ def polyphase_components(x: jax.typing.ArrayLike, *, stride: int = 2
     ``p = i * stride + j`` is ``x[:, i::stride, j::stride]``.
   """
   conv_lib.check_nhwc(x)
-  stride = _validate.integer(stride, 'stride', minimum=1)
+  stride = validate.integer(stride, 'stride', minimum=1)
   x = jnp.asarray(x)
   b, h, w, c = x.shape
   if h % stride or w % stride:
@@ -376,7 +376,7 @@ def polyphase_components(x: jax.typing.ArrayLike, *, stride: int = 2
 def _aps_components(x, stride: int, filter_size: int) -> jax.Array:
   """Optional circular blur, then the polyphase split ``[P, B, H/s, W/s, C]``."""
   conv_lib.check_nhwc(x)
-  stride = _validate.integer(stride, 'stride', minimum=1)
+  stride = validate.integer(stride, 'stride', minimum=1)
   binomial_filter(filter_size)  # validates filter_size
   if filter_size > 1:
     # 'slices': bit-exact under circular shifts, so the polyphase norms of
@@ -388,7 +388,7 @@ def _aps_components(x, stride: int, filter_size: int) -> jax.Array:
 
 def _best_component(components: jax.Array, norm: str) -> jax.Array:
   """Index ``[B]`` of the component of largest ``norm`` (first on ties)."""
-  _validate.check_choice(norm, 'norm', APS_NORMS)
+  validate.check_choice(norm, 'norm', APS_NORMS)
   magnitude = jnp.abs(components)
   if norm == 'l1':
     scores = jnp.sum(magnitude, axis=(2, 3, 4))
@@ -426,7 +426,7 @@ def aps_pool(x: jax.typing.ArrayLike, *, stride: int = 2, filter_size: int = 1,
   Returns:
     ``[B, H / stride, W / stride, C]``.
   """
-  _validate.check_choice(norm, 'norm', APS_NORMS)
+  validate.check_choice(norm, 'norm', APS_NORMS)
   components = _aps_components(x, stride, filter_size)
   return _take(components, _best_component(components, norm))
 
@@ -441,7 +441,7 @@ def aps_indices(x: jax.typing.ArrayLike, *, stride: int = 2,
     int ``[B]`` in ``0..stride**2 - 1``; component ``p = i * stride + j`` is
     ``x[:, i::stride, j::stride]`` (after the optional blur).
   """
-  _validate.check_choice(norm, 'norm', APS_NORMS)
+  validate.check_choice(norm, 'norm', APS_NORMS)
   return _best_component(_aps_components(x, stride, filter_size), norm)
 
 
@@ -471,7 +471,7 @@ def take_polyphase(x: jax.typing.ArrayLike, indices: jax.typing.ArrayLike, *,
                      f'[{components.shape[1]}]; got {indices.dtype} '
                      f'{indices.shape}.')
   num_phases = components.shape[0]
-  if _validate.is_concrete(indices) and indices.size and (
+  if validate.is_concrete(indices) and indices.size and (
       int(indices.min()) < 0 or int(indices.max()) >= num_phases):
     raise ValueError(f'indices must be in 0..{num_phases - 1} (stride**2 - 1); '
                      f'got {int(indices.min())}..{int(indices.max())}.')
@@ -488,7 +488,7 @@ class Pool(nn.Module):
   fn: Callable[[jax.Array], jax.Array]
 
   def __call__(self, x: jax.Array) -> jax.Array:
-    _validate.check_callable(self.fn, 'fn', what='[B, H, W, C] -> '
+    validate.check_callable(self.fn, 'fn', what='[B, H, W, C] -> '
                              "[B, H', W', C] or [B, C]")
     return self.fn(x)
 
@@ -509,7 +509,7 @@ class BlurConv(nn.Module):
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
-    _validate.check_callable(self.activation, 'activation',
+    validate.check_callable(self.activation, 'activation',
                              what='such as nn.relu')
     y = conv_lib.Conv(self.features, self.kernel_size, stride=1,
                       padding=self.padding)(x)

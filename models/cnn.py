@@ -49,7 +49,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from groups import _validate
+from groups import validate
 from layers import conv as conv_lib
 from layers import pooling
 
@@ -74,19 +74,19 @@ def _check_widths(widths, name: str, *, allow_empty: bool = False
         f'{name} must be a {"" if allow_empty else "non-empty "}tuple of ints '
         f'>= 1 (channels per layer); got {widths!r}.')
   for width in widths:
-    _validate.integer(width, f'{name} entries', minimum=1)
+    validate.integer(width, f'{name} entries', minimum=1)
   return tuple(int(w) for w in widths)
 
 
 def _check_common(module, *, with_norm: bool = True) -> None:
-  _validate.integer(module.num_classes, 'num_classes', minimum=1)
+  validate.integer(module.num_classes, 'num_classes', minimum=1)
   _check_widths(module.widths, 'widths')
-  _validate.check_choice(module.downsampling, 'downsampling', DOWNSAMPLINGS)
-  _validate.check_choice(module.head, 'head', HEADS)
-  _validate.check_choice(module.padding, 'padding', PADDINGS)
+  validate.check_choice(module.downsampling, 'downsampling', DOWNSAMPLINGS)
+  validate.check_choice(module.head, 'head', HEADS)
+  validate.check_choice(module.padding, 'padding', PADDINGS)
   pooling.binomial_filter(module.filter_size)  # validates filter_size 1..7
   if with_norm:
-    _validate.check_choice(module.norm, 'norm', NORMS)
+    validate.check_choice(module.norm, 'norm', NORMS)
 
 
 def _check_aps_grid(x, downsampling: str, halvings: int, model: str) -> None:
@@ -104,7 +104,7 @@ def _check_aps_grid(x, downsampling: str, halvings: int, model: str) -> None:
 
 
 def _check_bn_momentum(momentum) -> None:
-  _validate.number(momentum, 'bn_momentum', minimum=0, maximum=1)
+  validate.number(momentum, 'bn_momentum', minimum=0, maximum=1)
 
 
 def _input_too_small(error: ValueError, x_shape, model: str, stage: int,
@@ -133,8 +133,8 @@ def downsample(x: jax.Array, *, downsampling: str, padding: str = 'circular',
   Returns:
     ``[B, H', W', C]`` with ``H' = H / 2`` for even ``H``.
   """
-  _validate.check_choice(downsampling, 'downsampling', DOWNSAMPLINGS)
-  _validate.check_choice(padding, 'padding', PADDINGS)
+  validate.check_choice(downsampling, 'downsampling', DOWNSAMPLINGS)
+  validate.check_choice(padding, 'padding', PADDINGS)
   pool_padding = 'circular' if padding == 'circular' else 'valid'
   if downsampling in ('none', 'strided_conv'):
     return x
@@ -245,7 +245,7 @@ class MLP(nn.Module):
   def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
     """Maps ``x`` ``[B, H, W, C]`` to logits ``[B, num_classes]``."""
     del train  # no dropout or batch norm
-    _validate.integer(self.num_classes, 'num_classes', minimum=1)
+    validate.integer(self.num_classes, 'num_classes', minimum=1)
     hidden = _check_widths(self.hidden, 'hidden', allow_empty=True)
     conv_lib.check_nhwc(x)
     x = x.reshape(x.shape[0], -1)  # [B, H * W * C]
@@ -294,9 +294,9 @@ class ResidualBlock(nn.Module):
     ``H' = H / 2`` (even ``H``) when ``downsample``, else ``H' = H``.
     """
     conv_lib.check_nhwc(x)
-    _validate.integer(self.features, 'features', minimum=1)
-    _validate.check_choice(self.downsampling, 'downsampling', DOWNSAMPLINGS)
-    _validate.check_choice(self.padding, 'padding', PADDINGS)
+    validate.integer(self.features, 'features', minimum=1)
+    validate.check_choice(self.downsampling, 'downsampling', DOWNSAMPLINGS)
+    validate.check_choice(self.padding, 'padding', PADDINGS)
     pooling.binomial_filter(self.filter_size)  # validates filter_size 1..7
     _check_bn_momentum(self.bn_momentum)
     norm = functools.partial(nn.BatchNorm, use_running_average=not train,
@@ -363,7 +363,7 @@ class ResNet(nn.Module):
   def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
     """Maps ``x`` ``[B, H, W, C]`` to logits ``[B, num_classes]``."""
     _check_common(self, with_norm=False)
-    _validate.integer(self.blocks_per_stage, 'blocks_per_stage', minimum=1)
+    validate.integer(self.blocks_per_stage, 'blocks_per_stage', minimum=1)
     _check_bn_momentum(self.bn_momentum)
     conv_lib.check_nhwc(x)
     widths = _check_widths(self.widths, 'widths')

@@ -39,7 +39,7 @@ import flax.linen as nn
 import jax
 
 import groups
-from groups import _validate
+from groups import validate
 from layers import conv as conv_lib
 from layers import group_conv
 from layers import pooling
@@ -87,18 +87,18 @@ class GCNN(nn.Module):
     """
     conv_lib.check_nhwc(x)
     groups.finite.check_group(self.group)
-    _validate.integer(self.channels, 'channels', minimum=1)
-    _validate.integer(self.num_classes, 'num_classes', minimum=1)
-    _validate.check_choice(self.padding, 'padding', conv_lib.CONV_PADDINGS)
-    pool_window = _validate.integer(self.pool_window, 'pool_window',
+    validate.integer(self.channels, 'channels', minimum=1)
+    validate.integer(self.num_classes, 'num_classes', minimum=1)
+    validate.check_choice(self.padding, 'padding', conv_lib.CONV_PADDINGS)
+    pool_window = validate.integer(self.pool_window, 'pool_window',
                                     minimum=1)
     if not (isinstance(self.dropout_rate, (int, float)) and
             not isinstance(self.dropout_rate, bool) and
             0 <= self.dropout_rate < 1):
       raise ValueError(
           f'dropout_rate must be in [0, 1); got {self.dropout_rate!r}.')
-    _validate.number(self.bn_momentum, 'bn_momentum', minimum=0, maximum=1)
-    _validate.number(self.bn_epsilon, 'bn_epsilon', minimum=0,
+    validate.number(self.bn_momentum, 'bn_momentum', minimum=0, maximum=1)
+    validate.number(self.bn_epsilon, 'bn_epsilon', minimum=0,
                      exclusive_minimum=True)
     # Six 3x3 convs (two before the stride-2 pool, four after) and the 4x4
     # 'valid' read-out: padded convs keep the side, 'valid' ones take 2.

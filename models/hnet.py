@@ -41,7 +41,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from groups import _validate
+from groups import validate
 from layers import conv as conv_lib
 from layers import harmonic
 from layers import pooling
@@ -95,14 +95,14 @@ class HNet(nn.Module):
       raise ValueError('widths must be a non-empty tuple of ints >= 1 '
                        f'(channels per order of each layer); got '
                        f'{self.widths!r}.')
-    widths = tuple(_validate.integer(w, 'widths entries', minimum=1)
+    widths = tuple(validate.integer(w, 'widths entries', minimum=1)
                    for w in self.widths)
-    _validate.integer(self.num_classes, 'num_classes', minimum=1)
-    _validate.check_choice(self.downsample, 'downsample', DOWNSAMPLINGS)
-    _validate.integer(self.pool_window, 'pool_window', minimum=1)
-    _validate.check_choice(self.padding, 'padding', conv_lib.CONV_PADDINGS)
-    _validate.number(self.bn_momentum, 'bn_momentum', minimum=0, maximum=1)
-    _validate.number(self.bn_epsilon, 'bn_epsilon', minimum=0,
+    validate.integer(self.num_classes, 'num_classes', minimum=1)
+    validate.check_choice(self.downsample, 'downsample', DOWNSAMPLINGS)
+    validate.integer(self.pool_window, 'pool_window', minimum=1)
+    validate.check_choice(self.padding, 'padding', conv_lib.CONV_PADDINGS)
+    validate.number(self.bn_momentum, 'bn_momentum', minimum=0, maximum=1)
+    validate.number(self.bn_epsilon, 'bn_epsilon', minimum=0,
                      exclusive_minimum=True)
     if (isinstance(self.downsample_after, str) or
         not hasattr(self.downsample_after, '__iter__') or

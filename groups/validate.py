@@ -1,5 +1,8 @@
 """Argument checks shared by every package (groups is the lowest layer).
 
+Public: layers, models, data and experiments import these checks, and a
+user's own layer can use them to fail the same way.
+
 Each check raises a ``ValueError`` that names the argument and says what is
 accepted, so a user never has to read an XLA trace to find a wrong shape.
 """

@@ -4,14 +4,20 @@
   python main.py --config.dataset=mnist --config.quick=False
   python main.py --config=experiments/configs/probe.py   # no-training probe
   python main.py --config=experiments/configs/train.py --workdir=runs/cnn
+  python main.py --config=experiments/configs/train.py:tiny   # smoke test
 
---workdir defaults to runs/<config file stem> (relative to the current
-folder); the default --config is resolved relative to this file.
+--workdir defaults to runs/<config file stem> (runs/train_tiny for
+--config=.../train.py:tiny), relative to the current folder; the default
+--config is resolved relative to this file.
 
 Training uses every local device (``--config.num_devices``). On a cluster,
 start the same command once per host with ``--distributed`` (and, outside
 Slurm / Open MPI / TPU pods, ``--coordinator_address=<host 0>:<port>
 --num_processes=<hosts> --process_id=<this host's rank>``).
+
+One run per workdir: a second command on a busy --workdir exits 1 at once.
+SIGTERM / Ctrl-C save the current step and exit 75 (EX_TEMPFAIL): run the same
+command again to resume.
 """
 
 import os
@@ -22,7 +28,6 @@ from absl import logging
 import jax
 from ml_collections import config_flags
 
-import experiments
 from experiments import cli
 
 _REPO = os.path.dirname(os.path.abspath(__file__))
@@ -60,16 +65,18 @@ def main(argv):
   config = _CONFIG.value
   workdir = _WORKDIR.value
   if workdir is None:
-    stem = os.path.splitext(os.path.basename(
-        config_flags.get_config_filename(flags.FLAGS['config'])))[0]
-    workdir = os.path.join('runs', stem)
+    # 'configs/train.py:tiny' -> runs/train_tiny (apart from the full run).
+    path, _, arg = config_flags.get_config_filename(
+        flags.FLAGS['config']).partition(':')
+    stem = os.path.splitext(os.path.basename(path))[0]
+    workdir = os.path.join('runs', f'{stem}_{arg}' if arg else stem)
   logging.info('JAX process %d of %d; devices: %d local, %d in all: %s',
                jax.process_index(), jax.process_count(),
                jax.local_device_count(), jax.device_count(), jax.devices())
   logging.info('config:\n%s', config)
   os.makedirs(workdir, exist_ok=True)
   logging.info('workdir: %s', os.path.abspath(workdir))
-  experiments.run(config, workdir)
+  cli.run_experiment(config, workdir)  # locks workdir; exit 75 = re-run me
 
 
 if __name__ == '__main__':

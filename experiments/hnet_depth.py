@@ -1,20 +1,12 @@
-"""python main.py --config=experiments/configs/hnet_depth.py
+"""H-Net vs CNN: rotation-equivariance error vs depth (no training).
 
-Measured (seed 0, 8 images of 41 x 41, 45 degrees, 6 layers of 5x5
-filters; runs/hnet_depth/results.md; ~11 s on 2 CPU cores). Relative error
-of the feature maps after layer 1: H-Net 0.078 vs CNN 0.481 on smooth
-images (6.2x lower), 0.126 vs 0.494 on digits (3.9x). The gap shrinks with
-depth: after layer 6, 0.31 vs 0.94 (3.0x) and 0.39 vs 1.02 (2.6x); faster
-with two stride-2 layers: 0.53 vs 1.15 (2.1x), 0.69 vs 1.19 (1.7x).
-Spatial means of the invariant features: H-Net 0.024 -> 0.061 vs CNN
-0.075 -> 0.146 (smooth); on digits the H-Net starts 1.7x lower (0.029 vs
-0.050) but is level by layer 5 and worse at layer 6 (0.200 vs 0.152; the
-strided one from layer 4). Magnitude ReLUs and strided sampling alias on
-the grid, so the continuous-rotation guarantee erodes with depth.
+  python main.py --config=experiments/configs/hnet_depth.py
+
+Measured results: the docstring of ``experiments/configs/hnet_depth.py``.
 
 How does the rotation-equivariance error grow with depth, for a harmonic
 network and for an ordinary CNN? No training: parameters are drawn once
-(``config.seed``, with NumPy, as :mod:`experiments.probe` does), images are
+(``config.seed``, with NumPy, as in every probe), images are
 rotated by ``config.angle`` degrees (:class:`groups.BilinearRotation`) and
 the output of every layer is compared with the rotated output of the
 unrotated images, on the disk inscribed in that layer's grid:
@@ -38,47 +30,46 @@ running averages at inference), so they add no error of their own. The
 with an odd ``image_size`` of the form ``4 n + 1`` every strided conv sees an
 odd side and stays centred (41 -> 21 -> 11).
 
-Images (``config.image_sources``, ``[B, S, S, 1]``, ``S = image_size``):
-'smooth' — white noise low-passed to ``config.cutoff`` cycles/pixel, times a
-radial bump (content well inside the grid); 'digits' — scikit-learn digits
-(:func:`data.embedded_digits`, digit ``S - 16`` pixels wide) on the black
-canvas, not low-passed.
+Images (``config.image_sources``, ``[B, S, S, 1]``, ``S = image_size``;
+:func:`experiments.probing.load_images`): 'smooth' — white noise low-passed
+to ``config.cutoff`` cycles/pixel, times a radial bump (content well inside
+the grid); 'digits' — scikit-learn digits (:func:`data.embedded_digits`,
+digit ``S - 16`` pixels wide) on the black canvas, not low-passed.
 
 Outputs in ``workdir``: ``config.json``, ``results.csv`` (one row per
 network x source x kind x layer), ``results.md`` and ``hnet_depth.png``.
+This module is a front-end of :mod:`experiments.probing`: it supplies the
+networks, the rotation, its output actions and the report.
 """
 
 from __future__ import annotations
 
 import functools
 import numbers
-import os
-import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
-from absl import logging
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-import data
 import groups
+from experiments import plotting
+from experiments import probing
 from experiments import reporting
-from experiments.reporting import format_error
+from experiments.probing import KINDS, Row
 from groups import harmonic as harmonic_groups
 from layers import conv2d
 from layers import harmonic
 from layers import pooling
 
 NETWORKS = ('hnet', 'hnet_strided', 'cnn', 'cnn_strided')
-KINDS = ('equivariance', 'invariance')
 IMAGE_SOURCES = ('smooth', 'digits')
 CSV_COLUMNS = ('network', 'images', 'kind', 'layer', 'side', 'error')
 PLOT_FLOOR = 1e-6
-
-Row = dict[str, Any]
+# Plot colour (H-Net blue, CNN red) and line (dashed: strided) per network.
+STYLES = {'hnet': ('C0', '-'), 'hnet_strided': ('C0', '--'),
+          'cnn': ('C3', '-'), 'cnn_strided': ('C3', '--')}
 
 
 # --------------------------------------------------------------------------
@@ -192,81 +183,43 @@ def invariant_features(name: str, output: jax.Array) -> jax.Array:
 # --------------------------------------------------------------------------
 
 
-def measure(networks: dict[str, Callable], images: dict[str, np.ndarray], *,
-            angle: float, max_order: int) -> list[Row]:
-  """Batch-mean relative error after every layer of every network.
+def evaluate(name: str, network: Callable, x: jax.Array,
+             rotation: groups.BilinearRotation, *, max_order: int
+             ) -> list[Row]:
+  """Batch-mean relative errors after every layer of ``network``.
+
+  The ``evaluate`` of :func:`experiments.probing.measure`.
+
+  Args:
+    name: a name from :data:`NETWORKS` (says H-Net or CNN).
+    network: from :func:`make_networks`.
+    x: ``[B, S, S, 1]`` images.
+    rotation: the input rotation.
+    max_order: highest rotation order of the H-Net streams.
 
   Returns:
-    Rows with the :data:`CSV_COLUMNS` keys.
+    An 'equivariance' and an 'invariance' row per layer, with ``kind``,
+    ``layer``, ``side`` (of the layer's grid) and ``error``.
   """
-  rotation = groups.BilinearRotation(float(angle))
-  stream_rotation = harmonic_groups.BilinearHarmonicRotation(
-      float(angle), tuple(range(max_order + 1)))
+  if name.startswith('hnet'):
+    output_rotation = harmonic_groups.BilinearHarmonicRotation(
+        rotation.degrees, tuple(range(max_order + 1)))
+  else:
+    output_rotation = rotation
+  outputs, rotated_outputs = network(x, rotation(x))
   rows = []
-  for name, network in networks.items():
-    start = time.perf_counter()
-    for source, x in images.items():
-      outputs, rotated_outputs = network(jnp.asarray(x), rotation(x))
-      for layer, (out, rotated) in enumerate(zip(outputs, rotated_outputs),
-                                             start=1):
-        side = out.shape[1]
-        disk = groups.inscribed_disk(side, out.shape[2])
-        output_rotation = (stream_rotation if name.startswith('hnet')
-                           else rotation)
-        equivariance = groups.relative_error(rotated, output_rotation(out),
-                                             mask=disk)
-        invariance = groups.relative_error(invariant_features(name, rotated),
-                                           invariant_features(name, out))
-        for kind, errors in zip(KINDS, (equivariance, invariance)):
-          rows.append(dict(network=name, images=source, kind=kind,
-                           layer=layer, side=side,
-                           error=float(jnp.mean(errors))))
-    logging.info('measured %-12s in %.2f s', name,
-                 time.perf_counter() - start)
+  for layer, (out, rotated) in enumerate(zip(outputs, rotated_outputs),
+                                         start=1):
+    side = out.shape[1]
+    disk = groups.inscribed_disk(side, out.shape[2])
+    equivariance = groups.relative_error(rotated, output_rotation(out),
+                                         mask=disk)
+    invariance = groups.relative_error(invariant_features(name, rotated),
+                                       invariant_features(name, out))
+    for kind, errors in zip(KINDS, (equivariance, invariance)):
+      rows.append(dict(kind=kind, layer=layer, side=side,
+                       error=float(jnp.mean(errors))))
   return rows
-
-
-def load_images(sources: Sequence[str], *, batch_size: int, image_size: int,
-                cutoff: float, rng: np.random.Generator
-                ) -> dict[str, np.ndarray]:
-  """Source name -> ``[batch_size, image_size, image_size, 1]`` float32."""
-  images = {}
-  for source in sources:
-    if source == 'smooth':
-      x = rng.standard_normal((batch_size, image_size, image_size, 1))
-      images[source] = _radial_window(_low_pass(x.astype(np.float32),
-                                                cutoff))
-    elif source == 'digits':
-      digits, _ = data.embedded_digits(canvas_size=image_size,
-                                       digit_size=max(image_size - 16, 4),
-                                       limit=batch_size)
-      images[source] = digits
-    else:
-      raise ValueError(f'config.image_sources must hold only '
-                       f'{", ".join(map(repr, IMAGE_SOURCES))}; got '
-                       f'{source!r}.')
-  return images
-
-
-def _low_pass(x: np.ndarray, cutoff: float) -> np.ndarray:
-  """Keeps spatial frequencies below ``cutoff`` cycles/pixel (radially)."""
-  fy = np.fft.fftfreq(x.shape[1])[:, None]
-  fx = np.fft.fftfreq(x.shape[2])[None, :]
-  keep = (np.hypot(fy, fx) < cutoff)[None, :, :, None]
-  spectrum = np.fft.fft2(x, axes=(1, 2)) * keep
-  x = np.real(np.fft.ifft2(spectrum, axes=(1, 2)))
-  return (x / x.std()).astype(np.float32)
-
-
-def _radial_window(x: np.ndarray, fraction: float = 0.7) -> np.ndarray:
-  """Times ``(1 - (r / R)^2)^2``, ``R = fraction`` of the inscribed radius."""
-  side = x.shape[1]
-  centre = (side - 1) / 2
-  rows, cols = np.meshgrid(np.arange(side) - centre,
-                           np.arange(side) - centre, indexing='ij')
-  bump = np.clip(1 - (np.hypot(rows, cols) / (fraction * centre))**2, 0,
-                 None)**2
-  return (x * bump[None, :, :, None]).astype(np.float32)
 
 
 # --------------------------------------------------------------------------
@@ -276,21 +229,8 @@ def _radial_window(x: np.ndarray, fraction: float = 0.7) -> np.ndarray:
 
 def markdown_table(rows: Sequence[Row]) -> str:
   """One row per network x images x kind, one column per layer."""
-  depth = max(r['layer'] for r in rows)
-  table: dict[tuple[str, str, str], dict[int, Row]] = {}
-  for r in rows:
-    table.setdefault((r['network'], r['images'], r['kind']), {})[
-        r['layer']] = r
-  header = ['network', 'images', 'kind'] + [
-      f'layer {i}' for i in range(1, depth + 1)]
-  lines = ['| ' + ' | '.join(header) + ' |',
-           '|' + '---|' * 3 + '---:|' * depth]
-  for (network, source, kind), by_layer in table.items():
-    cells = [network, source, kind] + [
-        format_error(by_layer[i]['error']) if i in by_layer else ''
-        for i in range(1, depth + 1)]
-    lines.append('| ' + ' | '.join(cells) + ' |')
-  return '\n'.join(lines)
+  return reporting.pivot_table(rows, index=('network', 'images', 'kind'),
+                               column='layer', header=lambda i: f'layer {i}')
 
 
 def ratio_table(rows: Sequence[Row]) -> str:
@@ -317,78 +257,22 @@ def ratio_table(rows: Sequence[Row]) -> str:
 
 def plot(rows: Sequence[Row], path: str, *, title: str = '') -> None:
   """Error vs layer: panels = kind x image source; log y axis."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use('Agg')
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
-
-  sources = list(dict.fromkeys(r['images'] for r in rows))
-  fig, axes = plt.subplots(len(KINDS), len(sources), squeeze=False,
-                           figsize=(5.5 * len(sources) + 2.5, 8),
-                           sharex=True)
-  styles = {'hnet': ('C0', '-'), 'hnet_strided': ('C0', '--'),
-            'cnn': ('C3', '-'), 'cnn_strided': ('C3', '--')}
   depth = max(r['layer'] for r in rows)
-  for i, kind in enumerate(KINDS):
-    for j, source in enumerate(sources):
-      ax = axes[i, j]
-      for name, (color, line) in styles.items():
-        points = sorted((r['layer'], r['error']) for r in rows
-                        if r['network'] == name and r['images'] == source and
-                        r['kind'] == kind)
-        if not points:
-          continue
-        layers_, errors = zip(*points)
-        ax.plot(layers_, np.maximum(errors, PLOT_FLOOR), color=color,
-                linestyle=line, marker='o', markersize=4, label=name)
-      ax.set_yscale('log')
-      ax.set_xticks(range(1, depth + 1))
-      ax.grid(True, which='major', alpha=0.3)
-      ax.set_title(f'{kind} — {source} images')
-      if j == 0:
-        ax.set_ylabel('relative error')
-      if i == len(KINDS) - 1:
-        ax.set_xlabel('layer')
-    axes[i, -1].legend(loc='center left', bbox_to_anchor=(1.02, 0.5),
-                       fontsize=9)
-  if title:
-    fig.suptitle(title)
-  fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  plotting.error_panels(
+      rows, path, x='layer', line='network', kinds=KINDS, style=_line_style,
+      xticks=range(1, depth + 1), xlabel='layer', ylabel='relative error',
+      floor=PLOT_FLOOR, panel_size=(5.5, 4.0), legend_width=2.5, title=title)
+
+
+def _line_style(n: int, name: str) -> dict[str, object]:
+  del n  # styled by network
+  color, line = STYLES[name]
+  return dict(color=color, linestyle=line, marker='o', markersize=4)
 
 
 # --------------------------------------------------------------------------
 # Entry point.
 # --------------------------------------------------------------------------
-
-
-def _check_config(config: ml_collections.ConfigDict) -> None:
-  for name in ('batch_size', 'depth', 'hnet_width', 'cnn_width',
-               'filter_size', 'image_size', 'n_rings'):
-    value = config[name]
-    if (not isinstance(value, numbers.Integral) or isinstance(value, bool) or
-        value < 1):
-      raise ValueError(f'config.{name} must be an int >= 1; got {value!r}.')
-  if config.filter_size % 2 == 0:
-    raise ValueError(f'config.filter_size must be odd; got '
-                     f'{config.filter_size}.')
-  if (not isinstance(config.max_order, numbers.Integral) or
-      isinstance(config.max_order, bool) or config.max_order < 0):
-    raise ValueError(f'config.max_order must be an int >= 0; got '
-                     f'{config.max_order!r}.')
-  if any(not isinstance(s, numbers.Integral) or not 1 <= s <= config.depth
-         for s in config.stride_layers):
-    raise ValueError(f'config.stride_layers must hold layer numbers in '
-                     f'1..{config.depth} (config.depth); got '
-                     f'{tuple(config.stride_layers)!r}.')
-  reporting.check_image_sources(config.image_sources, IMAGE_SOURCES)
-  if not isinstance(config.angle, numbers.Real) or not np.isfinite(
-      config.angle):
-    raise ValueError(f'config.angle must be a finite number of degrees; got '
-                     f'{config.angle!r}.')
-  if not 0 < config.cutoff <= 0.5:
-    raise ValueError(f'config.cutoff must be in (0, 0.5] cycles/pixel; got '
-                     f'{config.cutoff!r}.')
 
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> list[Row]:
@@ -401,23 +285,19 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> list[Row]:
   Returns:
     The result rows (keys :data:`CSV_COLUMNS`), also in ``results.csv``.
   """
-  _check_config(config)
-  reporting.write_config(config, workdir)
-
-  params = init_params(
-      np.random.default_rng([config.seed, 0]), depth=config.depth,
-      hnet_width=config.hnet_width, cnn_width=config.cnn_width,
-      filter_size=config.filter_size, max_order=config.max_order,
-      n_rings=config.n_rings)
-  networks = make_networks(params, depth=config.depth,
-                           stride_layers=tuple(config.stride_layers),
-                           filter_size=config.filter_size,
-                           max_order=config.max_order)
-  images = load_images(config.image_sources, batch_size=config.batch_size,
-                       image_size=config.image_size, cutoff=config.cutoff,
-                       rng=np.random.default_rng([config.seed, 1]))
-  rows = measure(networks, images, angle=config.angle,
-                 max_order=config.max_order)
+  probing.check_config(
+      config, image_sources=IMAGE_SOURCES, finite=('angle',),
+      positive_ints=('depth', 'hnet_width', 'cnn_width', 'filter_size',
+                     'image_size', 'n_rings'),
+      non_negative_ints=('max_order',))
+  if config.filter_size % 2 == 0:
+    raise ValueError(f'config.filter_size must be odd; got '
+                     f'{config.filter_size}.')
+  if any(not isinstance(s, numbers.Integral) or not 1 <= s <= config.depth
+         for s in config.stride_layers):
+    raise ValueError(f'config.stride_layers must hold layer numbers in '
+                     f'1..{config.depth} (config.depth); got '
+                     f'{tuple(config.stride_layers)!r}.')
 
   summary = (
       f'Relative error ||f(Rx) - R\'f(x)|| / ||R\'f(x)|| after each layer, '
@@ -430,16 +310,27 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> list[Row]:
       f'{config.hnet_width} channels x orders 0..{config.max_order}, CNN '
       f'{config.cnn_width} channels, strided variants: stride 2 at layers '
       f'{tuple(config.stride_layers)}.')
-  table = markdown_table(rows)
-  ratios = ratio_table(rows)
-  with open(os.path.join(workdir, 'results.md'), 'w') as f:
-    f.write(f'# Equivariance error vs depth: H-Net vs CNN\n\n{summary}\n\n'
-            f'{table}\n\n## CNN error / H-Net error\n\n{ratios}\n')
-  reporting.write_csv(rows, os.path.join(workdir, 'results.csv'),
-                      columns=CSV_COLUMNS)
-  plot(rows, os.path.join(workdir, 'hnet_depth.png'),
-       title=f'Rotation by {config.angle:g} degrees: error after each layer')
-  print(table, '\n\n' + ratios, flush=True)
-  logging.info('wrote config.json, results.csv, results.md, hnet_depth.png '
-               'to %s', workdir)
-  return rows
+  outputs = probing.Outputs(
+      title='Equivariance error vs depth: H-Net vs CNN', summary=summary,
+      tables=lambda rows: [('', markdown_table(rows)),
+                           ('CNN error / H-Net error', ratio_table(rows))],
+      csv_columns=CSV_COLUMNS, plot_name='hnet_depth.png',
+      plot=functools.partial(plot, title=f'Rotation by {config.angle:g} '
+                             'degrees: error after each layer'))
+
+  def networks(rng: np.random.Generator) -> dict[str, Callable]:
+    params = init_params(
+        rng, depth=config.depth, hnet_width=config.hnet_width,
+        cnn_width=config.cnn_width, filter_size=config.filter_size,
+        max_order=config.max_order, n_rings=config.n_rings)
+    return make_networks(params, depth=config.depth,
+                         stride_layers=tuple(config.stride_layers),
+                         filter_size=config.filter_size,
+                         max_order=config.max_order)
+
+  return probing.run(
+      config, workdir, networks=networks,
+      transforms=[({}, groups.BilinearRotation(float(config.angle)))],
+      evaluate=functools.partial(evaluate, max_order=config.max_order),
+      outputs=outputs, image_size=config.image_size,
+      digit_size=max(config.image_size - 16, 4))

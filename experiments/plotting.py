@@ -1,13 +1,18 @@
-"""PNG plots of study results (matplotlib, Agg backend; no display needed).
+"""PNG plots of results (matplotlib, Agg backend; no display needed).
 
-Every function takes the result rows of :func:`experiments.study.run` (one
-dict per model with ``label`` and metric keys) and writes one PNG.
+Every function takes result rows and writes one PNG: the study plots take the
+rows of :func:`experiments.study.run` (one dict per model with ``label`` and
+metric keys); :func:`error_panels` takes the rows of
+:func:`experiments.probing.measure` (one dict per network x images x
+transform x kind, with an ``error``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 Row = dict[str, Any]
 MARKERS = 'osD^vP*X<>'
@@ -102,6 +107,84 @@ def robustness_bars(rows: Sequence[Row], path: str, *,
     ax.grid(True, axis='x', alpha=0.3)
   axes[0].set_yticks(positions, labels)
   axes[0].invert_yaxis()
+  if title:
+    fig.suptitle(title)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+
+
+def error_panels(rows: Sequence[Row], path: str, *, x: str, line: str,
+                 kinds: Sequence[str],
+                 style: Callable[[int, str], Mapping[str, Any]],
+                 xticks: Sequence[float], xlabel: str, ylabel: str,
+                 floor: float, xtick_labels: Sequence[str] | None = None,
+                 show_floor: bool = False,
+                 panel_size: tuple[float, float] = (6.0, 4.2),
+                 legend_width: float = 3.0, sharey: bool = False,
+                 legend_titles: bool = False, title: str = '') -> None:
+  """Relative error vs ``row[x]``: panels = kind (rows) x image source (cols).
+
+  One line per value of ``row[line]``, log y axis; errors below ``floor``
+  (exact zeros) are drawn on it.
+
+  Args:
+    rows: result rows with ``kind``, ``images``, ``error`` and the ``x`` and
+      ``line`` keys.
+    path: PNG file to write.
+    x: key of the horizontal coordinate (e.g. 'shift', 'layer').
+    line: key naming a line (e.g. 'function', 'network').
+    kinds: panel rows in order; kinds absent from ``rows`` are left out.
+    style: ``(n, name) -> ax.plot keyword arguments`` for the ``n``-th line
+      of a panel row.
+    xticks: tick positions; ``xtick_labels`` their texts (default: numbers).
+    xlabel: label under the bottom panels; ``ylabel`` beside the left ones.
+    floor: errors are drawn as ``max(error, floor)``.
+    show_floor: also draw the floor as a dotted line and fix the y range to
+      ``[floor / 3, max(3, 3 max error)]``.
+    panel_size: ``(width, height)`` of one panel, inches.
+    legend_width: inches added on the right for the legends.
+    sharey: share the y axis between all panels.
+    legend_titles: title each legend with its kind.
+    title: figure title.
+  """
+  plt = _pyplot()
+  sources = list(dict.fromkeys(r['images'] for r in rows))
+  kinds = [k for k in kinds if any(r['kind'] == k for r in rows)]
+  width, height = panel_size
+  fig, axes = plt.subplots(
+      len(kinds), len(sources), squeeze=False, sharex=True, sharey=sharey,
+      figsize=(width * len(sources) + legend_width, height * len(kinds)))
+  top = max(3.0, 3 * max(r['error'] for r in rows))
+  for i, kind in enumerate(kinds):
+    names = list(dict.fromkeys(r[line] for r in rows if r['kind'] == kind))
+    for j, source in enumerate(sources):
+      ax = axes[i, j]
+      for n, name in enumerate(names):
+        points = sorted((r[x], r['error']) for r in rows
+                        if r[line] == name and r['images'] == source and
+                        r['kind'] == kind)
+        if not points:
+          continue
+        xs, ys = zip(*points)
+        ax.plot(xs, np.maximum(ys, floor), label=name, **style(n, name))
+      if show_floor:
+        ax.axhline(floor, color='0.6', linestyle=':', linewidth=1)
+      ax.set_yscale('log')
+      if xtick_labels is None:
+        ax.set_xticks(xticks)
+      else:
+        ax.set_xticks(xticks, xtick_labels)
+      if show_floor:
+        ax.set_ylim(floor / 3, top)
+      ax.grid(True, which='major', alpha=0.3)
+      ax.set_title(f'{kind} — {source} images')
+      if j == 0:
+        ax.set_ylabel(ylabel)
+      if i == len(kinds) - 1:
+        ax.set_xlabel(xlabel)
+    axes[i, -1].legend(loc='center left', bbox_to_anchor=(1.02, 0.5),
+                       fontsize=9, title=kind if legend_titles else None)
   if title:
     fig.suptitle(title)
   fig.tight_layout()

@@ -31,7 +31,9 @@ equivariance error at odd shifts is large although ``net_aps_pool`` is
 exactly invariant.
 
 Outputs in ``workdir``: ``config.json``, ``results.csv``, ``results.md`` and
-``probe.png``.
+``probe.png``. This module is a front-end of :mod:`experiments.probing`: it
+supplies the probed functions, the shifts, their output actions and the
+report.
 """
 
 from __future__ import annotations
@@ -40,33 +42,28 @@ import dataclasses
 import functools
 import math
 import numbers
-import os
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
 
-from absl import logging
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-import data
 import groups
+from experiments import plotting
+from experiments import probing
 from experiments import reporting
-from experiments.reporting import format_error
+from experiments.probing import KINDS, Row
 from layers import conv2d
 from layers import pooling
 
 DIRECTIONS = {'horizontal': (0, 1), 'vertical': (1, 0), 'diagonal': (1, 1)}
 IMAGE_SOURCES = ('random', 'digits')
-KINDS = ('equivariance', 'invariance')
 CSV_COLUMNS = ('function', 'kind', 'stride', 'images', 'shift', 'error')
 IMAGE_SIZE = 32        # both sources are [B, 32, 32, 1]
+DIGIT_SIZE = 24        # 4 pixels of black margin on each side
 NUM_OUTPUTS = 10       # width of net_fc_head's dense layer (one per digit)
 PLOT_FLOOR = 1e-9      # errors below this (exact zeros) are drawn on it
-
-Row = dict[str, Any]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,8 +90,7 @@ def init_params(rng: np.random.Generator, *, channels: int,
                 num_outputs: int = NUM_OUTPUTS) -> dict[str, jax.Array]:
   """Draws the shared parameters with std ``1 / sqrt(fan_in)`` (LeCun normal).
 
-  Drawn with numpy rather than ``jax.random``: each new ``jax.random.normal``
-  shape costs a ~1 s compile on CPU, more than the whole probe.
+  Drawn with NumPy (see :mod:`experiments.probing`).
 
   Args:
     rng: a numpy random generator.
@@ -232,33 +228,18 @@ def shift_values(max_shift: int, subpixel_shifts: Iterable[float]
   return sorted(set(values))
 
 
-def measure(probes: Sequence[Probe], images: Mapping[str, jax.Array],
-            shifts: Sequence[float], *, direction: str) -> list[Row]:
-  """Mean relative equivariance/invariance error of every probe.
+def evaluate(name: str, probe: Probe, x: jax.Array,
+             transform: groups.Transform) -> list[Row]:
+  """Mean relative error of ``probe`` on ``x`` under ``transform``.
 
-  Args:
-    probes: functions to probe (jit them first; shapes never change).
-    images: source name -> ``[B, H, W, 1]`` float32 images.
-    shifts: shift amounts in input pixels.
-    direction: see :func:`shift_transform`.
-
-  Returns:
-    One row per probe x source x shift with the :data:`CSV_COLUMNS` keys.
+  The ``evaluate`` of :func:`experiments.probing.measure`: one row with
+  ``kind``, ``stride`` and ``error``; ``name`` is ``probe.name``.
   """
-  transforms = [(s, shift_transform(s, direction)) for s in shifts]
-  rows = []
-  for i, probe in enumerate(probes):
-    start = time.perf_counter()
-    for source, x in images.items():
-      for shift, transform in transforms:
-        errors = groups.equivariance_error(
-            probe.fn, x, transform, output_action(probe, transform))
-        rows.append(dict(function=probe.name, kind=probe.kind,
-                         stride=probe.stride, images=source, shift=shift,
-                         error=float(jnp.mean(errors))))
-    logging.info('probed %-18s (%2d/%d) in %.2f s', probe.name, i + 1,
-                 len(probes), time.perf_counter() - start)
-  return rows
+  del name  # the core adds it to the row
+  errors = groups.equivariance_error(probe.fn, x, transform,
+                                     output_action(probe, transform))
+  return [dict(kind=probe.kind, stride=probe.stride,
+               error=float(jnp.mean(errors)))]
 
 
 def format_shift(shift: float) -> str:
@@ -267,28 +248,9 @@ def format_shift(shift: float) -> str:
 
 def markdown_table(rows: Sequence[Row]) -> str:
   """One row per function x images, one column per shift (first-seen order)."""
-  shifts = sorted({r['shift'] for r in rows})
-  table: dict[tuple[str, str], dict[float, float]] = {}
-  meta: dict[tuple[str, str], Row] = {}
-  for r in rows:
-    key = (r['function'], r['images'])
-    table.setdefault(key, {})[r['shift']] = r['error']
-    meta.setdefault(key, r)
-  header = ['function', 'kind', 'stride', 'images'] + [
-      f't={format_shift(s)}' for s in shifts]
-  lines = ['| ' + ' | '.join(header) + ' |',
-           '|' + '---|' * 4 + '---:|' * len(shifts)]
-  for key, errors in table.items():
-    r = meta[key]
-    cells = [r['function'], r['kind'], str(r['stride']), r['images']] + [
-        format_error(errors[s]) if s in errors else '' for s in shifts]
-    lines.append('| ' + ' | '.join(cells) + ' |')
-  return '\n'.join(lines)
-
-
-def write_csv(rows: Sequence[Row], path: str) -> None:
-  reporting.write_csv([{**r, 'shift': format_shift(r['shift'])} for r in rows],
-                      path, columns=CSV_COLUMNS)
+  return reporting.pivot_table(
+      rows, index=('function', 'kind', 'stride', 'images'), column='shift',
+      header=lambda shift: f't={format_shift(shift)}')
 
 
 def plot(rows: Sequence[Row], path: str, *, title: str = '') -> None:
@@ -296,89 +258,25 @@ def plot(rows: Sequence[Row], path: str, *, title: str = '') -> None:
 
   Log y axis; errors below :data:`PLOT_FLOOR` (exact zeros) sit on the floor.
   """
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use('Agg')
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
-
-  sources = list(dict.fromkeys(r['images'] for r in rows))
-  kinds = [k for k in KINDS if any(r['kind'] == k for r in rows)]
-  fig, axes = plt.subplots(len(kinds), len(sources), squeeze=False,
-                           figsize=(6 * len(sources) + 3, 4.2 * len(kinds)),
-                           sharex=True, sharey=True)
-  markers = 'osD^vP*X<>'
   shifts = sorted({r['shift'] for r in rows})
-  top = max(3.0, 3 * max(r['error'] for r in rows))
-  for i, kind in enumerate(kinds):
-    names = list(dict.fromkeys(r['function'] for r in rows
-                               if r['kind'] == kind))
-    for j, source in enumerate(sources):
-      ax = axes[i, j]
-      for n, name in enumerate(names):
-        points = sorted((r['shift'], r['error']) for r in rows
-                        if r['function'] == name and r['images'] == source)
-        if not points:
-          continue
-        xs, ys = zip(*points)
-        ax.plot(xs, np.maximum(ys, PLOT_FLOOR), marker=markers[n % 10],
-                color=f'C{n % 10}', linestyle='-' if n < 10 else '--',
-                markersize=5, linewidth=1.4, label=name)
-      ax.axhline(PLOT_FLOOR, color='0.6', linestyle=':', linewidth=1)
-      ax.set_yscale('log')
-      ax.set_xticks(shifts, [format_shift(s) for s in shifts])
-      ax.set_ylim(PLOT_FLOOR / 3, top)
-      ax.grid(True, which='major', alpha=0.3)
-      ax.set_title(f'{kind} — {source} images')
-      if j == 0:
-        ax.set_ylabel('relative error (0 drawn at 1e-9)')
-      if i == len(kinds) - 1:
-        ax.set_xlabel('input shift (pixels)')
-    axes[i, -1].legend(loc='center left', bbox_to_anchor=(1.02, 0.5),
-                       fontsize=9, title=kind)
-  if title:
-    fig.suptitle(title)
-  fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  plotting.error_panels(
+      rows, path, x='shift', line='function', kinds=KINDS, style=_line_style,
+      xticks=shifts, xtick_labels=[format_shift(s) for s in shifts],
+      xlabel='input shift (pixels)',
+      ylabel='relative error (0 drawn at 1e-9)', floor=PLOT_FLOOR,
+      show_floor=True, sharey=True, legend_titles=True, title=title)
 
 
-def load_images(sources: Sequence[str], *, batch_size: int,
-                rng: np.random.Generator) -> dict[str, jax.Array]:
-  """Source name -> ``[batch_size, 32, 32, 1]`` float32 images.
-
-  'random' draws i.i.d. N(0, 1) pixels from ``rng``; 'digits' takes the first
-  ``batch_size`` of :func:`data.embedded_digits` (digit 24 pixels wide, 4
-  pixels of black margin on each side).
-  """
-  images = {}
-  for source in sources:
-    if source == 'random':
-      images[source] = jnp.asarray(rng.standard_normal(
-          (batch_size, IMAGE_SIZE, IMAGE_SIZE, 1), np.float32))
-    elif source == 'digits':
-      digits, _ = data.embedded_digits(canvas_size=IMAGE_SIZE,
-                                       limit=batch_size)
-      if digits.shape[0] < batch_size:
-        raise ValueError(f'batch_size must be <= {digits.shape[0]} (the '
-                         f'number of digits); got {batch_size}.')
-      images[source] = jnp.asarray(digits)
-    else:
-      raise ValueError(f'image_sources must hold only '
-                       f'{", ".join(map(repr, IMAGE_SOURCES))}; got '
-                       f'{source!r}.')
-  return images
+def _line_style(n: int, name: str) -> dict[str, object]:
+  del name  # styled by position: up to 20 lines per panel stay distinct
+  return dict(marker=plotting.MARKERS[n % 10], color=f'C{n % 10}',
+              linestyle='-' if n < 10 else '--', markersize=5, linewidth=1.4)
 
 
-def _check_config(config: ml_collections.ConfigDict) -> None:
-  for name in ('batch_size', 'channels'):
-    value = config[name]
-    if (not isinstance(value, numbers.Integral) or isinstance(value, bool) or
-        value < 1):
-      raise ValueError(f'config.{name} must be an int >= 1; got {value!r}.')
-  if config.direction not in DIRECTIONS:
-    raise ValueError(f'config.direction must be one of '
-                     f'{", ".join(map(repr, DIRECTIONS))}; got '
-                     f'{config.direction!r}.')
-  reporting.check_image_sources(config.image_sources, IMAGE_SOURCES)
+def _jitted_probes(rng: np.random.Generator, *,
+                   channels: int) -> dict[str, Probe]:
+  probes = make_probes(init_params(rng, channels=channels))
+  return {p.name: dataclasses.replace(p, fn=jax.jit(p.fn)) for p in probes}
 
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> list[Row]:
@@ -391,35 +289,27 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> list[Row]:
   Returns:
     The result rows (keys :data:`CSV_COLUMNS`), also in ``results.csv``.
   """
-  _check_config(config)
+  probing.check_config(config, image_sources=IMAGE_SOURCES,
+                       positive_ints=('channels',),
+                       choices={'direction': DIRECTIONS})
   shifts = shift_values(config.max_shift, config.subpixel_shifts)
-  reporting.write_config(config, workdir)
-
-  # Separate streams: changing batch_size leaves the parameters unchanged.
-  params = init_params(np.random.default_rng([config.seed, 0]),
-                       channels=config.channels)
-  probes = [dataclasses.replace(p, fn=jax.jit(p.fn))
-            for p in make_probes(params)]
-  images = load_images(config.image_sources, batch_size=config.batch_size,
-                       rng=np.random.default_rng([config.seed, 1]))
-  logging.info('probing %d functions on %s, shifts %s (%s)', len(probes),
-               ', '.join(images), [format_shift(s) for s in shifts],
-               config.direction)
-  rows = measure(probes, images, shifts, direction=config.direction)
-
-  table = markdown_table(rows)
   summary = (f'Relative error ||f(Tx) - T\'f(x)|| / ||T\'f(x)||, mean over '
              f'{config.batch_size} images; T = shift by t pixels '
              f'({config.direction}); T\' = shift by t/stride (equivariance) '
              f'or identity (invariance). seed={config.seed}, '
              f'channels={config.channels}.')
-  with open(os.path.join(workdir, 'results.md'), 'w') as f:
-    f.write(f'# Equivariance probe\n\n{summary}\n\n{table}\n')
-  write_csv(rows, os.path.join(workdir, 'results.csv'))
-  plot(rows, os.path.join(workdir, 'probe.png'),
-       title=f'Shift equivariance / invariance ({config.direction} shifts, '
-       f'{config.channels} channels, batch {config.batch_size})')
-  print(table, flush=True)
-  logging.info('wrote config.json, results.csv, results.md, probe.png to %s',
-               workdir)
-  return rows
+  title = (f'Shift equivariance / invariance ({config.direction} shifts, '
+           f'{config.channels} channels, batch {config.batch_size})')
+  outputs = probing.Outputs(
+      title='Equivariance probe', summary=summary,
+      tables=lambda rows: [('', markdown_table(rows))],
+      csv_columns=CSV_COLUMNS, csv_formats={'shift': format_shift},
+      plot_name='probe.png',
+      plot=functools.partial(plot, title=title))
+  return probing.run(
+      config, workdir,
+      networks=functools.partial(_jitted_probes, channels=config.channels),
+      transforms=[(dict(shift=s), shift_transform(s, config.direction))
+                  for s in shifts],
+      evaluate=evaluate, outputs=outputs, image_size=IMAGE_SIZE,
+      digit_size=DIGIT_SIZE, network_key='function')

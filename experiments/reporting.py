@@ -1,10 +1,13 @@
-"""Writing results: the config, CSV rows and number formatting shared by experiments."""
+"""Writing results shared by experiments: the config, CSV rows, markdown tables.
+
+Result rows are dicts of cell values, one per measurement.
+"""
 
 from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import ml_collections
@@ -21,22 +24,74 @@ def write_config(config: ml_collections.ConfigDict, workdir: str) -> None:
 
 
 def write_csv(rows: Sequence[Row], path: str, *,
-              columns: Sequence[str] | None = None) -> None:
+              columns: Sequence[str] | None = None,
+              formats: Mapping[str, Callable[[Any], str]] | None = None
+              ) -> None:
   """Writes ``rows`` to ``path``; floats with ``repr`` (round-trip exact).
 
   Args:
     rows: dicts of cell values.
     path: output file.
     columns: column order; defaults to the keys of the rows, first seen first.
+    formats: column -> function writing its cells (instead of ``repr``).
   """
   if columns is None:
     columns = list(dict.fromkeys(k for r in rows for k in r))
+  formats = formats or {}
   with open(path, 'w', newline='') as f:
     writer = csv.DictWriter(f, fieldnames=columns)
     writer.writeheader()
     for r in rows:
-      writer.writerow({k: repr(float(v)) if isinstance(v, (float, np.floating))
-                       else v for k, v in r.items()})
+      writer.writerow({
+          k: formats[k](v) if k in formats else
+          repr(float(v)) if isinstance(v, (float, np.floating)) else v
+          for k, v in r.items()})
+
+
+def write_markdown(path: str, *, title: str, summary: str,
+                   tables: Sequence[tuple[str, str]]) -> None:
+  """Writes ``# title``, the summary paragraph and the tables to ``path``.
+
+  Args:
+    path: output file (``results.md``).
+    title: the top heading.
+    summary: a paragraph saying what was measured.
+    tables: ``(heading, markdown table)`` pairs; an empty heading puts the
+      table straight under the previous text, others get a ``##`` heading.
+  """
+  sections = [f'# {title}', summary] + [
+      f'## {heading}\n\n{table}' if heading else table
+      for heading, table in tables]
+  with open(path, 'w') as f:
+    f.write('\n\n'.join(sections) + '\n')
+
+
+def pivot_table(rows: Sequence[Row], *, index: Sequence[str], column: str,
+                header: Callable[[Any], str], value: str = 'error') -> str:
+  """Markdown table: a line per ``index`` key, a column per ``column`` value.
+
+  Args:
+    rows: result rows holding the ``index``, ``column`` and ``value`` keys.
+    index: keys whose values name a line (lines in first-seen order).
+    column: key whose sorted values are the numeric columns.
+    header: column value -> its header cell.
+    value: key of the numbers, written with :func:`format_error`; a missing
+      one leaves its cell empty.
+
+  Returns:
+    The table, without a trailing newline.
+  """
+  columns = sorted({r[column] for r in rows})
+  lines: dict[tuple[Any, ...], dict[Any, float]] = {}
+  for r in rows:
+    lines.setdefault(tuple(r[k] for k in index), {})[r[column]] = r[value]
+  text = ['| ' + ' | '.join(list(index) + [header(c) for c in columns]) + ' |',
+          '|' + '---|' * len(index) + '---:|' * len(columns)]
+  for key, values in lines.items():
+    cells = [str(k) for k in key] + [
+        format_error(values[c]) if c in values else '' for c in columns]
+    text.append('| ' + ' | '.join(cells) + ' |')
+  return '\n'.join(text)
 
 
 def format_error(error: float) -> str:
@@ -47,11 +102,3 @@ def format_error(error: float) -> str:
     return f'{error:.3f}'
   return f'{error:.1e}'
 
-
-def check_image_sources(sources: Sequence[str],
-                        accepted: Sequence[str]) -> None:
-  """Checks ``config.image_sources`` is a non-empty subset of ``accepted``."""
-  sources = tuple(sources)
-  if not sources or any(s not in accepted for s in sources):
-    raise ValueError(f'config.image_sources must be a non-empty subset of '
-                     f'{tuple(accepted)}; got {sources!r}.')

@@ -1,9 +1,15 @@
-"""Models: CNN variants built from layers (see DESIGN.md for the catalogue)."""
+"""Models: CNN variants built from layers, registered by name.
 
-from models.gcnn import GCNN
-from models.gcnn import P4CNN
-from models.gcnn import P4MCNN
-from models.gcnn import Z2CNN
+:data:`MODELS` (``models/registry.py``) maps each name a config may give as
+``config.model.name`` to a linen Module class or a ``functools.partial`` of
+one: 'cnn', 'mlp', 'resnet' (``models/cnn.py``), 'z2cnn', 'p4cnn', 'p4mcnn'
+(``models/gcnn.py``), 'hnet', 'hnet_deep' (``models/hnet.py``). A model
+registers where it is defined, with ``@register_model('name')`` on its class
+or one ``register_model('name', factory)`` call for a named size; importing
+this package imports every model module, so :func:`build_model` sees them
+all.
+"""
+
 from models.cnn import CNN
 from models.cnn import MLP
 from models.cnn import ResidualBlock
@@ -11,15 +17,18 @@ from models.cnn import ResNet
 from models.cnn import ResNet8
 from models.cnn import ResNet14
 from models.cnn import ResNet20
-from models.hnet import HNet  # importing registers 'hnet', 'hnet_deep'
+from models.gcnn import GCNN
+from models.gcnn import P4CNN
+from models.gcnn import P4MCNN
+from models.gcnn import Z2CNN
+from models.hnet import HNet
 from models.registry import build_model
 from models.registry import model_options
 from models.registry import MODELS
 from models.registry import register_model
 
-__all__ = ['GCNN', 'P4CNN', 'P4MCNN', 'Z2CNN']
-__all__ += [
-    'build_model', 'CNN', 'MLP', 'model_options', 'MODELS', 'register_model',
-    'ResidualBlock', 'ResNet', 'ResNet8', 'ResNet14', 'ResNet20',
+__all__ = [
+    'build_model', 'CNN', 'GCNN', 'HNet', 'MLP', 'model_options', 'MODELS',
+    'P4CNN', 'P4MCNN', 'register_model', 'ResidualBlock', 'ResNet', 'ResNet8',
+    'ResNet14', 'ResNet20', 'Z2CNN',
 ]
-__all__ += ['HNet']

@@ -52,6 +52,7 @@ import jax.numpy as jnp
 from groups import validate
 from layers import conv as conv_lib
 from layers import pooling
+from models import registry
 
 DOWNSAMPLINGS = ('none', 'strided_conv', 'max', 'avg', 'max_blur',
                  'blur_conv', 'aps')
@@ -168,6 +169,7 @@ def _apply_head(x: jax.Array, head: str, num_classes: int) -> jax.Array:
 # --------------------------------------------------------------------------
 
 
+@registry.register_model('cnn')
 class CNN(nn.Module):
   """Stages of conv 3x3 -> [batch norm] -> ReLU -> downsample, then a head.
 
@@ -228,6 +230,7 @@ class CNN(nn.Module):
 # --------------------------------------------------------------------------
 
 
+@registry.register_model('mlp')
 class MLP(nn.Module):
   """Flatten -> (dense -> ReLU) per hidden width -> dense to ``num_classes``.
 
@@ -329,6 +332,7 @@ class ResidualBlock(nn.Module):
     return nn.relu(y + shortcut)
 
 
+@registry.register_model('resnet')
 class ResNet(nn.Module):
   """A small CIFAR-style ResNet (He et al. 2016, Sec. 4.2), any downsampling.
 

@@ -138,21 +138,8 @@ Z2CNN = functools.partial(GCNN, group=groups.Cyclic(1), channels=20,
 P4CNN = functools.partial(GCNN, group=groups.Cyclic(4), channels=10)
 P4MCNN = functools.partial(GCNN, group=groups.Dihedral(4), channels=7)
 
-#: Registered names -> model factories (options: the :class:`GCNN` fields,
-#: e.g. ``build_model('p4cnn', channels=2, dropout_rate=0.0)``).
-MODELS = {
-    'z2cnn': Z2CNN,
-    'p4cnn': P4CNN,
-    'p4mcnn': P4MCNN,
-}
-
-
-def register_gcnn_models(register_model) -> None:
-  """Registers :data:`MODELS` with ``register_model``; idempotent."""
-  for name, factory in MODELS.items():
-    register_model(name, factory)
-
-
-# Importing this module (``import models`` does) makes 'z2cnn', 'p4cnn' and
-# 'p4mcnn' available to ``models.build_model``.
-register_gcnn_models(registry.register_model)
+# Registered names; options are the :class:`GCNN` fields, e.g.
+# ``build_model('p4cnn', channels=2, dropout_rate=0.0)``.
+registry.register_model('z2cnn', Z2CNN)
+registry.register_model('p4cnn', P4CNN)
+registry.register_model('p4mcnn', P4MCNN)

@@ -34,7 +34,6 @@ strided convs see 29 and 15). Other angles are approximate
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import functools
 
 import flax.linen as nn
@@ -50,6 +49,7 @@ from models import registry
 DOWNSAMPLINGS = ('mean_pool', 'stride')
 
 
+@registry.register_model('hnet')
 class HNet(nn.Module):
   """Harmonic network: ``[B, H, W, C]`` images -> ``[B, num_classes]`` logits.
 
@@ -162,20 +162,4 @@ HNET_DEEP = functools.partial(
     HNet, widths=(8, 8, 8, 16, 16, 16, 32, 32, 32), downsample='stride',
     downsample_after=(3, 6))
 
-#: Registered names -> model factories.
-MODELS: dict[str, Callable[..., nn.Module]] = {
-    'hnet': HNET,
-    'hnet_deep': HNET_DEEP,
-}
-
-
-def register_hnet_models(register_model: Callable[[str, Callable], None]
-                         ) -> None:
-  """Registers :data:`MODELS` with ``register_model``; idempotent."""
-  for name, factory in MODELS.items():
-    register_model(name, factory)
-
-
-# Importing this module (``import models`` does) makes 'hnet' and
-# 'hnet_deep' available to ``models.build_model``.
-register_hnet_models(registry.register_model)
+registry.register_model('hnet_deep', HNET_DEEP)

@@ -17,11 +17,11 @@ import jax
 import numpy as np
 
 import groups
+from groups import testing
 import layers
 import models
 from models import cnn
 from models import registry
-from tests import equivariance
 
 _KEY = jax.random.key(0)
 
@@ -176,7 +176,7 @@ class InvarianceTest(parameterized.TestCase):
     x = _noise((2, 16, 16, 1))
     fn = _logits_fn(model, x)
     for dy, dx in itertools.product(range(16), range(16)):
-      equivariance.assert_equivariant(
+      testing.assert_equivariant(
           fn, _RolledShift(dy, dx), x,
           output_transform=groups.Identity(), atol=1e-5, rtol=1e-5)
 
@@ -185,7 +185,7 @@ class InvarianceTest(parameterized.TestCase):
     x = _noise((2, size, size, 1), seed=size)
     fn = _logits_fn(models.CNN(downsampling='aps', head=head), x)
     for shift in ((1, 0), (0, 1), (3, -5), (size // 2, size // 2 + 1)):
-      equivariance.assert_equivariant(
+      testing.assert_equivariant(
           fn, _RolledShift(*shift), x, output_transform=groups.Identity(),
           atol=1e-5, rtol=1e-5)
 
@@ -199,7 +199,7 @@ class InvarianceTest(parameterized.TestCase):
   def test_negative_control_breaks(self, model, shift):
     x = _noise((4, 16, 16, 1))
     fn = _logits_fn(model, x)
-    equivariance.assert_not_equivariant(
+    testing.assert_not_equivariant(
         fn, groups.CircularShift(*shift), x, min_error=1e-3,
         output_transform=groups.Identity())
 
@@ -214,8 +214,8 @@ class InvarianceTest(parameterized.TestCase):
     # (4, 8) is exact; the 1-pixel case above breaks.
     x = _noise((2, 16, 16, 1))
     fn = _logits_fn(models.CNN(downsampling='max'), x)
-    equivariance.assert_equivariant(fn, groups.CircularShift(4, 8), x,
-                                    output_transform=groups.Identity())
+    testing.assert_equivariant(fn, groups.CircularShift(4, 8), x,
+                               output_transform=groups.Identity())
 
 
 class PolyphaseTest(absltest.TestCase):
@@ -272,6 +272,18 @@ class RegistryTest(absltest.TestCase):
       registry.register_model('tiny_cnn_for_test', models.MLP)
     with self.assertRaisesRegex(ValueError, '^cls must be a flax.linen.Module'):
       registry.register_model('not_a_module', lambda: None)
+
+  def test_register_model_as_a_class_decorator(self):
+    self.addCleanup(registry.MODELS.pop, 'decorated_for_test', None)
+
+    @registry.register_model('decorated_for_test')
+    class Decorated(models.MLP):
+      pass
+
+    self.assertIs(registry.MODELS['decorated_for_test'], Decorated)
+    self.assertIsInstance(registry.build_model('decorated_for_test'),
+                          Decorated)
+    self.assertIs(registry.MODELS['cnn'], models.CNN)
 
   def test_module_fields_are_the_documented_interface(self):
     self.assertEqual(registry.model_options('cnn'), (

@@ -176,7 +176,7 @@ class RegistryTest(parameterized.TestCase):
     self.assertIsInstance(model, gcnn.GCNN)
     self.assertEqual((model.group, model.channels, model.dropout_rate),
                      (group, channels, dropout_rate))
-    self.assertIs(models.MODELS[name], gcnn.MODELS[name])
+    self.assertIs(models.MODELS[name], getattr(gcnn, name.upper()))
 
   @parameterized.parameters('z2cnn', 'p4cnn', 'p4mcnn')
   def test_build_model_options_reach_the_module(self, name):
@@ -194,7 +194,7 @@ class RegistryTest(parameterized.TestCase):
       registry.build_model('p4cnn', width=3)
 
   def test_registration_is_idempotent(self):
-    gcnn.register_gcnn_models(registry.register_model)
+    registry.register_model('p4cnn', gcnn.P4CNN)
     self.assertIs(registry.MODELS['p4cnn'], gcnn.P4CNN)
 
 

@@ -1,4 +1,4 @@
-"""Smoke test of experiments/hnet_depth.py with the tiny config."""
+"""Smoke test of experiments/hnet_depth.py with the tiny config (:tiny)."""
 
 import csv
 import os
@@ -9,7 +9,7 @@ from absl.testing import absltest
 
 import experiments
 from experiments import hnet_depth
-from experiments.configs import hnet_depth_tiny
+from experiments.configs import hnet_depth as hnet_depth_config
 
 
 class HNetDepthTest(absltest.TestCase):
@@ -18,7 +18,7 @@ class HNetDepthTest(absltest.TestCase):
   def setUpClass(cls):
     super().setUpClass()
     cls.workdir = tempfile.mkdtemp()
-    cls.config = hnet_depth_tiny.get_config()
+    cls.config = hnet_depth_config.get_config('tiny')
     # A quarter turn: exact for the H-Net on the odd grids (13 -> 7), so the
     # run doubles as a physics check; 45 degrees is the default config's.
     cls.config.angle = 90.0
@@ -58,11 +58,36 @@ class HNetDepthTest(absltest.TestCase):
       elif r['kind'] == 'equivariance':
         self.assertGreater(r['error'], 1e-2, r)
 
+  def test_tiny_config_shrinks_only_the_sizes(self):
+    full = hnet_depth_config.get_config()
+    self.assertEqual(full.depth, 6)
+    self.assertEqual(full.image_sources, ('smooth', 'digits'))
+    self.assertEqual(self.config.depth, 2)
+    self.assertEqual(self.config.angle, 90.0)  # set by setUpClass
+    self.assertEqual(hnet_depth_config.get_config('tiny').angle, full.angle)
+
+  def test_config_rejects_unknown_arg(self):
+    with self.assertRaisesRegex(ValueError, "arg .*'tiny'.*got 'huge'"):
+      hnet_depth_config.get_config('huge')
+
   def test_bad_config(self):
-    config = hnet_depth_tiny.get_config()
+    config = hnet_depth_config.get_config('tiny')
     config.stride_layers = (5,)
     with self.assertRaisesRegex(ValueError, r'config.stride_layers must hold'):
       hnet_depth.run(config, self.workdir)
+
+  def test_bad_config_names_the_key(self):
+    for key, value, message in (
+        ('filter_size', 4, 'config.filter_size must be odd'),
+        ('max_order', -1, r'config.max_order must be in 0\.\.'),
+        ('angle', float('nan'), 'config.angle must be a finite number'),
+        ('cutoff', 0.7, r'config.cutoff .*\(0.0, 0.5\]'),
+        ('image_sources', ('random',), 'config.image_sources')):
+      with self.subTest(key):
+        config = hnet_depth_config.get_config('tiny')
+        config[key] = value
+        with self.assertRaisesRegex(ValueError, message):
+          hnet_depth.run(config, self.workdir)
 
 
 if __name__ == '__main__':

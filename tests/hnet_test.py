@@ -12,9 +12,10 @@ import numpy as np
 import optax
 
 import groups
+from groups import synthetic
+from groups import testing
 from models import hnet
 from models import registry
-from tests import equivariance
 
 
 def numpy_variables(model, x: np.ndarray, seed: int = 0) -> dict:
@@ -68,7 +69,7 @@ class ParameterCountTest(absltest.TestCase):
 class RegistrationTest(absltest.TestCase):
 
   def test_build_model_by_name(self):
-    hnet.register_hnet_models(registry.register_model)  # idempotent
+    registry.register_model('hnet', hnet.HNet)  # idempotent
     self.assertIsInstance(registry.build_model('hnet'), hnet.HNet)
     deep = registry.build_model('hnet_deep', num_classes=3)
     self.assertEqual((deep.downsample, deep.num_classes), ('stride', 3))
@@ -77,8 +78,8 @@ class RegistrationTest(absltest.TestCase):
 
 def _smooth_inputs(size: int, batch: int = 4) -> np.ndarray:
   x = np.random.default_rng(1).standard_normal((batch, size, size, 1))
-  return equivariance.radial_window(
-      equivariance.smooth(x.astype(np.float32), cutoff=0.1))
+  return synthetic.radial_window(
+      synthetic.low_pass(x.astype(np.float32), cutoff=0.1))
 
 
 class InvarianceTest(absltest.TestCase):
@@ -96,10 +97,10 @@ class InvarianceTest(absltest.TestCase):
 
   def test_hnet_exactly_invariant_to_rot90_on_28(self):
     for k in (1, 2, 3):
-      equivariance.assert_equivariant(self.functions['hnet'], groups.Rot90(k),
-                                      self.x28,
-                                      output_transform=groups.Identity(),
-                                      atol=1e-5, rtol=1e-5)
+      testing.assert_equivariant(self.functions['hnet'], groups.Rot90(k),
+                                 self.x28,
+                                 output_transform=groups.Identity(),
+                                 atol=1e-5, rtol=1e-5)
 
   def test_hnet_deep_exactly_invariant_to_rot90_on_odd_29(self):
     x = _smooth_inputs(29, batch=2)
@@ -107,9 +108,9 @@ class InvarianceTest(absltest.TestCase):
     variables = numpy_variables(model, x)
     fn = jax.jit(lambda x: model.apply(variables, x))
     for k in (1, 3):
-      equivariance.assert_equivariant(fn, groups.Rot90(k), x,
-                                      output_transform=groups.Identity(),
-                                      atol=1e-5, rtol=1e-5)
+      testing.assert_equivariant(fn, groups.Rot90(k), x,
+                                 output_transform=groups.Identity(),
+                                 atol=1e-5, rtol=1e-5)
 
   def test_hnet_approximately_invariant_to_45_degrees(self):
     errors = np.asarray(groups.equivariance_error(

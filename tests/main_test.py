@@ -11,7 +11,7 @@ from absl.testing import absltest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAIN = os.path.join(REPO, 'main.py')
-TEST_CONFIG = os.path.join('experiments', 'configs', 'test.py')
+TEST_CONFIG = os.path.join('experiments', 'configs', 'probe.py') + ':tiny'
 
 
 def run_main(*flags: str, cwd: str = REPO) -> subprocess.CompletedProcess:
@@ -31,7 +31,7 @@ class MainTest(absltest.TestCase):
     for name in ('config.json', 'results.csv', 'results.md', 'probe.png'):
       self.assertTrue(os.path.isfile(os.path.join(workdir, name)), name)
     self.assertIn('| conv_circular | equivariance |', result.stdout)
-    # The override replaced the test config's max_shift=2.
+    # The override replaced the tiny config's max_shift=2.
     with open(os.path.join(workdir, 'results.csv')) as f:
       shifts = {float(row['shift']) for row in csv.DictReader(f)}
     self.assertEqual(shifts, {0.0, 0.5, 1.0})
@@ -40,14 +40,14 @@ class MainTest(absltest.TestCase):
 
   def test_unknown_experiment_fails_clearly(self):
     # Run from another folder with an absolute config path and no --workdir:
-    # main creates the default <cwd>/runs/<config file stem> before failing.
+    # main creates the default <cwd>/runs/<config stem>_<arg> before failing.
     cwd = self.enter_context(tempfile.TemporaryDirectory())
     result = run_main(f'--config={os.path.join(REPO, TEST_CONFIG)}',
                       '--config.experiment=no_such_experiment', cwd=cwd)
     self.assertNotEqual(result.returncode, 0)
     self.assertIn("unknown experiment 'no_such_experiment'", result.stderr)
     self.assertIn("accepted: 'probe'", result.stderr)
-    self.assertTrue(os.path.isdir(os.path.join(cwd, 'runs', 'test')))
+    self.assertTrue(os.path.isdir(os.path.join(cwd, 'runs', 'probe_tiny')))
 
   def test_cluster_flags_need_distributed(self):
     # Fails before any experiment runs (--distributed is tested, with two

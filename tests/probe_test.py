@@ -1,4 +1,5 @@
-"""Tests of the equivariance probe (experiments/probe.py) and data/embedded."""
+"""Tests of the probe core (experiments/probing.py), the equivariance probe
+(experiments/probe.py) and data/embedded."""
 
 import csv
 import json
@@ -8,12 +9,15 @@ import tempfile
 
 from absl.testing import absltest
 from absl.testing import parameterized
+import ml_collections
 import numpy as np
 
 import data
 import groups
 from experiments import probe
-from experiments.configs import test as test_config
+from experiments import probing
+from experiments import reporting
+from experiments.configs import probe as probe_config
 
 EXACT = 1e-5  # float32 rounding of an exactly equivariant function
 
@@ -25,7 +29,7 @@ class ProbeRunTest(parameterized.TestCase):
   def setUpClass(cls):
     super().setUpClass()
     cls.workdir = tempfile.mkdtemp()
-    cls.config = test_config.get_config()
+    cls.config = probe_config.get_config('tiny')
     cls.rows = probe.run(cls.config, cls.workdir)
     cls.errors = {(r['function'], r['images'], r['shift']): r['error']
                   for r in cls.rows}
@@ -156,7 +160,7 @@ class ProbeHelpersTest(parameterized.TestCase):
   @parameterized.parameters((0.0, '0'), (0.1234, '0.123'), (1.5, '1.500'),
                             (1.2e-7, '1.2e-07'), (0.0049, '4.9e-03'))
   def test_format_error(self, error, expected):
-    self.assertEqual(probe.format_error(error), expected)
+    self.assertEqual(reporting.format_error(error), expected)
 
   def test_markdown_table(self):
     rows = [dict(function='f', kind='invariance', stride=1, images='random',
@@ -183,11 +187,94 @@ class ProbeHelpersTest(parameterized.TestCase):
       ('channels', 'channels', 0, 'config.channels'),
       ('max_shift', 'max_shift', -2, 'max_shift'))
   def test_run_rejects_bad_config(self, key, value, message):
-    config = test_config.get_config()
+    config = probe_config.get_config('tiny')
     config[key] = value
     workdir = self.enter_context(tempfile.TemporaryDirectory())
     with self.assertRaisesRegex(ValueError, message):
       probe.run(config, workdir)
+
+
+class ProbingCoreTest(parameterized.TestCase):
+  """The shared core: image sources, measurement loop, report writers."""
+
+  def test_load_images_sources(self):
+    images = probing.load_images(
+        ('random', 'smooth', 'digits'), batch_size=3, image_size=21,
+        cutoff=0.1, digit_size=9, rng=np.random.default_rng(0))
+    self.assertEqual(list(images), ['random', 'smooth', 'digits'])
+    for x in images.values():
+      self.assertEqual(x.shape, (3, 21, 21, 1))
+      self.assertEqual(x.dtype, np.float32)
+    # 'random' draws first, then 'smooth' continues the same stream.
+    rng = np.random.default_rng(0)
+    np.testing.assert_array_equal(
+        images['random'], rng.standard_normal((3, 21, 21, 1), np.float32))
+    np.testing.assert_array_equal(
+        images['smooth'], groups.synthetic.smooth_images(
+            rng, (3, 21, 21, 1), cutoff=0.1, region='disk', normalize=True))
+    digits, _ = data.embedded_digits(canvas_size=21, digit_size=9, limit=3)
+    np.testing.assert_array_equal(images['digits'], digits)
+
+  @parameterized.named_parameters(
+      ('unknown', ('noise',), 3, 'image_sources'),
+      ('too_many_digits', ('digits',), 5000, 'batch_size must be <= 1797'))
+  def test_load_images_rejects(self, sources, batch_size, message):
+    with self.assertRaisesRegex(ValueError, message):
+      probing.load_images(sources, batch_size=batch_size, image_size=8,
+                          digit_size=8, rng=np.random.default_rng(0))
+
+  def test_measure_merges_network_source_and_transform_fields(self):
+    images = {'a': np.ones((1, 4, 4, 1), np.float32)}
+    transforms = [(dict(shift=s), groups.CircularShift(0, s)) for s in (0, 1)]
+
+    def evaluate(name, network, x, transform):
+      return [dict(kind='invariance', error=float(
+          np.mean(groups.equivariance_error(network, x, transform,
+                                            groups.Identity()))),
+                   note=name.upper())]
+
+    rows = probing.measure({'f': lambda x: x.sum(axis=(1, 2))}, images,
+                           transforms, evaluate=evaluate, network_key='fn')
+    self.assertEqual(rows, [
+        dict(fn='f', images='a', shift=0, kind='invariance', error=0.0,
+             note='F'),
+        dict(fn='f', images='a', shift=1, kind='invariance', error=0.0,
+             note='F')])
+
+  def test_pivot_table_keeps_first_seen_lines_and_sorts_columns(self):
+    rows = [dict(net='b', layer=2, error=0.5), dict(net='a', layer=1,
+                                                     error=0.0),
+            dict(net='b', layer=1, error=2e-3)]
+    self.assertEqual(
+        reporting.pivot_table(rows, index=('net',), column='layer',
+                              header=lambda i: f'L{i}').splitlines(),
+        ['| net | L1 | L2 |', '|---|---:|---:|', '| b | 2.0e-03 | 0.500 |',
+         '| a | 0 |  |'])
+
+  def test_write_markdown_and_csv(self):
+    workdir = self.enter_context(tempfile.TemporaryDirectory())
+    path = os.path.join(workdir, 'results.md')
+    reporting.write_markdown(path, title='T', summary='S.',
+                             tables=[('', '| a |'), ('More', '| b |')])
+    with open(path) as f:
+      self.assertEqual(f.read(), '# T\n\nS.\n\n| a |\n\n## More\n\n| b |\n')
+    path = os.path.join(workdir, 'results.csv')
+    reporting.write_csv([dict(shift=0.5, error=0.1)], path,
+                        formats={'shift': lambda s: f'{s:g}px'})
+    with open(path) as f:
+      self.assertEqual(f.read().splitlines(), ['shift,error', '0.5px,0.1'])
+
+  @parameterized.named_parameters(
+      ('batch', 'batch_size', 0, 'config.batch_size'),
+      ('sources', 'image_sources', ('smooth', 'mnist'), 'image_sources'),
+      ('cutoff', 'cutoff', 0.0, 'config.cutoff'))
+  def test_check_config(self, key, value, message):
+    config = ml_collections.ConfigDict(dict(
+        batch_size=2, image_sources=('smooth',), cutoff=0.1))
+    probing.check_config(config, image_sources=probing.IMAGE_SOURCES)
+    config[key] = value
+    with self.assertRaisesRegex(ValueError, message):
+      probing.check_config(config, image_sources=('smooth', 'digits'))
 
 
 class EmbeddedDigitsTest(parameterized.TestCase):

@@ -21,9 +21,7 @@ import jax.numpy as jnp
 from experiments import study
 from experiments import train
 from experiments.configs import rotation_gcnn
-from experiments.configs import rotation_gcnn_tiny
 from experiments.configs import rotation_hnet
-from experiments.configs import rotation_hnet_tiny
 
 OUTPUTS = ('config.json', 'results.csv', 'results.md',
            'accuracy_vs_rotation.png')
@@ -58,11 +56,11 @@ class RotationConfigsTest(parameterized.TestCase):
         f'python main.py --config=experiments/configs/{name}.py'))
 
   @parameterized.named_parameters(
-      ('gcnn', rotation_gcnn_tiny, ('p4cnn',), ('p4cnn',)),
-      ('hnet', rotation_hnet_tiny, ('hnet',), ()))
+      ('gcnn', rotation_gcnn, ('p4cnn',), ('p4cnn',)),
+      ('hnet', rotation_hnet, ('hnet',), ()))
   def test_tiny_study_runs_one_step(self, module, labels, exact_at_90):
     workdir = tempfile.mkdtemp()
-    rows = study.run(module.get_config(), workdir)
+    rows = study.run(module.get_config('tiny'), workdir)
     for name in OUTPUTS:
       self.assertTrue(os.path.isfile(os.path.join(workdir, name)), name)
     self.assertEqual([r['label'] for r in rows], list(labels))

@@ -8,7 +8,6 @@ from absl.testing import absltest
 
 from experiments import study
 from experiments.configs import study_rotation
-from experiments.configs import study_rotation_tiny
 
 
 class StudyRotationTest(absltest.TestCase):
@@ -32,7 +31,7 @@ class StudyRotationTest(absltest.TestCase):
 
   def test_tiny_study_runs(self):
     workdir = tempfile.mkdtemp()
-    rows = study.run(study_rotation_tiny.get_config(), workdir)
+    rows = study.run(study_rotation.get_config('tiny'), workdir)
     self.assertEqual([r['label'] for r in rows], ['cnn', 'cnn_rotaug'])
     for name in ('results.md', 'results.csv', 'accuracy_vs_rotation.png'):
       self.assertTrue(os.path.isfile(os.path.join(workdir, name)), name)

@@ -25,9 +25,7 @@ import data
 from experiments import study
 from experiments import train
 from experiments.configs import study_augmentation
-from experiments.configs import study_augmentation_tiny
 from experiments.configs import study_cifar
-from experiments.configs import study_cifar_tiny
 from experiments.configs import study_invariance
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -57,12 +55,12 @@ class DigitsStudiesTest(parameterized.TestCase):
     cls.main = subprocess.run(
         [sys.executable, os.path.join(REPO, 'main.py'),
          '--config=' + os.path.join(REPO, 'experiments', 'configs',
-                                    'study_invariance_tiny.py'),
+                                    'study_invariance.py:tiny'),
          f'--workdir={cls.invariance_dir}'],
         cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
     cls.augmentation_dir = os.path.join(cls.tmp, 'study_augmentation_tiny')
     if cls.main.returncode == 0:
-      cls.augmentation_rows = study.run(study_augmentation_tiny.get_config(),
+      cls.augmentation_rows = study.run(study_augmentation.get_config('tiny'),
                                         cls.augmentation_dir)
 
   @classmethod
@@ -129,7 +127,7 @@ class DigitsStudiesTest(parameterized.TestCase):
   def test_rerunning_a_study_reuses_the_trained_models(self):
     workdir = os.path.join(self.tmp, 'rerun')
     shutil.copytree(self.augmentation_dir, workdir)
-    rows = study.run(study_augmentation_tiny.get_config(), workdir)
+    rows = study.run(study_augmentation.get_config('tiny'), workdir)
     self.assertEqual(without_timing(rows),
                      without_timing(self.augmentation_rows))
 
@@ -139,7 +137,7 @@ class CifarStudyTest(absltest.TestCase):
 
   def test_tiny_cifar_study(self):
     workdir = self.enter_context(tempfile.TemporaryDirectory())
-    rows = study.run(study_cifar_tiny.get_config(), workdir)
+    rows = study.run(study_cifar.get_config('tiny'), workdir)
     self.assertEqual([r['label'] for r in rows], ['resnet_aps'])
     for output in OUTPUTS:
       self.assertTrue(os.path.isfile(os.path.join(workdir, output)), output)

@@ -1,11 +1,63 @@
-"""Experiment configs: one ``get_config()`` per file; shared helpers here."""
+"""Experiment configs: one ``get_config(arg=None)`` per file; helpers here.
+
+Every config file serves the full run and a small smoke-test run (big_vision
+style): ``--config=experiments/configs/<name>.py`` is the full run,
+``--config=experiments/configs/<name>.py:tiny`` the tiny one (ml_collections
+passes the text after ':' to ``get_config``). In Python:
+``train.get_config('tiny')``.
+"""
 
 import ml_collections
 
+#: The values ``get_config(arg)`` accepts besides None.
+ARGS = ('tiny',)
+
+
+def is_tiny(arg: str | None) -> bool:
+  """Whether ``get_config(arg)`` should return the tiny smoke-test variant.
+
+  Args:
+    arg: the text after ':' in ``--config=<file>.py:<arg>``; None (no ':')
+      or '' for the full config, 'tiny' for the smoke-test one.
+
+  Raises:
+    ValueError: for any other ``arg``, naming the accepted values.
+  """
+  if arg is None or arg == '':
+    return False
+  if arg in ARGS:
+    return True
+  raise ValueError(
+      f"arg (the text after ':' in --config=<file>.py:<arg>) must be absent "
+      f"(the full config) or one of {', '.join(map(repr, ARGS))}; "
+      f'got {arg!r}.')
+
+
+def shrink_digits_study(config: ml_collections.ConfigDict
+                        ) -> ml_collections.ConfigDict:
+  """Shrinks a digits study config into a smoke test (returns ``config``).
+
+  Quick preset of 4 steps with widths (4, 4) and an MLP of 8 hidden units on
+  128 training and 32 test digits; runs 'mlp' and 'cnn_aps_gap'. Callers
+  may narrow ``run`` further.
+  """
+  config.presets.quick = ml_collections.ConfigDict(dict(
+      num_train_steps=4, widths=(4, 4), mlp_hidden=(8,), eval_limit=32))
+  config.run = ('mlp', 'cnn_aps_gap')
+  config.train_limit = 128
+  config.batch_size = 32
+  config.eval_batch_size = 32
+  config.warmup_steps = 1
+  config.log_every = 2
+  config.checkpoint_every = 2
+  config.eval_max_shift = 2
+  config.consistency_max_shift = 1
+  return config
+
 
 def shrink_rotation_study(config: ml_collections.ConfigDict, *,
-                          canvas_size: int,
-                          num_train_steps: int = 1) -> ml_collections.ConfigDict:
+                          canvas_size: int, num_train_steps: int = 1
+                          ) -> ml_collections.ConfigDict:
   """Shrinks a rotation study config into a smoke test (returns ``config``).
 
   Offline digits on a ``canvas_size`` canvas, ``num_train_steps`` steps of

@@ -19,13 +19,26 @@ runs/probe/results.md; relative errors, mean over the batch):
   head instead of global pooling: 1.29 / 0.53.
 * Sub-pixel (0.5 px) shifts break every net by 0.03-0.07, APS included:
   ReLU does not commute with a band-limited shift.
+
+Smoke test, ``python main.py --config=experiments/configs/probe.py:tiny
+--workdir=/tmp/probe_tiny``: a small batch, few shifts and channels (a few
+seconds). Not a result.
 """
 
 import ml_collections
 
+from experiments import configs
 
-def get_config() -> ml_collections.ConfigDict:
-  """Returns the default probe config."""
+
+def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+  """Returns the default probe config; ``arg='tiny'``: the smoke test.
+
+  Args:
+    arg: None for the full config, 'tiny' for the smoke test the tests run.
+
+  Raises:
+    ValueError: for any other ``arg``.
+  """
   config = ml_collections.ConfigDict()
   config.experiment = 'probe'
   config.seed = 0
@@ -35,4 +48,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.subpixel_shifts = (0.25, 0.5)  # FourierShift amounts
   config.direction = 'horizontal'       # | 'vertical' | 'diagonal'
   config.image_sources = ('random', 'digits')
+  if configs.is_tiny(arg):
+    config.batch_size = 2
+    config.channels = 4
+    config.max_shift = 2
+    config.subpixel_shifts = (0.5,)
   return config

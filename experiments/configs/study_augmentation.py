@@ -21,15 +21,28 @@ runs/study_augmentation/results.md), without -> with augmentation:
 Reading: augmentation buys invariance within the trained range (FC-head
 nets: ~98% up to 4 px) but not beyond it (54-76% at 6 px), and leaves the
 architecturally invariant nets (cnn_gap, APS) where they were.
+
+Smoke test, ``python main.py
+--config=experiments/configs/study_augmentation.py:tiny --workdir=/tmp/sa``
+(seconds); compares with ``../study_invariance_tiny`` when that workdir
+exists. Not a result.
 """
 
 import ml_collections
 
+from experiments import configs
 from experiments.configs import study_invariance
 
 
-def get_config() -> ml_collections.ConfigDict:
-  """Returns the invariance study with shift augmentation."""
+def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+  """Returns the invariance study with shift augmentation.
+
+  Args:
+    arg: None for the full config, 'tiny' for the smoke test the tests run.
+
+  Raises:
+    ValueError: for any other ``arg``.
+  """
   config = study_invariance.get_config()
   config.title = 'Where does invariance come from? (shift augmentation)'
   config.augment = 'shift'
@@ -38,4 +51,9 @@ def get_config() -> ml_collections.ConfigDict:
   # Side-by-side table with study (a) when runs/study_invariance exists
   # (relative to this study's workdir).
   config.compare_with = '../study_invariance'
+  if configs.is_tiny(arg):
+    configs.shrink_digits_study(config)
+    config.run = ('cnn_aps_gap',)
+    config.max_shift = 2
+    config.compare_with = '../study_invariance_tiny'
   return config

@@ -1,13 +1,24 @@
-"""Command-line glue for ``main.py``: flag parsing and multi-process start-up."""
+"""Command-line glue for ``main.py``: flags, multi-process start-up, exit codes."""
 
 from __future__ import annotations
 
 import re
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from absl import app
+from absl import logging
 import jax
+import ml_collections
+
+import experiments
+from experiments.train import preemption
+from experiments.train import workdir_lock
+
+# Exit statuses of main.py besides 0 (done) and 1 (an error).
+BUSY_EXIT_CODE = 1                                  # another run holds --workdir
+REQUEUE_EXIT_CODE = preemption.REQUEUE_EXIT_CODE    # stopped by a signal: re-run
 
 
 def parse_flags(argv: Sequence[str]) -> list[str]:
@@ -50,3 +61,23 @@ def initialize_distributed(*, enabled: bool, coordinator_address: str | None,
                            'given without --distributed.')
     return
   jax.distributed.initialize(**given)
+
+
+def run_experiment(config: ml_collections.ConfigDict, workdir: str) -> Any:
+  """Runs the experiment with ``workdir`` locked; maps stops to exit codes.
+
+  Exits with :data:`BUSY_EXIT_CODE` and one message naming the holder when
+  another live run holds ``workdir`` (before anything is written), and with
+  :data:`REQUEUE_EXIT_CODE` after a SIGTERM / SIGINT stop (the step is saved;
+  the same command resumes).
+  """
+  try:
+    with workdir_lock.WorkdirLock(workdir, enabled=jax.process_index() == 0):
+      return experiments.run(config, workdir)
+  except workdir_lock.WorkdirBusyError as error:
+    sys.stderr.write(f'FATAL {error}\n')
+    sys.exit(BUSY_EXIT_CODE)
+  except preemption.Preempted as stop:
+    logging.warning('%s', stop)
+    sys.stderr.write(f'{stop}\n')
+    sys.exit(REQUEUE_EXIT_CODE)

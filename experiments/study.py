@@ -55,6 +55,7 @@ from experiments import metrics
 from experiments import plotting
 from experiments import reporting
 from experiments import train
+from groups import validate
 
 # Fields of a study config that configure training (configs/train.py).
 TRAIN_FIELDS = (
@@ -130,14 +131,13 @@ def check_study_config(config: ml_collections.ConfigDict) -> None:
                        f'{", ".join(map(repr, models.keys()))}.')
   if len(set(config.run)) != len(config.run):
     raise ValueError(f'config.run must not repeat a label; got {config.run!r}.')
-  train.check_int(config.eval_max_shift, 'config.eval_max_shift', minimum=0)
-  train.check_int(config.consistency_max_shift,
-                  'config.consistency_max_shift', minimum=0)
-  train.check_choice(config.eval_shift_mode, 'config.eval_shift_mode',
-                     metrics.SHIFT_MODES)
+  validate.integer(config.eval_max_shift, 'config.eval_max_shift', minimum=0)
+  validate.integer(config.consistency_max_shift,
+                   'config.consistency_max_shift', minimum=0)
+  validate.check_choice(config.eval_shift_mode, 'config.eval_shift_mode',
+                        metrics.SHIFT_MODES)
   for angle in config.get('rotation_angles', ()):
-    train.check_float(angle, 'config.rotation_angles entries (degrees)',
-                      minimum=-math.inf)
+    validate.number(angle, 'config.rotation_angles entries (degrees)')
 
 
 def train_config(config: ml_collections.ConfigDict,

@@ -14,7 +14,7 @@ import jax
 import numpy as np
 
 from experiments import train
-from experiments.configs import train_tiny
+from experiments.configs import train as train_config
 
 TIMING_KEYS = ('perf/steps_per_sec',)
 
@@ -26,7 +26,7 @@ def without_timing(records):
 
 def initial_params(seed):
   """The parameters a run with ``config.seed = seed`` starts from."""
-  config = train_tiny.get_config()
+  config = train_config.get_config('tiny')
   train_data, _ = train.load_data(config)
   model = train.build_model(config.model, num_classes=train_data.num_classes)
   functions = train.compiled_functions(model, train.StepSettings.from_config(
@@ -42,7 +42,7 @@ class DeterminismTest(absltest.TestCase):
 
   def test_same_seed_and_config_give_identical_runs(self):
     tmp = self.enter_context(tempfile.TemporaryDirectory())
-    config = train_tiny.get_config()
+    config = train_config.get_config('tiny')
     first = train.train(config, os.path.join(tmp, 'first'))
     second = train.train(config, os.path.join(tmp, 'second'))
     self.assertEqual(first.metrics, second.metrics)

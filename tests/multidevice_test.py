@@ -1,4 +1,4 @@
-"""Data-parallel training over several devices (experiments/train.py).
+"""Data-parallel training over several devices (experiments/train/).
 
 CPU stands in for a multi-GPU machine: a subprocess started with
 ``XLA_FLAGS=--xla_force_host_platform_device_count=4`` sees four CPU devices.
@@ -38,13 +38,13 @@ SCRIPT = textwrap.dedent('''
     import jax
     import numpy as np
     from experiments import train
-    from experiments.configs import train_tiny
+    from experiments.configs import train as train_config
 
     workdir = sys.argv[1]
     out = {'devices': jax.device_count()}
     states = {}
     for num_devices in (1, 0):  # one device, then all (0)
-      config = train_tiny.get_config()
+      config = train_config.get_config('tiny')
       config.num_devices = num_devices
       result = train.train(config, f'{workdir}/run{num_devices}')
       leaf = jax.tree.leaves(result.state.params)[0]
@@ -63,7 +63,7 @@ SCRIPT = textwrap.dedent('''
                           jax.tree.leaves(getattr(states[0], part))))
     for name, overrides in (('odd_batch', dict(batch_size=30)),
                             ('too_many', dict(num_devices=5))):
-      config = train_tiny.get_config()
+      config = train_config.get_config('tiny')
       config.update(overrides)
       try:
         train.train(config, f'{workdir}/{name}')
@@ -155,7 +155,7 @@ class TwoProcessTest(absltest.TestCase):
            'XLA_FLAGS': '--xla_force_host_platform_device_count=2'}
     address = f'localhost:{free_port()}'
     command = [sys.executable, os.path.join(REPO, 'main.py'),
-               '--config=experiments/configs/train_tiny.py',
+               '--config=experiments/configs/train.py:tiny',
                f'--workdir={tmp}/multi', '--distributed',
                f'--coordinator_address={address}', '--num_processes=2']
     processes = [subprocess.Popen(command + [f'--process_id={i}'], cwd=REPO,
@@ -168,7 +168,7 @@ class TwoProcessTest(absltest.TestCase):
     env['XLA_FLAGS'] = '--xla_force_host_platform_device_count=4'
     single = subprocess.run(
         [sys.executable, os.path.join(REPO, 'main.py'),
-         '--config=experiments/configs/train_tiny.py',
+         '--config=experiments/configs/train.py:tiny',
          f'--workdir={tmp}/single'], cwd=REPO, env=env, capture_output=True,
         text=True, timeout=300, check=False)
     self.assertEqual(single.returncode, 0, single.stderr[-3000:])

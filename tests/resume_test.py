@@ -1,4 +1,4 @@
-"""Interrupted and damaged runs (experiments/train.py).
+"""Interrupted and damaged runs (experiments/train/).
 
 * ``KillAndRestartTest``: ``python main.py`` is killed with SIGKILL at a
   seeded random step (the parent watches ``metrics.jsonl``) and the same
@@ -47,7 +47,7 @@ OVERRIDES = (f'--config.num_train_steps={NUM_STEPS}', '--config.log_every=1',
 
 def main_command(workdir):
   return [sys.executable, os.path.join(REPO, 'main.py'),
-          '--config=experiments/configs/train_tiny.py', f'--workdir={workdir}',
+          '--config=experiments/configs/train.py:tiny', f'--workdir={workdir}',
           *OVERRIDES]
 
 

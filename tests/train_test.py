@@ -1,4 +1,4 @@
-"""Training loop (experiments/train.py): files, resume, config checks.
+"""Training loop (experiments/train/): files, resume, config checks.
 
 One tiny run (6 steps of a batch-norm CNN on 256 digits) is shared by the
 file checks; the resume test copies its workdir, deletes the last
@@ -27,7 +27,7 @@ import orbax.checkpoint as ocp
 from tensorboardX.proto import event_pb2
 
 from experiments import train
-from experiments.configs import train_tiny
+from experiments.configs import train as train_config
 
 TIMING_KEYS = ('perf/steps_per_sec',)
 
@@ -53,6 +53,11 @@ def without_timing(records):
           for r in records]
 
 
+def step_settings(config):
+  """The step settings of ``config`` (inputs left unnormalised)."""
+  return train.StepSettings.from_config(config, mean=(0.0,), std=(1.0,))
+
+
 def assert_trees_equal(test, a, b):
   leaves_a, tree_a = jax.tree.flatten(a)
   leaves_b, tree_b = jax.tree.flatten(b)
@@ -62,13 +67,13 @@ def assert_trees_equal(test, a, b):
 
 
 class TinyRunTestCase(parameterized.TestCase):
-  """Trains ``train_tiny`` once per class into ``cls.workdir``."""
+  """Trains ``train.py:tiny`` once per class into ``cls.workdir``."""
 
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
     cls.tmp = tempfile.mkdtemp()
-    cls.config = train_tiny.get_config()
+    cls.config = train_config.get_config('tiny')
     cls.workdir = os.path.join(cls.tmp, 'run')
     cls.result = train.train(cls.config, cls.workdir)
     cls.records = train.read_metrics(cls.workdir)
@@ -139,7 +144,7 @@ class TrainRunTest(TinyRunTestCase):
   def test_fewer_steps_than_the_latest_checkpoint_is_rejected(self):
     workdir = os.path.join(self.tmp, 'shorter')
     shutil.copytree(self.workdir, workdir)
-    config = train_tiny.get_config()
+    config = train_config.get_config('tiny')
     config.num_train_steps = 4
     with self.assertRaisesRegex(ValueError, 'num_train_steps'):
       train.train(config, workdir)
@@ -158,7 +163,7 @@ class DivergenceTest(absltest.TestCase):
 
   def test_huge_learning_rate_stops_at_the_first_nan_loss(self):
     workdir = self.enter_context(tempfile.TemporaryDirectory())
-    config = train_tiny.get_config()
+    config = train_config.get_config('tiny')
     # Warmup: step 1 changes nothing, step 2 makes the weights ~1e29 (still
     # finite) and the logits of step 3 overflow.
     config.learning_rate = 1e30
@@ -179,7 +184,7 @@ class DivergenceTest(absltest.TestCase):
 
   def test_nan_in_the_data_stops_at_the_next_check(self):
     workdir = self.enter_context(tempfile.TemporaryDirectory())
-    config = train_tiny.get_config()  # log_every=2, checkpoint_every=3
+    config = train_config.get_config('tiny')  # log_every=2, checkpoint_every=3
     train_data, eval_data = train.load_data(config)
     images = train_data.images.copy()
     images[train.batch_indices(3, num_examples=len(images), batch_size=32,
@@ -188,7 +193,7 @@ class DivergenceTest(absltest.TestCase):
     # one anyway.
     poisoned = copy.copy(train_data)
     object.__setattr__(poisoned, 'images', images)
-    with mock.patch.object(train, 'load_data',
+    with mock.patch.object(train.inputs, 'load_data',
                            return_value=(poisoned, eval_data)):
       # ReLU hides the NaN from the loss; the state check catches it at
       # the next logging step.
@@ -223,15 +228,15 @@ class TrainHelpersTest(parameterized.TestCase):
       train.batch_indices(0, num_examples=4, batch_size=8, seed=0)
 
   def test_learning_rate_schedules(self):
-    config = train_tiny.get_config()
+    config = train_config.get_config('tiny')
     config.learning_rate, config.warmup_steps = 1.0, 2
     config.num_train_steps = 6
-    cosine = train.learning_rate_schedule(config)
+    cosine = train.learning_rate_schedule(step_settings(config))
     np.testing.assert_allclose(
         [float(cosine(s)) for s in (0, 1, 2, 4, 6)],
         [0.0, 0.5, 1.0, 0.5, 0.0], atol=1e-6)
     config.schedule = 'constant'
-    constant = train.learning_rate_schedule(config)
+    constant = train.learning_rate_schedule(step_settings(config))
     np.testing.assert_allclose([float(constant(s)) for s in (1, 2, 6)],
                                [0.5, 1.0, 1.0], atol=1e-6)
 
@@ -239,21 +244,22 @@ class TrainHelpersTest(parameterized.TestCase):
       ('shift', 'shift', 'augment_shift', dict(max_shift=3, mode='circular')),
       ('rotate', 'rotate', 'augment_rotate', dict(max_angle=0.5)))
   def test_augment_calls_the_data_augmentation(self, kind, function, kwargs):
-    config = train_tiny.get_config()
+    config = train_config.get_config('tiny')
     config.augment, config.max_shift, config.shift_mode = kind, 3, 'circular'
     config.max_angle = 0.5
     key, images = jax.random.key(0), jnp.zeros((2, 4, 4, 1))
-    with mock.patch.object(train.data, function,
+    with mock.patch.object(train.step.data, function,
                            return_value='augmented') as augment:
-      self.assertEqual(train.augment(key, images, config=config),
+      self.assertEqual(train.augment(key, images,
+                                     settings=step_settings(config)),
                        'augmented')
     augment.assert_called_once_with(key, images, **kwargs)
 
   def test_no_augmentation_is_the_identity(self):
-    config = train_tiny.get_config()
+    config = train_config.get_config('tiny')
     images = jnp.ones((2, 4, 4, 1))
-    self.assertIs(train.augment(jax.random.key(0), images, config=config),
-                  images)
+    self.assertIs(train.augment(jax.random.key(0), images,
+                                settings=step_settings(config)), images)
 
   def test_metric_writer_drops_records_after_the_resume_step(self):
     workdir = self.enter_context(tempfile.TemporaryDirectory())
@@ -288,25 +294,25 @@ class TrainHelpersTest(parameterized.TestCase):
       ('canvas', 'canvas_size', 0, 'config.canvas_size'),
   )
   def test_rejects_bad_config(self, key, value, message):
-    config = train_tiny.get_config()
+    config = train_config.get_config('tiny')
     config[key] = value
     workdir = self.enter_context(tempfile.TemporaryDirectory())
     with self.assertRaisesRegex(ValueError, message):
       train.train_and_evaluate(config, workdir)
 
   def test_rejects_a_model_without_name(self):
-    config = train_tiny.get_config()
+    config = train_config.get_config('tiny')
     config.model.name = ''
     with self.assertRaisesRegex(ValueError, 'config.model'):
       train.check_config(config)
 
   def test_rejects_an_unknown_model_or_model_option(self):
-    config = train_tiny.get_config()
+    config = train_config.get_config('tiny')
     config.model.name = 'cnnn'
     with self.assertRaisesRegex(ValueError,
                                 "^config.model.name must be one of .*'cnn'"):
       train.check_config(config)
-    config = train_tiny.get_config()
+    config = train_config.get_config('tiny')
     config.model.widht = 3
     with self.assertRaisesRegex(
         ValueError, r"^config.model has unknown option\(s\) widht for model "

@@ -1,0 +1,92 @@
+"""Checks of a training config before a run creates its workdir or loads data.
+
+Each check raises a ``ValueError`` naming the field (``config.<key>``) and what
+is accepted, through the shared validators of :mod:`groups.validate`.
+"""
+
+from __future__ import annotations
+
+import ml_collections
+
+import data
+from groups import validate
+from models import registry
+
+OPTIMIZERS = ('adam', 'sgd')
+SCHEDULES = ('cosine', 'constant')
+AUGMENTATIONS = ('none', 'shift', 'rotate')
+SHIFT_MODES = ('zeros', 'circular')
+
+# Config fields by the values they accept.
+POSITIVE_INT_FIELDS = ('num_train_steps', 'batch_size', 'eval_batch_size',
+                       'log_every', 'checkpoint_every', 'max_checkpoints')
+NON_NEGATIVE_INT_FIELDS = ('seed', 'warmup_steps', 'eval_every', 'max_shift')
+# Positive ints, or None for "all" / "the data set's own".
+OPTIONAL_INT_FIELDS = ('train_limit', 'eval_limit', 'canvas_size')
+NON_NEGATIVE_NUMBER_FIELDS = ('learning_rate', 'momentum', 'weight_decay',
+                              'max_angle')
+CHOICE_FIELDS = (('optimizer', OPTIMIZERS), ('schedule', SCHEDULES),
+                 ('augment', AUGMENTATIONS), ('shift_mode', SHIFT_MODES))
+NUM_DEVICES_NAME = 'config.num_devices (0: all devices)'
+
+
+def check_config(config: ml_collections.ConfigDict) -> None:
+  """Validates the training fields of ``config`` (see configs/train.py).
+
+  Raises:
+    ValueError: naming the first bad field and the accepted values.
+  """
+  check_model_config(config.get('model'))
+  for name in POSITIVE_INT_FIELDS:
+    validate.integer(config[name], f'config.{name}', minimum=1)
+  for name in NON_NEGATIVE_INT_FIELDS:
+    validate.integer(config[name], f'config.{name}', minimum=0)
+  for name in OPTIONAL_INT_FIELDS:
+    if config.get(name) is not None:
+      validate.integer(config[name], f'config.{name}', minimum=1)
+  for name in NON_NEGATIVE_NUMBER_FIELDS:
+    validate.number(config[name], f'config.{name}', minimum=0)
+  if config.learning_rate <= 0:
+    raise ValueError(f'config.learning_rate must be > 0; got '
+                     f'{config.learning_rate!r}.')
+  if config.momentum >= 1:
+    raise ValueError(f'config.momentum must be in [0, 1) (SGD momentum); got '
+                     f'{config.momentum!r}.')
+  if config.warmup_steps > config.num_train_steps:
+    raise ValueError(f'config.warmup_steps must be <= config.num_train_steps '
+                     f'= {config.num_train_steps}; got {config.warmup_steps}.')
+  for name, choices in CHOICE_FIELDS:
+    validate.check_choice(config[name], f'config.{name}', choices)
+  validate.integer(config.get('num_devices', 0), NUM_DEVICES_NAME, minimum=0)
+  check_data_config(config)
+  check_model_options(config.model)
+
+
+def check_data_config(config: ml_collections.ConfigDict) -> None:
+  """Checks the data set, source and evaluation split names."""
+  validate.check_choice(config.dataset, 'config.dataset', data.DATASETS)
+  validate.check_choice(config.get('data_source', 'auto'),
+                        'config.data_source', data.SOURCES)
+  validate.check_choice(config.get('eval_split', 'test'), 'config.eval_split',
+                        data.SPLITS[config.dataset])
+
+
+def check_model_config(model_config: object) -> None:
+  """Raises unless ``model_config`` is a ConfigDict with a ``name``."""
+  if not isinstance(model_config, ml_collections.ConfigDict) or (
+      not model_config.get('name')):
+    raise ValueError('config.model must be a ConfigDict with a name (e.g. '
+                     "ConfigDict(dict(name='cnn', widths=(16, 32)))); got "
+                     f'{model_config!r}.')
+
+
+def check_model_options(model_config: ml_collections.ConfigDict) -> None:
+  """Checks the model name and its options against :mod:`models.registry`."""
+  name = model_config.name
+  validate.check_choice(name, 'config.model.name', tuple(registry.MODELS))
+  accepted = registry.model_options(name)
+  unknown = sorted(set(model_config) - {'name'} - set(accepted))
+  if unknown:
+    raise ValueError(
+        f'config.model has unknown option(s) {", ".join(unknown)} for model '
+        f'{name!r}; accepted: {", ".join(accepted)}.')

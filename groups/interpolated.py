@@ -17,7 +17,7 @@ What interpolation costs:
   (:func:`inscribed_disk`) keeps its content under every angle.
 
 These are the facts behind the approximate tier of C_N / D_N (N not dividing
-4) in ``tests/equivariance.py``.
+4) in ``tests/cases/finite_groups.py``.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import numpy as np
 
 import groups
 from groups import finite
-from tests import equivariance
+from groups import synthetic
 
 _SIZES = (1, 2, 3, 4, 8)
 _ALL_GROUPS = [family(n) for family in finite.families().values()
@@ -153,8 +153,8 @@ class GridActionTest(parameterized.TestCase):
 
 
 def _smooth_bump(rng, n):
-  x = equivariance.smooth(rng.standard_normal((2, n, n, 2)).astype(np.float32),
-                          cutoff=0.1)
+  x = synthetic.low_pass(rng.standard_normal((2, n, n, 2)).astype(np.float32),
+                         cutoff=0.1)
   radius = np.hypot(*np.meshgrid(np.arange(n) - (n - 1) / 2,
                                  np.arange(n) - (n - 1) / 2, indexing='ij'))
   bump = np.clip(1 - (radius / (0.35 * (n - 1)))**2, 0, None)**2

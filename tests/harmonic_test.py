@@ -1,7 +1,7 @@
 """Tests for layers.harmonic and groups.harmonic (H-Nets).
 
-Equivariance itself is tested by the registry (tests/equivariance.py, issue
-#4 section; error vs angle and filter size: tests/measure_harmonic.py);
+Equivariance itself is tested by the registry (tests/cases/harmonic.py;
+error vs angle and filter size: tests/measure_harmonic.py);
 here: the filter basis, a NumPy reference of the convolution, the single
 conv2d call, values and gradients at z = 0, and the modules.
 """

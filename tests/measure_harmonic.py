@@ -2,16 +2,17 @@
 
     python -m tests.measure_harmonic [--batch 8] [--size 33] [--cutoff 0.1]
 
-The check of the approximate tier in tests/equivariance.py ('hconv/rotation'
-and its negative control 'conv_generic/rotation'), swept over the angle and
-the filter size instead of drawn: smooth inputs (white noise low-passed to
-``cutoff`` cycles/pixel, times a radial bump, :func:`radial_window`), rotated
-by :class:`groups.BilinearRotation`; the harmonic conv's streams are compared
-with :class:`groups.harmonic.BilinearHarmonicRotation` of its output, the
-ordinary conv's maps with the bilinear rotation of its output, both on the
-inscribed disk. Each cell is the batch-mean relative error; random weights
-with seed 0 (ring weights and phases for the harmonic conv, a He-scaled
-kernel with 8 output channels for the ordinary one).
+The check of the approximate tier in tests/cases/harmonic.py
+('hconv/rotation' and its negative control 'conv_generic/rotation'), swept
+over the angle and the filter size instead of drawn: smooth inputs (white
+noise low-passed to ``cutoff`` cycles/pixel, times a radial bump:
+:func:`groups.synthetic.low_pass`, :func:`groups.synthetic.radial_window`),
+rotated by :class:`groups.BilinearRotation`; the harmonic conv's streams are
+compared with :class:`groups.harmonic.BilinearHarmonicRotation` of its
+output, the ordinary conv's maps with the bilinear rotation of its output,
+both on the inscribed disk. Each cell is the batch-mean relative error;
+random weights with seed 0 (ring weights and phases for the harmonic conv, a
+He-scaled kernel with 8 output channels for the ordinary one).
 """
 
 import argparse
@@ -22,7 +23,9 @@ import numpy as np
 import groups
 import layers
 from groups import harmonic as harmonic_groups
-from tests import equivariance
+from groups import synthetic
+from groups import testing
+from tests.cases import harmonic as harmonic_cases
 
 ANGLES = (10.0, 20.0, 30.0, 45.0, 60.0, 80.0)
 # (filter_size, max_order) of the harmonic conv rows.
@@ -34,7 +37,7 @@ def smooth_inputs(*, batch: int, size: int, cutoff: float,
   """``[batch, size, size, 1]`` smooth inputs that vanish near the border."""
   x = np.random.default_rng(seed).standard_normal(
       (batch, size, size, 1)).astype(np.float32)
-  return equivariance.radial_window(equivariance.smooth(x, cutoff=cutoff))
+  return synthetic.radial_window(synthetic.low_pass(x, cutoff=cutoff))
 
 
 def rotation_errors(fn, x: np.ndarray, output_rotation, *,
@@ -53,14 +56,14 @@ def measure(*, batch: int = 8, size: int = 33, cutoff: float = 0.1,
   rng = np.random.default_rng(seed + 1)
   rows = {}
   for filter_size, max_order in HARMONIC_ROWS:
-    fn = jax.jit(equivariance.random_hconv(
+    fn = jax.jit(harmonic_cases.random_hconv(
         rng, c_in=1, c_out=8, filter_size=filter_size, max_order=max_order))
-    orders = equivariance.harmonic_orders(max_order + 1)
+    orders = harmonic_cases.harmonic_orders(max_order + 1)
     rows[f'hconv k={filter_size} m<={max_order}'] = rotation_errors(
         fn, x, lambda a, orders=orders:
         harmonic_groups.BilinearHarmonicRotation(a, orders))
   for filter_size in sorted({k for k, _ in HARMONIC_ROWS}):
-    kernel = equivariance.random_kernel(rng, filter_size, filter_size, 1, 8)
+    kernel = testing.random_kernel(rng, filter_size, filter_size, 1, 8)
     fn = jax.jit(lambda v, kernel=kernel: layers.conv2d(v, kernel,
                                                         padding='zeros'))
     rows[f'conv k={filter_size}'] = rotation_errors(fn, x,

@@ -3,7 +3,7 @@
     python -m tests.measure_registry [--examples 200] [--filter NAME]
 
 This is how the bounds of the approximate cases (and the margins of the
-negative controls) in tests/equivariance.py were measured: for each case the
+negative controls) in tests/cases/ were measured: for each case the
 smallest, median and largest per-draw relative error (largest over the batch
 for exact/approximate cases, batch mean for negative controls, as the
 assertions use them).
@@ -16,10 +16,11 @@ import numpy as np
 from hypothesis import strategies as st
 
 import groups
-from tests import equivariance
+from groups import testing
+from tests import cases
 
 
-def measure(case: equivariance.Case, examples: int) -> np.ndarray:
+def measure(case: testing.Case, examples: int) -> np.ndarray:
   errors = []
 
   @hypothesis.settings(max_examples=examples, derandomize=True, deadline=None,
@@ -31,7 +32,7 @@ def measure(case: equivariance.Case, examples: int) -> np.ndarray:
     per_example = np.asarray(groups.equivariance_error(
         trial.fn, trial.x, trial.transform, trial.output_transform,
         mask=trial.mask))
-    reduce = np.mean if case.expect == equivariance.BREAKS else np.max
+    reduce = np.mean if case.expect == testing.BREAKS else np.max
     errors.append(float(reduce(per_example)))
 
   run()
@@ -45,7 +46,7 @@ def main():
   args = parser.parse_args()
   print('| case | expect | bound | draws | min error | median | max error |')
   print('|---|---|---|---|---|---|---|')
-  for case in equivariance.REGISTRY:
+  for case in cases.REGISTRY:
     if args.filter not in case.name:
       continue
     errors = measure(case, args.examples)

@@ -1,7 +1,9 @@
-"""Runs every registered equivariance fact (tests/equivariance.py).
+"""Runs every registered equivariance fact (tests/cases/, groups.testing).
 
 Each case runs with and without ``jax.jit`` on hypothesis-drawn inputs,
 sizes, kernels, strides and transformations (derandomized: see conftest.py).
+The assertions and the registry class themselves are tested by
+tests/testing_test.py.
 """
 
 import chex
@@ -13,63 +15,31 @@ from absl.testing import parameterized
 from hypothesis import strategies as st
 
 import groups
+from groups import testing
 import layers
-from tests import equivariance
+from tests import cases
+from tests.cases import translations
 
 
 class RegistryTest(parameterized.TestCase):
 
   @chex.variants(with_jit=True, without_jit=True)
   @parameterized.named_parameters(
-      (case.name.replace('/', '__'), case) for case in equivariance.REGISTRY)
+      (case.name.replace('/', '__'), case) for case in cases.REGISTRY)
   @hypothesis.given(data=st.data())
   def test_case(self, case, data):
     trial = case.draw(data.draw)
-    equivariance.check(case, trial, fn=self.variant(trial.fn))
+    testing.check(case, trial, fn=self.variant(trial.fn))
 
   def test_every_exact_fact_has_a_negative_control(self):
-    expectations = {case.expect for case in equivariance.REGISTRY}
-    self.assertEqual(expectations, {equivariance.EXACT,
-                                    equivariance.APPROXIMATE,
-                                    equivariance.BREAKS})
+    expectations = {case.expect for case in cases.REGISTRY}
+    self.assertEqual(expectations, set(testing.EXPECTATIONS))
 
-  def test_register_rejects_unknown_expectation_and_duplicates(self):
-    with self.assertRaisesRegex(ValueError, 'expect must be'):
-      equivariance.register('x', expect='roughly', bound=1.0, fact='')
-    name = equivariance.REGISTRY[0].name
-    with self.assertRaisesRegex(ValueError, 'already exists'):
-      equivariance.register(name, expect=equivariance.EXACT, bound=1.0,
-                            fact='')
-
-
-class AssertionsTest(parameterized.TestCase):
-  """The assertions themselves must be able to fail."""
-
-  def setUp(self):
-    super().setUp()
-    self.x = np.random.default_rng(0).standard_normal((2, 8, 8, 3)).astype(
-        np.float32)
-
-  def test_assert_equivariant_fails_for_a_stride2_max_pool(self):
-    pool = lambda x: layers.max_pool(x, window=2, padding='circular')  # noqa: E731
-    shift = groups.CircularShift(0, 1)
-    with self.assertRaises(AssertionError):
-      equivariance.assert_equivariant(pool, shift, self.x,
-                                      output_transform=shift.output_action(
-                                          stride=2))
-
-  def test_assert_not_equivariant_fails_for_an_equivariant_map(self):
-    with self.assertRaises(AssertionError):
-      equivariance.assert_not_equivariant(jax.nn.relu,
-                                          groups.CircularShift(1, 2), self.x,
-                                          min_error=1e-3)
-
-  def test_assert_approximately_equivariant_fails_above_the_bound(self):
-    with self.assertRaisesRegex(AssertionError, 'exceeds the documented'):
-      equivariance.assert_approximately_equivariant(
-          lambda x: x[:, ::2, ::2], groups.CircularShift(1, 0), self.x,
-          bound=0.1,
-          output_transform=groups.CircularShift(1, 0).output_action(stride=2))
+  def test_registry_concatenates_every_family_in_order(self):
+    names = [case.name for family in cases.FAMILIES for case in family.CASES]
+    self.assertEqual(cases.REGISTRY.names(), names)
+    for family in cases.FAMILIES:
+      self.assertNotEmpty(family.CASES, family.__name__)
 
 
 class AntiAliasingTest(absltest.TestCase):
@@ -85,7 +55,7 @@ class AntiAliasingTest(absltest.TestCase):
         ('max_blur_pool', lambda y: layers.max_blur_pool(y,
                                                          padding='circular')),
     ]:
-      fn = jax.jit(equivariance.two_conv_net(np.random.default_rng(1), 3,
+      fn = jax.jit(translations.two_conv_net(np.random.default_rng(1), 3,
                                              downsample=pool))
       errors[name] = float(np.mean(groups.equivariance_error(
           fn, x, groups.CircularShift(0, 1), groups.Identity())))

@@ -1,0 +1,144 @@
+"""Bad inputs to the groups package raise a ValueError naming the argument.
+
+Covers transformations, finite groups, harmonic rotations, error metrics. One
+row ``(name, call, regex)`` per case, grouped by module and, within a module,
+by function; the fixtures and the runner are in tests/bad_input.py.
+"""
+
+from absl.testing import absltest
+import numpy as np
+
+import groups
+from groups import harmonic as harmonic_groups
+from tests import bad_input
+from tests.bad_input import FLOAT, X, X_INT
+
+
+# (name, call, regex the ValueError message must match)
+BAD_INPUTS = (
+    # groups/base.py
+    ('compose_empty', lambda: groups.Compose(()),
+     r'^transforms must be a non-empty tuple of Transform'),
+    ('compose_not_a_sequence', lambda: groups.Compose(groups.Flip()),
+     r'^transforms must be a non-empty tuple of Transform; got Flip\(\)'),
+    ('identity_scalar', lambda: groups.Identity()(1.0),
+     r'^x must have a batch axis'),
+
+    # groups/cyclic.py
+    ('cyclic_order_0', lambda: groups.Cyclic(0), r'^n must be in 1\.\.'),
+    ('group_element_out_of_range', lambda: groups.Cyclic(4).regular_action(4),
+     r'^g must be an element of C4, an int in 0\.\.3; got 4'),
+    ('regular_action_order', lambda: groups.Cyclic(4).regular_action(1)(
+        X[..., None]), r'^x must have G = \|C4\| = 4 on axis 3'),
+    ('cyclic_inverse_out_of_range', lambda: groups.Cyclic(4).inverse(4),
+     r'^a must be an element of C4, an int in 0\.\.3; got 4'),
+
+    # groups/dihedral.py
+    ('dihedral_order_float', lambda: groups.Dihedral(1.5),
+     r'^n must be an int; got 1\.5'),
+    ('group_compose_out_of_range', lambda: groups.Dihedral(4).compose(0, 8),
+     r'^b must be an element of D4, an int in 0\.\.7; got 8'),
+
+    # groups/error.py
+    ('equivariance_error_transform', lambda: groups.equivariance_error(
+        lambda v: v, X, 'shift'), r'^transform must be a groups Transform'),
+    ('equivariance_error_output_transform', lambda: groups.equivariance_error(
+        lambda v: v, X, groups.Flip(), 'flip'),
+     r'^output_transform must be a groups Transform'),
+    ('relative_error_shapes', lambda: groups.relative_error(
+        np.ones((2, 3)), np.ones((2, 4))),
+     r'^actual and expected must have the same shape'),
+    ('relative_error_mask_shape', lambda: groups.relative_error(
+        X, X, mask=np.ones((3, 4), bool)),
+     r'^mask must have shape \[H, W\] = \(4, 4\)'),
+    ('transformed_pair_fn', lambda: groups.transformed_pair(
+        'relu', X, groups.Flip()), r'^fn must be a function'),
+
+    # groups/finite.py
+    ('finite_group_unknown_name', lambda: groups.finite_group('Q8'),
+     r"^name must be a finite group name: one of \['C', 'D'\].*got 'Q8'"),
+    ('finite_group_order_0', lambda: groups.finite_group('C0'),
+     r'^name must be a finite group name'),
+    ('finite_group_not_a_str', lambda: groups.finite_group(4),
+     r'^name must be a finite group name'),
+    ('regular_action_group_name', lambda: groups.RegularAction('p4', 0),
+     r'^group must be a groups\.FiniteGroup'),
+
+    # groups/harmonic.py
+    ('bilinear_harmonic_rotation_nan',
+     lambda: harmonic_groups.BilinearHarmonicRotation(float('nan')),
+     r'^degrees must be a finite real number; got nan'),
+    ('harmonic_rotation_orders_empty', lambda: harmonic_groups.HarmonicRotation(
+        1, ()), r'^orders must be a non-empty tuple of distinct ints'),
+    ('harmonic_rotation_orders_repeated',
+     lambda: harmonic_groups.HarmonicRotation(1, (0, 0)),
+     r'^orders must be a non-empty tuple of distinct ints'),
+    ('harmonic_rotation_k_float', lambda: harmonic_groups.HarmonicRotation(
+        1.5), r'^k must be an int; got 1.5'),
+    ('harmonic_rotation_streams', lambda: harmonic_groups.HarmonicRotation(
+        1, (0, 1, 2))(X[:, :, :, None].astype(np.complex64)),
+     r'^x must have M = len\(orders\) = 3 streams on axis 3'),
+    ('harmonic_rotation_real', lambda: harmonic_groups.HarmonicRotation(1)(
+        X[None]), r'^x must be a complex harmonic feature map'),
+
+    # groups/interpolated.py
+    ('bilinear_rotation_nan', lambda: groups.BilinearRotation(float('nan')),
+     r'^degrees must be a finite real number; got nan'),
+    ('bilinear_rotation_int', lambda: groups.BilinearRotation(45)(X_INT),
+     r'^x ' + FLOAT),
+    ('bilinear_rotation_str', lambda: groups.BilinearRotation('45'),
+     r"^degrees must be a finite real number; got '45'"),
+    ('inscribed_disk_margin', lambda: groups.inscribed_disk(4, 4, margin=-1),
+     r'^margin must be a real number >= 0'),
+    ('inscribed_disk_margin_too_big', lambda: groups.inscribed_disk(
+        4, 4, margin=2),
+     r'^margin must be at most the inscribed radius \(min\(H, W\) - 1\) / 2 '
+     r'= 1\.5 of the 4x4 grid; got 2'),
+    ('inscribed_disk_margin_inf', lambda: groups.inscribed_disk(
+        4, 4, margin=float('inf')), r'^margin must be at most'),
+    ('inscribed_disk_margin_nan', lambda: groups.inscribed_disk(
+        4, 4, margin=float('nan')), r'^margin must be a real number >= 0'),
+
+    # groups/rotations.py
+    ('flip_rank', lambda: groups.Flip()(X[0]), r'^x must have rank 4 or 5'),
+    ('rot90_rank', lambda: groups.Rot90(1)(X[0, 0]),
+     r'^x must have rank 4 or 5'),
+    ('rot90_float', lambda: groups.Rot90(1.5), r'^k must be an int; got 1.5'),
+    ('rot90_output_action_stride_0', lambda: groups.Rot90(1)
+     .output_action(stride=0), r'^stride must be in 1\.\.'),
+
+    # groups/translations.py
+    ('shift_rank', lambda: groups.CircularShift(1, 0)(X[0]),
+     r'^x must have rank 4 or 5'),
+    ('circular_shift_float', lambda: groups.CircularShift(0.5, 0),
+     r'^dy must be an int; got 0.5'),
+    ('output_action_stride_0', lambda: groups.CircularShift(1, 0)
+     .output_action(stride=0), r'^stride must be in 1\.\.'),
+    ('circular_shift_output_action_stride_bool', lambda: groups.CircularShift(
+        1, 0).output_action(stride=True), r'^stride must be an int; got True'),
+    ('fourier_shift_int', lambda: groups.FourierShift(0.5, 0)(X_INT),
+     r'^x ' + FLOAT),
+    ('fourier_shift_nan', lambda: groups.FourierShift(float('nan'), 0),
+     r'^dy must be a finite real number; got nan'),
+    ('fourier_shift_inf', lambda: groups.FourierShift(0, float('inf')),
+     r'^dx must be a finite real number; got inf'),
+    ('interior_mask_margin', lambda: groups.interior_mask(
+        4, 4, shift=(0, 0), margin=-1), r'^margin must be >= 0'),
+    ('interior_mask_height', lambda: groups.interior_mask(
+        0, 4, shift=(0, 0), margin=1), r'^height must be in 1\.\.'),
+    ('interior_mask_shift_float', lambda: groups.interior_mask(
+        4, 4, shift=(0.5, 0), margin=1),
+     r'^shift must be an int or a pair of ints'),
+    ('zero_fill_shift_float', lambda: groups.ZeroFillShift(0, 1.0),
+     r'^dx must be an int; got 1.0'),
+    ('zero_fill_output_action', lambda: groups.ZeroFillShift(1, 0)
+     .output_action(stride=2), r'stride must divide the shift'),
+)
+
+
+class GroupsBadInputTest(bad_input.make_test_case(BAD_INPUTS)):
+  """Each row of :data:`BAD_INPUTS` is one test."""
+
+
+if __name__ == '__main__':
+  absltest.main()

@@ -1,0 +1,177 @@
+"""Bad inputs to the models package raise a ValueError naming the argument.
+
+Covers CNN, MLP, ResNet, G-CNNs, H-Nets and the model registry. One row
+``(name, call, regex)`` per case, grouped by module and, within a module, by
+function; the fixtures and the runner are in tests/bad_input.py.
+"""
+
+from absl.testing import absltest
+import jax
+import numpy as np
+
+import groups
+import models
+from models import hnet
+from tests import bad_input
+from tests.bad_input import FILTER, FLOAT, KEY, MNIST, RANK, X, X_INT, X_TINY
+
+
+# (name, call, regex the ValueError message must match)
+BAD_INPUTS = (
+    # models/cnn.py
+    ('cnn_downsampling', lambda: models.CNN(downsampling='stride').init(
+        jax.random.PRNGKey(0), X),
+     r"^downsampling must be one of 'none', 'strided_conv', 'max', 'avg', "
+     r"'max_blur', 'blur_conv', 'aps'; got 'stride'"),
+    ('cnn_head', lambda: models.CNN(head='gap').init(
+        jax.random.PRNGKey(0), X),
+     r"^head must be one of 'fc', 'global_avg', 'global_max'; got 'gap'"),
+    ('cnn_padding', lambda: models.CNN(padding='reflect').init(
+        jax.random.PRNGKey(0), X),
+     r"^padding must be one of 'circular', 'zeros'; got 'reflect'"),
+    ('cnn_norm', lambda: models.CNN(norm='layer').init(
+        jax.random.PRNGKey(0), X),
+     r"^norm must be one of 'none', 'batch'; got 'layer'"),
+    ('cnn_widths_empty', lambda: models.CNN(widths=()).init(
+        jax.random.PRNGKey(0), X), r'^widths must be a non-empty tuple'),
+    ('cnn_widths_0', lambda: models.CNN(widths=(4, 0)).init(
+        jax.random.PRNGKey(0), X), r'^widths entries must be in 1\.\.'),
+    ('cnn_filter_size_8', lambda: models.CNN(filter_size=8).init(
+        jax.random.PRNGKey(0), X), r'^' + FILTER),
+    ('cnn_num_classes_0', lambda: models.CNN(num_classes=0).init(
+        jax.random.PRNGKey(0), X), r'^num_classes must be in 1\.\.'),
+    ('cnn_x_rank', lambda: models.CNN().init(jax.random.PRNGKey(0), X[0]),
+     r'^x must.*' + RANK),
+    ('cnn_x_int', lambda: models.CNN().init(jax.random.PRNGKey(0), X_INT),
+     r'^x ' + FLOAT),
+    ('cnn_aps_grid', lambda: models.CNN(downsampling='aps').init(
+        jax.random.PRNGKey(0), np.ones((1, 6, 6, 1), np.float32)),
+     r"^CNN with downsampling='aps' halves the grid 2 times .* divisible by "
+     r'4; got H, W = 6, 6'),
+    ('cnn_x_no_channels', lambda: models.CNN(widths=(2,)).init(
+        KEY, np.ones((1, 4, 4, 0), np.float32)),
+     r'^x must have H, W, C >= 1'),
+    ('cnn_input_too_small_circular', lambda: models.CNN(
+        widths=(2, 2, 2)).init(KEY, X_TINY),
+     r"^x must be larger for CNN: downsampling 2 \('max', padding "
+     r"'circular'\) sees a 1x1 map from an input of H, W = 2, 2"),
+    ('cnn_input_too_small_zeros', lambda: models.CNN(
+        widths=(2, 2), padding='zeros', downsampling='max_blur').init(
+            KEY, X_TINY),
+     r"^x must be larger for CNN: downsampling 1 \('max_blur', padding "
+     r"'zeros'\) sees a 2x2 map"),
+    ('mlp_hidden_0', lambda: models.MLP(hidden=(8, 0)).init(
+        jax.random.PRNGKey(0), X), r'^hidden entries must be in 1\.\.'),
+    ('mlp_x_rank', lambda: models.MLP().init(jax.random.PRNGKey(0), X[0]),
+     r'^x must.*' + RANK),
+    ('mlp_num_classes_0', lambda: models.MLP(num_classes=0).init(KEY, X),
+     r'^num_classes must be in 1\.\.'),
+    ('residual_block_padding', lambda: models.ResidualBlock(
+        features=2, padding='reflect').init(KEY, X),
+     r"^padding must be one of 'circular', 'zeros'; got 'reflect'"),
+    ('residual_block_features_0', lambda: models.ResidualBlock(
+        features=0).init(KEY, X), r'^features must be in 1\.\.'),
+    ('residual_block_downsampling', lambda: models.ResidualBlock(
+        features=2, downsample=True, downsampling='pool').init(KEY, X),
+     r"^downsampling must be one of 'none', 'strided_conv'"),
+    ('resnet_blocks_0', lambda: models.ResNet(blocks_per_stage=0).init(
+        jax.random.PRNGKey(0), X), r'^blocks_per_stage must be in 1\.\.'),
+    ('resnet_downsampling', lambda: models.ResNet(downsampling='pool').init(
+        jax.random.PRNGKey(0), X), r'^downsampling must be one of'),
+    ('resnet_aps_grid', lambda: models.ResNet(downsampling='aps').init(
+        jax.random.PRNGKey(0), np.ones((1, 6, 6, 1), np.float32)),
+     r"^ResNet with downsampling='aps' halves the grid 2 times"),
+    ('resnet_bn_momentum', lambda: models.ResNet(
+        widths=(2,), bn_momentum=2.0).init(KEY, X),
+     r'^bn_momentum must be a finite number in \[0, 1\]; got 2\.0'),
+    ('resnet_input_too_small', lambda: models.ResNet(
+        widths=(2, 2, 2), downsampling='max').init(KEY, X_TINY),
+     r"^x must be larger for ResNet: downsampling 2 \('max', padding "
+     r"'circular'\) sees a 1x1 map"),
+
+    # models/gcnn.py
+    ('gcnn_group_name', lambda: models.GCNN(group='p4', channels=2).init(
+        jax.random.PRNGKey(0), np.ones((1, 28, 28, 1), np.float32)),
+     r'^group must be a groups\.FiniteGroup'),
+    ('gcnn_channels_0', lambda: models.GCNN(
+        group=groups.Cyclic(4), channels=0).init(KEY, MNIST),
+     r'^channels must be in 1\.\.'),
+    ('gcnn_dropout_rate', lambda: models.P4CNN(dropout_rate=1.0).init(
+        jax.random.PRNGKey(0), np.ones((1, 28, 28, 1), np.float32)),
+     r'^dropout_rate must be in \[0, 1\); got 1\.0'),
+    ('gcnn_pool_window_0', lambda: models.P4CNN(pool_window=0).init(
+        jax.random.PRNGKey(0), np.ones((1, 28, 28, 1), np.float32)),
+     r'^pool_window must be in 1\.\.'),
+    ('gcnn_x_rank', lambda: models.P4CNN().init(jax.random.PRNGKey(0),
+                                                X[0]), r'^x must.*' + RANK),
+    ('gcnn_num_classes_0', lambda: models.P4CNN(num_classes=0).init(
+        KEY, MNIST), r'^num_classes must be in 1\.\.'),
+    ('gcnn_padding', lambda: models.P4CNN(padding='same').init(KEY, MNIST),
+     r"^padding must be one of 'circular', 'zeros', 'reflect', 'replicate', "
+     r"'valid'; got 'same'"),
+    ('gcnn_input_too_small_valid', lambda: models.P4CNN().init(
+        KEY, np.ones((1, 27, 28, 1), np.float32)),
+     r"^x must have H, W >= 28 for GCNN: padding='valid' needs 28 pixels "
+     r'with pool_window=2 .*; got H, W = 27, 28'),
+    ('gcnn_input_too_small_padded', lambda: models.P4CNN(
+        padding='zeros', pool_window=3).init(
+            KEY, np.ones((1, 8, 8, 1), np.float32)),
+     r"^x must have H, W >= 9 for GCNN: padding='zeros' needs 9 pixels"),
+    ('gcnn_dropout_rate_str', lambda: models.P4CNN(dropout_rate='0.3').init(
+        KEY, MNIST), r"^dropout_rate must be in \[0, 1\); got '0\.3'"),
+    ('gcnn_bn_momentum', lambda: models.P4CNN(bn_momentum=5.0).init(
+        KEY, MNIST), r'^bn_momentum must be a finite number in \[0, 1\]'),
+    ('gcnn_bn_epsilon_0', lambda: models.P4CNN(bn_epsilon=0.0).init(
+        KEY, MNIST), r'^bn_epsilon must be a finite number in \(0, inf\)'),
+
+    # models/hnet.py
+    ('hnet_downsample', lambda: hnet.HNet(downsample='max').init(
+        jax.random.PRNGKey(0), X),
+     r"^downsample must be one of 'mean_pool', 'stride'; got 'max'"),
+    ('hnet_downsample_after', lambda: hnet.HNet(downsample_after=(7,)).init(
+        jax.random.PRNGKey(0), X),
+     r'^downsample_after must be a tuple of layer numbers in 1\.\.6'),
+    ('hnet_widths_empty', lambda: hnet.HNet(widths=()).init(
+        jax.random.PRNGKey(0), X), r'^widths must be a non-empty tuple'),
+    ('hnet_pool_window_0', lambda: hnet.HNet(pool_window=0).init(
+        jax.random.PRNGKey(0), X), r'^pool_window must be in 1\.\.'),
+    ('hnet_x_rank', lambda: hnet.HNet().init(jax.random.PRNGKey(0), X[0]),
+     r'^x must.*' + RANK),
+    ('hnet_filter_size_even', lambda: hnet.HNet(filter_size=4).init(
+        jax.random.PRNGKey(0), X), r'^filter_size must be odd'),
+    ('hnet_padding', lambda: hnet.HNet(padding='same').init(KEY, X),
+     r"^padding must be one of 'circular', 'zeros', 'reflect', 'replicate', "
+     r"'valid'; got 'same'"),
+    ('hnet_bn_momentum', lambda: hnet.HNet(bn_momentum=1.5).init(KEY, X),
+     r'^bn_momentum must be a finite number in \[0, 1\]; got 1\.5'),
+    ('hnet_bn_epsilon_0', lambda: hnet.HNet(bn_epsilon=0.0).init(KEY, X),
+     r'^bn_epsilon must be a finite number in \(0, inf\)'),
+    ('hnet_num_classes_0', lambda: hnet.HNet(num_classes=0).init(KEY, X),
+     r'^num_classes must be in 1\.\.'),
+    ('hnet_input_too_small', lambda: hnet.HNet(
+        widths=(2, 2), downsample_after=(1, 2), filter_size=3).init(
+            KEY, np.ones((1, 2, 2, 1), np.float32)),
+     r'^x must be larger for HNet: the mean pool after layer 2 sees a 1x1 '
+     r"map from an input of H, W = 2, 2, and padding='valid' needs window"),
+
+    # models/registry.py
+    ('build_model_name', lambda: models.build_model('vgg'),
+     r"^name must be one of 'cnn', 'mlp', 'resnet'.*; got 'vgg'"),
+    ('build_model_option', lambda: models.build_model('cnn', pool='max'),
+     r"^unknown option 'pool' for model 'cnn'; accepted: num_classes, "
+     r'widths'),
+    ('model_options_name', lambda: models.model_options('vgg'),
+     r"^name must be one of 'cnn', 'mlp', 'resnet'"),
+    ('register_model_cls', lambda: models.register_model('x', object),
+     r'^cls must be a flax.linen.Module subclass'),
+    ('register_model_name', lambda: models.register_model('', models.CNN),
+     r'^name must be a non-empty str'),
+)
+
+
+class ModelsBadInputTest(bad_input.make_test_case(BAD_INPUTS)):
+  """Each row of :data:`BAD_INPUTS` is one test."""
+
+
+if __name__ == '__main__':
+  absltest.main()

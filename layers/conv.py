@@ -112,7 +112,9 @@ def _lax_conv(x: jax.Array, kernel: jax.Array, *, strides, padding,
   XLA:CPU (jax 0.10) runs an unpadded convolution on a generic path ~4x
   slower than a padded one, forward and backward (``benchmarks/peers.py``,
   'conv2d valid' rows). One zero row and column padded at the far end and
-  cropped off again give the same numbers, bit for bit, on the fast path.
+  cropped off again give the same sums of the same products on the fast
+  path; XLA may add them in another order, so the two agree within float32
+  rounding (not always bit for bit: ``tests/peers_test.py``).
   """
   crop = padding == 'VALID'
   if crop:

@@ -6,21 +6,12 @@ strided convs (baseline) vs blur pool (Zhang 2019, 'blur_conv') vs APS
 schedule, random shifts of up to 4 px with zero fill (random crops of a
 zero-padded image; no flips).
 
-MEASURED (short CPU run, the default quick mode: ResNet-8 widths
-(16, 32, 64), 300 steps of batch 64 on the first 10000 training images,
-1000 test images; seed 0, 2 shared CPU cores, 388 s wall;
-runs/study_cifar/results.md):
-
-  model            test acc  consistency  circ. consistency  P(top-1 change)
-  resnet_strided     38.7       76.2           90.4               8.8
-  resnet_blur        40.2       75.9           98.8               0.8
-  resnet_aps         40.2       77.9          100.0               0.0
-  (%; consistency: two random shifts in [-4, 4]^2 with zero fill (Zhang's
-  crops) or circular; P(top-1 change): 1-pixel circular shift right/down.)
-
-300 steps is far from converged (~40%): the run shows the pipeline and the
-invariance gap (APS exact, blur ~10x fewer top-1 flips than strided), not
-accuracy.
+Measured (the default quick mode: ResNet-8 widths (16, 32, 64), 300 steps
+of batch 64 on the first 10000 training images, 1000 test images; seed 0;
+388 s on 2 CPU cores): table in docs/results.md and the run's results.md.
+300 steps is far from converged (~40 % accuracy): the run shows the pipeline
+and the invariance gap (APS exactly consistent under circular shifts, blur
+~10x fewer top-1 flips than strided), not accuracy.
 
 Full run for a GPU (``--config.quick=False``): ResNet-20 (3 blocks per
 stage), all 50000 training images, batch 128, lr 0.1 with 391 warmup steps,

@@ -12,16 +12,24 @@ from groups.base import Compose
 from groups.base import FEATURE_LAYOUT
 from groups.base import Identity
 from groups.base import Transform
+from groups.continuous import O2
+from groups.continuous import SO2
 from groups.cyclic import Cyclic
 from groups.dihedral import Dihedral
 from groups.error import equivariance_error
 from groups.error import relative_error
 from groups.error import transformed_pair
+from groups.fields import FieldTransform
+from groups.fields import FieldType
+from groups.fields import fields_to_group_map
+from groups.fields import group_map_to_fields
 from groups.finite import finite_group
 from groups.finite import FiniteGroup
 from groups.finite import RegularAction
 from groups.interpolated import BilinearRotation
 from groups.interpolated import inscribed_disk
+from groups.representations import direct_sum
+from groups.representations import Representation
 from groups.rotations import Flip
 from groups.rotations import Rot90
 from groups.translations import CircularShift
@@ -40,4 +48,7 @@ __all__ = [
     'Flip', 'FourierShift', 'Identity', 'inscribed_disk', 'interior_mask',
     'RegularAction', 'relative_error', 'Rot90', 'Transform',
     'transformed_pair', 'ZeroFillShift',
+    # Steerable (issue 14): representations and field types.
+    'direct_sum', 'FieldTransform', 'FieldType', 'fields_to_group_map',
+    'group_map_to_fields', 'O2', 'Representation', 'SO2',
 ]

@@ -4,23 +4,26 @@
 ``k = 0 .. 3`` act on the pixel grid as :class:`groups.Rot90` ``(k)``, exactly.
 For N not dividing 4 the rotations by ``360 k / N`` degrees that are not
 multiples of 90 are interpolated (:class:`groups.BilinearRotation`), so layers
-built on C8 are only approximately equivariant (tests/equivariance.py states
+built on C8 are only approximately equivariant (tests/cases/finite_groups.py states
 the measured error).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from groups import validate
 from groups import base
 from groups import finite
 from groups import interpolated
+from groups import representations
 from groups import rotations
 
 
 @dataclasses.dataclass(frozen=True)
-class Cyclic(finite.FiniteGroup):
+class Cyclic(finite.FiniteGroup,
+             representations.RepresentationGroup):
   """C_N: element ``k`` rotates counter-clockwise by ``360 k / N`` degrees.
 
   Attributes:
@@ -51,3 +54,25 @@ class Cyclic(finite.FiniteGroup):
 
   def element_name(self, g):
     return f'r{self.check_element(g)}'
+
+  # Representations (groups/representations.py; e2cnn's irreps of C_N).
+
+  def irrep_ids(self):
+    """Irrep ``k`` for ``k = 0 .. N // 2`` (frequency ``k``)."""
+    return tuple(range(self.n // 2 + 1))
+
+  def irrep_frequency(self, irrep_id):
+    return int(irrep_id)
+
+  def irrep_matrix(self, irrep_id, g):
+    nyquist = 2 * irrep_id == self.n
+    return representations.so2_irrep_matrix(
+        irrep_id, self.pose(g)[1], nyquist=nyquist)
+
+  def pose(self, g):
+    """``(0, 2 pi g / N)``: a counter-clockwise rotation."""
+    return 0, 2 * math.pi * self.check_element(g) / self.n
+
+  def generators(self, frequency=0):
+    del frequency
+    return (1 % self.n,)

@@ -24,22 +24,25 @@ Everything else is inherited: the regular representation on group maps
 transformations of lifting and group convolutions (layers/group_conv.py), and
 the axiom and homomorphism tests of tests/finite_groups_test.py, which run on
 every registered family. Then add registry entries for the layers built on
-the group to tests/equivariance.py (see README, "Add a group or a layer").
+the group to tests/cases/ (see README, "Add a group or a layer").
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from groups import validate
 from groups import base
 from groups import cyclic
 from groups import finite
+from groups import representations
 from groups import rotations
 
 
 @dataclasses.dataclass(frozen=True)
-class Dihedral(finite.FiniteGroup):
+class Dihedral(finite.FiniteGroup,
+               representations.RepresentationGroup):
   """D_N of order 2N: element ``k + N m`` mirrors (if ``m = 1``), then rotates.
 
   ``Dihedral(4)`` is the point group of p4m (Cohen & Welling 2016), exact on
@@ -84,3 +87,32 @@ class Dihedral(finite.FiniteGroup):
   def element_name(self, g):
     turns, mirror = self._split(g, 'g')
     return f'r{turns}' + ('f' if mirror else '')
+
+  # Representations (groups/representations.py; e2cnn's irreps of D_N).
+
+  def irrep_ids(self):
+    """``(0, 0)``, ``(1, 0)``, ``(1, k)`` for ``0 < k < N / 2``, and for
+    even N ``(0, N/2)``, ``(1, N/2)``."""
+    ids = [(0, 0), (1, 0)]
+    ids += [(1, k) for k in range(1, (self.n + 1) // 2)]
+    if self.n % 2 == 0:
+      ids += [(0, self.n // 2), (1, self.n // 2)]
+    return tuple(ids)
+
+  def irrep_frequency(self, irrep_id):
+    return int(irrep_id[1])
+
+  def irrep_matrix(self, irrep_id, g):
+    j, k = irrep_id
+    mirror, angle = self.pose(g)
+    return representations.o2_irrep_matrix(j, k, mirror, angle,
+                                           nyquist=2 * k == self.n)
+
+  def pose(self, g):
+    """``(m, 2 pi k / N)`` for element ``k + N m``."""
+    turns, mirror = self._split(g, 'g')
+    return mirror, 2 * math.pi * turns / self.n
+
+  def generators(self, frequency=0):
+    del frequency
+    return (1 % self.n, self.n)

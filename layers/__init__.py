@@ -26,6 +26,7 @@ from layers.pooling import max_pool
 from layers.pooling import polyphase_components
 from layers.pooling import take_polyphase
 from layers.pooling import Pool
+from layers import steerable  # steerable E(2) convs
 
 __all__ = [
     'aps_indices', 'aps_pool', 'avg_pool', 'binomial_filter', 'blur_pool', 'BlurConv', 'Conv',

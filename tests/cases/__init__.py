@@ -22,6 +22,7 @@ FAMILY_NAMES = (
     'translations',  # shifts of convs, pools and nets; 90-degree convs
     'finite_groups',  # G-CNNs over p4, p4m, C8, D8
     'harmonic',  # H-Nets: circular-harmonic convs
+    'steerable',  # steerable E(2) convs over field types
 )
 
 FAMILIES = tuple(importlib.import_module(f'{__name__}.{name}')

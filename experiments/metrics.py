@@ -392,6 +392,35 @@ def accuracy_vs_rotation(predict_fn: PredictFn, images: np.ndarray,
   return result
 
 
+def binomial_interval(errors: int, num: int, *, z: float = 1.959964
+                      ) -> tuple[float, float]:
+  """Wilson score interval of an error rate ``errors / num`` (95 % for z).
+
+  The test set is a sample: ``errors`` wrong out of ``num`` images gives
+  the rate ``errors / num`` and this interval for the true error rate
+  (Wilson 1927; unlike the normal approximation it stays inside [0, 1]
+  and is sensible at 0 errors).
+
+  Args:
+    errors: misclassified images, int in ``[0, num]``.
+    num: images evaluated, int >= 1.
+    z: the standard normal quantile (1.959964: a 95 % interval).
+
+  Returns:
+    ``(low, high)`` error rates in [0, 1].
+  """
+  num = _check_int(num, 'num', minimum=1)
+  errors = _check_int(errors, 'errors', minimum=0)
+  if errors > num:
+    raise ValueError(f'errors must be <= num = {num}; got {errors}.')
+  rate = errors / num
+  denominator = 1 + z * z / num
+  centre = (rate + z * z / (2 * num)) / denominator
+  half = z * math.sqrt(rate * (1 - rate) / num + z * z / (4 * num * num)
+                       ) / denominator
+  return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def layer_equivariance_errors(model: Any, variables: Any,
                               images: jax.typing.ArrayLike,
                               transform: groups.Transform

@@ -65,10 +65,15 @@ TRAIN_FIELDS = (
     'batch_size', 'augment', 'max_shift', 'shift_mode', 'max_angle',
     'eval_batch_size', 'eval_every', 'log_every', 'checkpoint_every',
     'max_checkpoints', 'num_devices')
+# Training fields a study config may lack (configs/train.py's default holds).
+OPTIONAL_TRAIN_FIELDS = ('train_split', 'lr_decay_every', 'lr_decay_factor')
 # Keys of a model entry that are not model options: a description, and
 # per-model overrides of TRAIN_FIELDS (e.g. train=dict(augment='rotate')).
 MODEL_META_KEYS = ('description', 'train')
 MODELS_DIR = 'models'
+# measure() skips these when config.measure_shifts is False.
+SHIFT_METRICS = ('consistency', 'consistency_circular', 'p_top1_change',
+                 'mean_abs_change')
 
 Row = dict[str, Any]
 
@@ -136,6 +141,9 @@ def check_study_config(config: ml_collections.ConfigDict) -> None:
                    'config.consistency_max_shift', minimum=0)
   validate.check_choice(config.eval_shift_mode, 'config.eval_shift_mode',
                         metrics.SHIFT_MODES)
+  if not isinstance(config.get('measure_shifts', True), bool):
+    raise ValueError(f'config.measure_shifts must be True or False; got '
+                     f'{config.get("measure_shifts")!r}.')
   for angle in config.get('rotation_angles', ()):
     validate.number(angle, 'config.rotation_angles entries (degrees)')
 
@@ -147,11 +155,15 @@ def train_config(config: ml_collections.ConfigDict,
   sub.experiment = 'train'
   for key in TRAIN_FIELDS:
     sub[key] = config[key]
+  for key in OPTIONAL_TRAIN_FIELDS:
+    if key in config:
+      sub[key] = config[key]
   model = config.models[label].to_dict()
   for key, value in (model.get('train') or {}).items():
-    if key not in TRAIN_FIELDS:
+    if key not in TRAIN_FIELDS + OPTIONAL_TRAIN_FIELDS:
       raise ValueError(f'config.models.{label}.train.{key} is not a training '
-                       f'field; accepted: {", ".join(TRAIN_FIELDS)}.')
+                       f'field; accepted: '
+                       f'{", ".join(TRAIN_FIELDS + OPTIONAL_TRAIN_FIELDS)}.')
     sub[key] = value
   for key in MODEL_META_KEYS:
     model.pop(key, None)
@@ -186,7 +198,9 @@ def measure(predict_fn: metrics.PredictFn, images: np.ndarray,
   Returns:
     ``{'test_accuracy', 'acc_shift_<k>' for k = 0..eval_max_shift,
     'consistency', 'consistency_circular', 'p_top1_change',
-    'mean_abs_change', 'acc_rot_<deg>' per rotation angle}``.
+    'mean_abs_change', 'acc_rot_<deg>' per rotation angle}``; with
+    ``config.measure_shifts = False`` the four shift metrics are NaN (not
+    measured).
   """
   batch_size = config.eval_batch_size
   row: Row = {}
@@ -196,14 +210,17 @@ def measure(predict_fn: metrics.PredictFn, images: np.ndarray,
   row['test_accuracy'] = by_shift[0]
   for k, value in by_shift.items():
     row[f'acc_shift_{k}'] = value
-  for mode, key in (('zeros', 'consistency'),
-                    ('circular', 'consistency_circular')):
-    row[key] = metrics.shift_consistency(
-        predict_fn, images, max_shift=config.consistency_max_shift,
-        mode=mode, seed=config.seed, batch_size=batch_size)
-  row.update(metrics.one_pixel_shift_sensitivity(
-      predict_fn, images, mode=config.eval_shift_mode,
-      batch_size=batch_size))
+  if config.get('measure_shifts', True):
+    for mode, key in (('zeros', 'consistency'),
+                      ('circular', 'consistency_circular')):
+      row[key] = metrics.shift_consistency(
+          predict_fn, images, max_shift=config.consistency_max_shift,
+          mode=mode, seed=config.seed, batch_size=batch_size)
+    row.update(metrics.one_pixel_shift_sensitivity(
+        predict_fn, images, mode=config.eval_shift_mode,
+        batch_size=batch_size))
+  else:  # skipped (5 passes over the images): NaN in tables and plots
+    row.update(dict.fromkeys(SHIFT_METRICS, math.nan))
   angles = tuple(config.get('rotation_angles', ()))
   if angles:
     by_angle = metrics.accuracy_vs_rotation(
@@ -276,6 +293,32 @@ def markdown_tables(rows: Sequence[Row]) -> str:
           _pct(r[k]) for k in rotations) + ' |')
     text.append('Accuracy (%) vs rotation:\n\n' + '\n'.join(lines))
   return '\n\n'.join(text)
+
+
+def test_error_interval(accuracy: float, num: int) -> Row:
+  """``test_error`` and its 95 % Wilson interval over ``num`` test images.
+
+  Returns:
+    ``{'num_eval', 'test_error', 'test_error_ci95_low',
+    'test_error_ci95_high'}`` (rates in [0, 1]).
+  """
+  errors = int(round((1.0 - accuracy) * num))
+  low, high = metrics.binomial_interval(errors, num)
+  return {'num_eval': int(num), 'test_error': errors / num,
+          'test_error_ci95_low': low, 'test_error_ci95_high': high}
+
+
+def error_table(rows: Sequence[Row]) -> str:
+  """Test error (%) with its 95 % binomial (Wilson) interval per model."""
+  lines = ['Test error (%) with a 95 % binomial (Wilson) interval:', '',
+           '| model | test images | test error % | 95 % interval % |',
+           '|---|---:|---:|---|']
+  for r in rows:
+    lines.append(f'| {r["label"]} | {int(r["num_eval"]):,} | '
+                 f'{100 * r["test_error"]:.2f} | '
+                 f'{100 * r["test_error_ci95_low"]:.2f} – '
+                 f'{100 * r["test_error_ci95_high"]:.2f} |')
+  return '\n'.join(lines)
 
 
 def comparison_table(rows: Sequence[Row], other_rows: Sequence[Row], *,
@@ -377,6 +420,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> list[Row]:
     }
     row.update(measure(result.predict_fn, np.asarray(eval_data.images),
                        np.asarray(eval_data.labels), config))
+    row.update(test_error_interval(row['test_accuracy'], num_eval))
     row['train_seconds'] = round(train_seconds, 2)
     row['total_seconds'] = round(time.perf_counter() - model_start, 2)
     rows.append(row)
@@ -393,7 +437,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> list[Row]:
   summary = _summary(config, len(rows), time.perf_counter() - start,
                      num_train=num_train, num_eval=num_eval)
   tables = markdown_tables(rows)
-  text = [f'# {title}\n', summary, '', tables]
+  text = [f'# {title}\n', summary, '', tables, '', error_table(rows)]
   plotting.accuracy_vs_shift(rows, os.path.join(workdir,
                                                 'accuracy_vs_shift.png'),
                              title=f'{title}: accuracy vs shift')
@@ -423,7 +467,8 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> list[Row]:
                  'for a side-by-side table', compare_dir)
   with open(os.path.join(workdir, 'results.md'), 'w') as f:
     f.write('\n'.join(text) + '\n')
-  print(f'{title}\n\n{summary}\n\n{tables}', flush=True)
+  print(f'{title}\n\n{summary}\n\n{tables}\n\n{error_table(rows)}',
+        flush=True)
   if comparison:
     print(f'\nSide by side with {compare_dir}:\n\n{comparison}', flush=True)
   logging.info('study done in %.1f s; results in %s',

@@ -46,6 +46,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.train_limit = ml_collections.config_dict.placeholder(int)
   config.eval_limit = ml_collections.config_dict.placeholder(int)
   config.eval_split = 'test'
+  # Split(s) to train on; '+' joins several ('train+validation': all 12000
+  # MNIST-rot digits).
+  config.train_split = 'train'
 
   # Model (models.registry.build_model(name, **fields)); num_classes comes
   # from the data set unless given.
@@ -58,7 +61,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.learning_rate = 5e-3
   config.momentum = 0.9       # sgd only
   config.weight_decay = 0.0   # decoupled (adamw) for adam
-  config.schedule = 'cosine'  # | 'constant'; both after a linear warmup
+  config.schedule = 'cosine'  # | 'constant' | 'step'; after a linear warmup
+  config.lr_decay_every = 0    # 'step': x lr_decay_factor every this many steps
+  config.lr_decay_factor = 0.1
   config.warmup_steps = 50
   config.num_train_steps = 1000
   config.batch_size = 64

@@ -13,7 +13,7 @@ from groups import validate
 from models import registry
 
 OPTIMIZERS = ('adam', 'sgd')
-SCHEDULES = ('cosine', 'constant')
+SCHEDULES = ('cosine', 'constant', 'step')
 AUGMENTATIONS = ('none', 'shift', 'rotate')
 SHIFT_MODES = ('zeros', 'circular')
 
@@ -57,6 +57,11 @@ def check_config(config: ml_collections.ConfigDict) -> None:
                      f'= {config.num_train_steps}; got {config.warmup_steps}.')
   for name, choices in CHOICE_FIELDS:
     validate.check_choice(config[name], f'config.{name}', choices)
+  validate.integer(config.get('lr_decay_every', 0), 'config.lr_decay_every',
+                   minimum=1 if config.schedule == 'step' else 0)
+  validate.number(config.get('lr_decay_factor', 0.1),
+                  'config.lr_decay_factor', minimum=0, maximum=1,
+                  exclusive_minimum=True)
   validate.integer(config.get('num_devices', 0), NUM_DEVICES_NAME, minimum=0)
   check_data_config(config)
   check_model_options(config.model)
@@ -69,6 +74,22 @@ def check_data_config(config: ml_collections.ConfigDict) -> None:
                         'config.data_source', data.SOURCES)
   validate.check_choice(config.get('eval_split', 'test'), 'config.eval_split',
                         data.SPLITS[config.dataset])
+  train_split = config.get('train_split', 'train')
+  if not isinstance(train_split, str):
+    raise ValueError(f"config.train_split must be a split name, or names "
+                     f"joined by '+' (e.g. 'train+validation'); got "
+                     f"{train_split!r}.")
+  names = train_split.split('+')
+  for name in names:
+    validate.check_choice(name, "config.train_split (names joined by '+')",
+                          data.SPLITS[config.dataset])
+  if len(set(names)) != len(names):
+    raise ValueError(f'config.train_split must not repeat a split; got '
+                     f'{train_split!r}.')
+  if config.get('eval_split', 'test') in names:
+    raise ValueError(f'config.train_split = {train_split!r} contains '
+                     f'config.eval_split = {config.get("eval_split", "test")!r}'
+                     f': the model would be evaluated on its training images.')
 
 
 def check_model_config(model_config: object) -> None:

@@ -44,6 +44,10 @@ class StepSettings:
   max_angle: float
   mean: tuple[float, ...]
   std: tuple[float, ...]
+  # schedule='step' only: multiply the rate by lr_decay_factor every
+  # lr_decay_every steps after the warmup (a staircase).
+  lr_decay_every: int = 0
+  lr_decay_factor: float = 0.1
 
   @classmethod
   def from_config(cls, config: ml_collections.ConfigDict, *,
@@ -58,19 +62,26 @@ class StepSettings:
     """
     fields = [f.name for f in dataclasses.fields(cls)
               if f.name not in ('mean', 'std')]
-    return cls(**{name: config[name] for name in fields},
+    # Fields with a default may be missing from older configs.
+    return cls(**{name: config[name] for name in fields if name in config},
                mean=tuple(float(m) for m in mean),
                std=tuple(float(s) for s in std))
 
 
 def learning_rate_schedule(settings: StepSettings) -> optax.Schedule:
   """Linear warmup from 0 over ``warmup_steps``, then cosine decay to 0 at
-  ``num_train_steps`` or a constant rate."""
+  ``num_train_steps``, a constant rate, or ('step') the rate times
+  ``lr_decay_factor ** (k // lr_decay_every)`` at ``k`` steps after the
+  warmup."""
   peak = settings.learning_rate
   warmup = settings.warmup_steps
   if settings.schedule == 'cosine':
     decay = optax.cosine_decay_schedule(
         peak, decay_steps=max(settings.num_train_steps - warmup, 1))
+  elif settings.schedule == 'step':
+    decay = optax.exponential_decay(
+        peak, transition_steps=settings.lr_decay_every,
+        decay_rate=settings.lr_decay_factor, staircase=True)
   else:
     decay = optax.constant_schedule(peak)
   if warmup == 0:

@@ -1,4 +1,4 @@
-"""PNG plots of results (matplotlib, Agg backend; no display needed).
+"""PNG plots of results (matplotlib Figures outside pyplot; no display needed).
 
 Every function takes result rows and writes one PNG: the study plots take the
 rows of :func:`experiments.study.run` (one dict per model with ``label`` and
@@ -18,11 +18,15 @@ Row = dict[str, Any]
 MARKERS = 'osD^vP*X<>'
 
 
-def _pyplot():
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use('Agg')
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
-  return plt
+def _figure(**kwargs):
+  """A matplotlib Figure outside pyplot: no backend switch, no global state.
+
+  Library code must not call ``matplotlib.use``: in a notebook that would
+  turn the session's inline plots off. A bare ``Figure`` saves PNGs with the
+  Agg renderer whatever the session's backend is.
+  """
+  from matplotlib import figure  # pylint: disable=g-import-not-at-top
+  return figure.Figure(**kwargs)
 
 
 def _series(row: Row, prefix: str) -> tuple[list[float], list[float]]:
@@ -33,8 +37,8 @@ def _series(row: Row, prefix: str) -> tuple[list[float], list[float]]:
 
 def _line_plot(rows: Sequence[Row], path: str, *, prefix: str, xlabel: str,
                title: str, baseline_rows: Sequence[Row] | None = None) -> None:
-  plt = _pyplot()
-  fig, ax = plt.subplots(figsize=(8.5, 5))
+  fig = _figure(figsize=(8.5, 5))
+  ax = fig.subplots()
   baseline = {r['label']: r for r in baseline_rows or ()}
   for n, row in enumerate(rows):
     color, marker = f'C{n % 10}', MARKERS[n % len(MARKERS)]
@@ -53,7 +57,6 @@ def _line_plot(rows: Sequence[Row], path: str, *, prefix: str, xlabel: str,
   ax.set_title(title)
   fig.tight_layout()
   fig.savefig(path, dpi=110)
-  plt.close(fig)
 
 
 def accuracy_vs_shift(rows: Sequence[Row], path: str, *, title: str = '',
@@ -82,7 +85,6 @@ def robustness_bars(rows: Sequence[Row], path: str, *,
                     title: str = '') -> None:
   """Four panels of bars per model: test accuracy, consistency (zero-fill
   and circular), P(top-1 change) and mean absolute change."""
-  plt = _pyplot()
   panels = [
       ('test accuracy (%)', [('test_accuracy', 100, None)]),
       ('consistency (%)', [('consistency', 100, 'zero fill'),
@@ -91,9 +93,8 @@ def robustness_bars(rows: Sequence[Row], path: str, *,
       ('mean abs change of top-1 prob.', [('mean_abs_change', 1, None)]),
   ]
   labels = [r['label'] for r in rows]
-  fig, axes = plt.subplots(1, len(panels),
-                           figsize=(4 * len(panels), 1.2 + 0.35 * len(rows)),
-                           sharey=True)
+  fig = _figure(figsize=(4 * len(panels), 1.2 + 0.35 * len(rows)))
+  axes = fig.subplots(1, len(panels), sharey=True)
   positions = list(range(len(rows)))
   for ax, (name, series) in zip(axes, panels):
     height = 0.8 / len(series)
@@ -111,7 +112,6 @@ def robustness_bars(rows: Sequence[Row], path: str, *,
     fig.suptitle(title)
   fig.tight_layout()
   fig.savefig(path, dpi=110)
-  plt.close(fig)
 
 
 def error_panels(rows: Sequence[Row], path: str, *, x: str, line: str,
@@ -148,13 +148,13 @@ def error_panels(rows: Sequence[Row], path: str, *, x: str, line: str,
     legend_titles: title each legend with its kind.
     title: figure title.
   """
-  plt = _pyplot()
   sources = list(dict.fromkeys(r['images'] for r in rows))
   kinds = [k for k in kinds if any(r['kind'] == k for r in rows)]
   width, height = panel_size
-  fig, axes = plt.subplots(
-      len(kinds), len(sources), squeeze=False, sharex=True, sharey=sharey,
-      figsize=(width * len(sources) + legend_width, height * len(kinds)))
+  fig = _figure(figsize=(width * len(sources) + legend_width,
+                        height * len(kinds)))
+  axes = fig.subplots(len(kinds), len(sources), squeeze=False, sharex=True,
+                      sharey=sharey)
   top = max(3.0, 3 * max(r['error'] for r in rows))
   for i, kind in enumerate(kinds):
     names = list(dict.fromkeys(r[line] for r in rows if r['kind'] == kind))
@@ -189,4 +189,3 @@ def error_panels(rows: Sequence[Row], path: str, *, x: str, line: str,
     fig.suptitle(title)
   fig.tight_layout()
   fig.savefig(path, dpi=110)
-  plt.close(fig)

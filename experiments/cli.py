@@ -13,11 +13,13 @@ import jax
 import ml_collections
 
 import experiments
+from experiments.train import config_history
 from experiments.train import preemption
 from experiments.train import workdir_lock
 
 # Exit statuses of main.py besides 0 (done) and 1 (an error).
 BUSY_EXIT_CODE = 1                                  # another run holds --workdir
+INCOMPATIBLE_EXIT_CODE = 1                          # checkpoints can't follow
 REQUEUE_EXIT_CODE = preemption.REQUEUE_EXIT_CODE    # stopped by a signal: re-run
 
 
@@ -67,9 +69,11 @@ def run_experiment(config: ml_collections.ConfigDict, workdir: str) -> Any:
   """Runs the experiment with ``workdir`` locked; maps stops to exit codes.
 
   Exits with :data:`BUSY_EXIT_CODE` and one message naming the holder when
-  another live run holds ``workdir`` (before anything is written), and with
-  :data:`REQUEUE_EXIT_CODE` after a SIGTERM / SIGINT stop (the step is saved;
-  the same command resumes).
+  another live run holds ``workdir`` (before anything is written), with
+  :data:`INCOMPATIBLE_EXIT_CODE` and one message naming the changed keys when
+  the config changed in a way the workdir's checkpoints cannot follow
+  (before any restore), and with :data:`REQUEUE_EXIT_CODE` after a SIGTERM /
+  SIGINT stop (the step is saved; the same command resumes).
   """
   try:
     with workdir_lock.WorkdirLock(workdir, enabled=jax.process_index() == 0):
@@ -77,6 +81,9 @@ def run_experiment(config: ml_collections.ConfigDict, workdir: str) -> Any:
   except workdir_lock.WorkdirBusyError as error:
     sys.stderr.write(f'FATAL {error}\n')
     sys.exit(BUSY_EXIT_CODE)
+  except config_history.IncompatibleConfigError as error:
+    sys.stderr.write(f'FATAL {error}\n')
+    sys.exit(INCOMPATIBLE_EXIT_CODE)
   except preemption.Preempted as stop:
     logging.warning('%s', stop)
     sys.stderr.write(f'{stop}\n')

@@ -45,10 +45,10 @@ OVERRIDES = (f'--config.num_train_steps={NUM_STEPS}', '--config.log_every=1',
              '--config.max_checkpoints=2', '--config.warmup_steps=5')
 
 
-def main_command(workdir):
+def main_command(workdir, overrides=OVERRIDES):
   return [sys.executable, os.path.join(REPO, 'main.py'),
           '--config=experiments/configs/train.py:tiny', f'--workdir={workdir}',
-          *OVERRIDES]
+          *overrides]
 
 
 def subprocess_env(cache_dir):
@@ -58,12 +58,19 @@ def subprocess_env(cache_dir):
           'JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS': '0'}
 
 
-def start(workdir, log_path, env):
+def start(workdir, log_path, env, overrides=OVERRIDES):
   log = open(log_path, 'w')  # pylint: disable=consider-using-with
-  process = subprocess.Popen(main_command(workdir), cwd=REPO, stdout=log,
-                             stderr=subprocess.STDOUT, env=env)
+  process = subprocess.Popen(main_command(workdir, overrides), cwd=REPO,
+                             stdout=log, stderr=subprocess.STDOUT, env=env)
   process.log = log
   return process
+
+
+def log_tail(process, lines=30):
+  """The last ``lines`` lines of the log of a process from :func:`start`."""
+  process.log.flush()
+  with open(process.log.name) as f:
+    return ''.join(f.readlines()[-lines:])
 
 
 def last_logged_step(workdir):
@@ -130,14 +137,22 @@ class KillAndRestartTest(absltest.TestCase):
     while (last_logged_step(killed_dir) < KILL_STEP and victim.poll() is None
            and time.monotonic() < deadline):
       time.sleep(0.001)
-    os.kill(victim.pid, signal.SIGKILL)
+    if victim.poll() is not None:  # ended before it could be killed
+      self.fail(f'the run to kill exited by itself with status '
+                f'{victim.returncode} after logging step '
+                f'{last_logged_step(killed_dir)}; its log ends:\n'
+                f'{log_tail(victim)}')
+    # Not os.kill: if the run ended since poll(), send_signal does nothing
+    # and the status check below reports it with the log.
+    victim.send_signal(signal.SIGKILL)
     victim.wait()
-    victim.log.close()
     seen = last_logged_step(killed_dir)
     saved = sorted(int(d) for d in os.listdir(
         os.path.join(killed_dir, train.CHECKPOINT_DIR)) if d.isdigit())
     self.assertEqual(victim.returncode, -signal.SIGKILL,
-                     f'the run was not killed (it logged step {seen})')
+                     f'the run was not killed (it logged step {seen}); its '
+                     f'log ends:\n{log_tail(victim)}')
+    victim.log.close()
     self.assertBetween(seen, KILL_STEP, NUM_STEPS - 1)
     self.assertNotIn(NUM_STEPS, saved)
 
@@ -147,6 +162,8 @@ class KillAndRestartTest(absltest.TestCase):
     self.assertEqual(reference.wait(timeout=120), 0)
     reference.log.close()
     self.assertEqual(restarted.returncode, 0, restarted.stderr[-3000:])
+    # SIGKILL left run.lock naming the dead run: taken over with a warning.
+    self.assertIn(f'Took over the lock of PID {victim.pid} ', restarted.stderr)
     print(f'killed after step {KILL_STEP} (logged up to {seen}; checkpoints '
           f'{saved}); ' + ' '.join(line.split('] ')[-1] for line in
                                    restarted.stderr.splitlines()

@@ -29,6 +29,8 @@ from typing import Any
 
 import ml_collections
 
+from experiments.train import writers
+
 HISTORY_NAME = 'config_history.jsonl'
 
 # Dotted keys (or prefixes, ending in '.') whose change makes the checkpoints
@@ -65,11 +67,7 @@ def diff(old: Mapping[str, Any], new: Mapping[str, Any]
 
 def read_history(workdir: str) -> list[dict[str, Any]]:
   """Every recorded start, oldest first ([] if none)."""
-  path = os.path.join(workdir, HISTORY_NAME)
-  if not os.path.exists(path):
-    return []
-  with open(path) as f:
-    return [json.loads(line) for line in f if line.strip()]
+  return writers.read_json_lines(os.path.join(workdir, HISTORY_NAME))
 
 
 def previous_config(workdir: str) -> dict[str, Any] | None:

@@ -201,8 +201,9 @@ def run_steps(run: Run, loop: LoopState, *,
     maybe_evaluate(run, loop)
     maybe_checkpoint(run, loop)
     loop.paused += time.perf_counter() - pause_start
-    if (stop is not None and loop.step < config.num_train_steps and
-        stop.agreed(jax.process_count())):
+    # Also after the last step: the run is complete, but whatever runs next
+    # in this process (a study's next model) must not swallow the request.
+    if stop is not None and stop.agreed(jax.process_count()):
       stop_early(run, loop, signal_name=stop.signal_name or 'a signal')
 
 

@@ -24,6 +24,7 @@ import signal
 import threading
 from typing import Any
 
+from absl import logging
 import numpy as np
 
 # sysexits.h EX_TEMPFAIL: "temporary failure, the user is invited to retry".
@@ -81,10 +82,35 @@ class StopSignals:
   def __enter__(self) -> 'StopSignals':
     if self.enabled and threading.current_thread() is threading.main_thread():
       for signum in _SIGNALS:
-        self._previous[signum] = signal.signal(signum, self._handle)
+        previous = signal.signal(signum, self._handle)
+        if isinstance(previous, _AbsorbOnce):  # left by an earlier stop
+          previous = previous.previous
+        self._previous[signum] = previous
     return self
 
-  def __exit__(self, *exc_info) -> None:
+  def __exit__(self, exc_type, exc, traceback) -> None:
+    stopped = exc_type is not None and issubclass(exc_type, Preempted)
     for signum, handler in self._previous.items():
-      signal.signal(signum, handler)
+      # After a stop the process is on its way out (exit status 75): one more
+      # signal in that window is logged and ignored rather than killing it
+      # mid-exit; the one after acts as usual again.
+      signal.signal(signum, _AbsorbOnce(signum, handler) if stopped
+                    else handler)
     self._previous.clear()
+    if len(self.received) > 1:
+      logging.warning('also received %s while stopping: ignored, the stop '
+                      'went on', ', '.join(self.received[1:]))
+
+
+class _AbsorbOnce:
+  """A signal handler that ignores one signal, then restores ``previous``."""
+
+  def __init__(self, signum: int, previous: Any):
+    self.signum = signum
+    self.previous = previous
+
+  def __call__(self, signum, frame) -> None:  # pylint: disable=unused-argument
+    signal.signal(self.signum, self.previous)
+    logging.warning('also received %s while stopping: ignored, the stop '
+                    'went on (the run is saved; a further signal acts as '
+                    'usual)', signal.Signals(signum).name)

@@ -113,11 +113,17 @@ def start_run(config: ml_collections.ConfigDict, workdir: str
   """Loads the data, compiles, and restores or initialises the train state.
 
   Only process 0 writes ``config.json`` and the metrics.
+
+  Raises:
+    IncompatibleConfigError: if the config changed in keys the checkpoints
+      cannot follow (checked first, before loading data or compiling).
   """
   checkpoints.quiet_orbax_logging()
   parallel = data_parallel.DataParallel.create(config.get('num_devices', 0))
   parallel.check_batch_size(config.batch_size, 'config.batch_size')
   os.makedirs(workdir, exist_ok=True)
+  if has_checkpoints(workdir):  # before loading data and compiling
+    config_history.check_resumable(workdir, config)
   train_data, eval_data = inputs.load_data(config)
   functions = build_functions(config, train_data, parallel)
   warn_if_eval_batches_do_not_split(config, eval_data, parallel)
@@ -166,6 +172,13 @@ def warn_if_eval_batches_do_not_split(config: ml_collections.ConfigDict,
                     parallel.num_devices, parallel.num_devices)
 
 
+def has_checkpoints(workdir: str) -> bool:
+  """True if ``workdir`` holds step folders of checkpoints (intact or not)."""
+  directory = checkpoints.checkpoint_dir(workdir)
+  return os.path.isdir(directory) and any(
+      name.isdigit() for name in os.listdir(directory))
+
+
 def restore_or_start(config: ml_collections.ConfigDict, workdir: str,
                      manager: ocp.CheckpointManager,
                      state: state_lib.TrainState
@@ -179,14 +192,10 @@ def restore_or_start(config: ml_collections.ConfigDict, workdir: str,
   Raises:
     ValueError: if ``config.num_train_steps`` is below the latest
       checkpoint's step.
-    IncompatibleConfigError: if the config changed in keys the checkpoints
-      cannot follow (checked before any restore).
     CheckpointRestoreError: if there are checkpoints but none restores.
   """
   try:
     latest_step = manager.latest_step() or 0
-    if latest_step:
-      config_history.check_resumable(workdir, config)
     if latest_step > config.num_train_steps:
       raise ValueError(f'config.num_train_steps = {config.num_train_steps} '
                        f'is below the latest checkpoint step {latest_step} in '

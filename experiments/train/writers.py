@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 import json
 import os
+from typing import Any
 
 from absl import logging
 import ml_collections
@@ -67,13 +68,17 @@ class NullWriter:
     pass
 
 
-def read_metrics(workdir: str) -> list[dict[str, float]]:
-  """The records of ``workdir/metrics.jsonl`` (an empty list if missing)."""
-  path = os.path.join(workdir, METRICS_FILE)
+def read_json_lines(path: str) -> list[dict[str, Any]]:
+  """The JSON objects of a JSON-lines file, in order ([] if it is missing)."""
   if not os.path.exists(path):
     return []
   with open(path) as f:
     return [json.loads(line) for line in f if line.strip()]
+
+
+def read_metrics(workdir: str) -> list[dict[str, float]]:
+  """The records of ``workdir/metrics.jsonl`` (an empty list if missing)."""
+  return read_json_lines(os.path.join(workdir, METRICS_FILE))
 
 
 def write_config(config: ml_collections.ConfigDict, workdir: str) -> None:

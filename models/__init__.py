@@ -3,7 +3,9 @@
 :data:`MODELS` (``models/registry.py``) maps each name a config may give as
 ``config.model.name`` to a linen Module class or a ``functools.partial`` of
 one: 'cnn', 'mlp', 'resnet' (``models/cnn.py``), 'z2cnn', 'p4cnn', 'p4mcnn'
-(``models/gcnn.py``), 'hnet', 'hnet_deep' (``models/hnet.py``). A model
+(``models/gcnn.py``), 'hnet', 'hnet_deep' (``models/hnet.py``), 'c8cnn',
+'c16cnn', 'd16cnn', 'd16c16cnn', 'so2cnn', 'o2cnn' (``models/steerable.py``).
+A model
 registers where it is defined, with ``@register_model('name')`` on its class
 or one ``register_model('name', factory)`` call for a named size; importing
 this package imports every model module, so :func:`build_model` sees them
@@ -26,9 +28,10 @@ from models.registry import build_model
 from models.registry import model_options
 from models.registry import MODELS
 from models.registry import register_model
+from models.steerable import SteerableCNN
 
 __all__ = [
     'build_model', 'CNN', 'GCNN', 'HNet', 'MLP', 'model_options', 'MODELS',
     'P4CNN', 'P4MCNN', 'register_model', 'ResidualBlock', 'ResNet', 'ResNet8',
-    'ResNet14', 'ResNet20', 'Z2CNN',
+    'ResNet14', 'ResNet20', 'Z2CNN', 'SteerableCNN',
 ]

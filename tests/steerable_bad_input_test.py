@@ -8,16 +8,37 @@ import math
 
 from absl.testing import absltest
 from absl.testing import parameterized
+import jax
 import numpy as np
 
 import groups
 from layers import steerable
+import models
 
 C8 = groups.Cyclic(8)
 D8 = groups.Dihedral(8)
 SO2 = groups.SO2(3)
 REGULAR = groups.FieldType(C8, [C8.regular_representation])
 SCALAR = groups.FieldType(C8, [C8.trivial_representation])
+
+
+MIXED = groups.FieldType(C8, [C8.regular_representation, C8.irrep(1),
+                              C8.trivial_representation])  # C = 11
+
+
+def _regular():
+  return np.ones((1, 5, 5, 8), np.float32)
+
+
+def _mixed():
+  return np.ones((1, 5, 5, 11), np.float32)
+
+
+def _model(name, size=28, **options):
+  """Traces ``init`` only (the checks run before any layer is built)."""
+  model = models.build_model(name, **options)
+  x = jax.ShapeDtypeStruct((1, size, size, 1), np.float32)
+  return jax.eval_shape(model.init, jax.random.PRNGKey(0), x)
 
 
 def _conv(**overrides):
@@ -105,6 +126,172 @@ _CASES = (
         REGULAR, REGULAR).export({}), ['params', 'weights']),
     ('exported_dict', lambda: steerable.exported_conv2d(
         np.zeros((1, 5, 5, 8), np.float32), {'kernel': 1}), ['exported']),
+    # issue 15: the toolbox (layers/steerable/nonlinear, norm, pooling,
+    # restriction) and models/steerable.py.
+    ('pointwise_on_irrep', lambda: steerable.pointwise_nonlinearity(
+        _mixed(), field_type=MIXED),
+     ['field_type', 'field 1', 'irrep(1)', 'norm_nonlinearity', 'force']),
+    ('pointwise_activation_name', lambda: steerable.pointwise_nonlinearity(
+        _regular(), field_type=REGULAR, activation='relu2'),
+     ['activation', "'elu'"]),
+    ('pointwise_activation_type', lambda: steerable.pointwise_nonlinearity(
+        _regular(), field_type=REGULAR, activation=3), ['activation']),
+    ('pointwise_force_type', lambda: steerable.pointwise_nonlinearity(
+        _regular(), field_type=REGULAR, force='yes'), ['force', 'bool']),
+    ('pointwise_channels', lambda: steerable.pointwise_nonlinearity(
+        _mixed(), field_type=REGULAR), ['x', 'C = 8']),
+    ('pointwise_not_a_type', lambda: steerable.pointwise_nonlinearity(
+        _regular(), field_type=C8.regular_representation),
+     ['field_type', 'FieldType']),
+    ('norm_nonlinearity_bias', lambda: steerable.norm_nonlinearity(
+        _mixed(), np.zeros(2, np.float32), field_type=MIXED),
+     ['bias', '[F] = (3,)']),
+    ('norm_nonlinearity_epsilon', lambda: steerable.norm_nonlinearity(
+        _mixed(), field_type=MIXED, epsilon=0.0), ['epsilon']),
+    ('norm_nonlinearity_activation', lambda: steerable.norm_nonlinearity(
+        _mixed(), field_type=MIXED, activation=None), ['activation']),
+    ('gated_channels', lambda: steerable.gated_nonlinearity(
+        _mixed(), gated_type=MIXED),
+     ['x', 'C = 14', '4xtrivial']),
+    ('gated_not_a_type', lambda: steerable.gated_nonlinearity(
+        _mixed(), gated_type='irreps'), ['gated_type', 'FieldType']),
+    ('gated_activation', lambda: steerable.gated_nonlinearity(
+        np.zeros((1, 3, 3, 14), np.float32), gated_type=MIXED,
+        activation='sigmoid2'), ['activation']),
+    ('concatenated_on_rotation_irrep', lambda:
+     steerable.concatenated_nonlinearity(_mixed(), field_type=MIXED),
+     ['field_type', 'signed permutation', 'field 1']),
+    ('inner_moments_on_irrep', lambda: steerable.inner_moments(
+        _mixed(), field_type=MIXED), ['inner batch norm', 'norm_batch_norm']),
+    ('inner_batch_norm_mean_shape', lambda: steerable.inner_batch_norm(
+        _regular(), field_type=REGULAR, mean=np.zeros(2, np.float32),
+        var=np.ones(1, np.float32)), ['mean', '[F] = (1,)']),
+    ('inner_batch_norm_negative_var', lambda: steerable.inner_batch_norm(
+        _regular(), field_type=REGULAR, mean=np.zeros(1, np.float32),
+        var=-np.ones(1, np.float32)), ['var', '>= 0']),
+    ('inner_batch_norm_epsilon', lambda: steerable.inner_batch_norm(
+        _regular(), field_type=REGULAR, mean=np.zeros(1, np.float32),
+        var=np.ones(1, np.float32), epsilon=0), ['epsilon']),
+    ('inner_batch_norm_scale_shape', lambda: steerable.inner_batch_norm(
+        _regular(), field_type=REGULAR, mean=np.zeros(1, np.float32),
+        var=np.ones(1, np.float32), scale=np.ones((1, 1), np.float32)),
+     ['scale']),
+    ('norm_batch_norm_var_shape', lambda: steerable.norm_batch_norm(
+        _mixed(), field_type=MIXED, mean=np.zeros(2, np.float32),
+        var=np.ones(2, np.float32)), ['var', 'n_blocks', '(3,)']),
+    ('norm_batch_norm_bias_shape', lambda: steerable.norm_batch_norm(
+        _mixed(), field_type=MIXED, mean=np.zeros(2, np.float32),
+        var=np.ones(3, np.float32), bias=np.zeros(3, np.float32)),
+     ['bias', 'n_trivial', '(2,)']),
+    ('gnorm_per_irrep_fixed', lambda: steerable.gnorm_batch_norm(
+        _mixed(), field_type=MIXED, mean=np.zeros(2, np.float32),
+        var=np.ones(7, np.float32), per_irrep=False), ['per_irrep']),
+    ('field_group_norm_scale', lambda: steerable.field_group_norm(
+        _mixed(), field_type=MIXED, scale=np.ones(1, np.float32)),
+     ['scale', 'n_blocks']),
+    ('norm_moments_per_irrep', lambda: steerable.norm_moments(
+        _mixed(), field_type=MIXED, per_irrep='yes'), ['per_irrep', 'bool']),
+    ('norm_moments_axes', lambda: steerable.norm_moments(
+        _mixed(), field_type=MIXED, axes=(0, 1)), ['axes', '(1, 2)']),
+    ('norm_batch_norm_per_irrep', lambda: steerable.norm_batch_norm(
+        _mixed(), field_type=MIXED, mean=np.zeros(2, np.float32),
+        var=np.ones(3, np.float32), per_irrep=1), ['per_irrep', 'bool']),
+    ('field_group_norm_per_irrep', lambda: steerable.field_group_norm(
+        _mixed(), field_type=MIXED, per_irrep=None), ['per_irrep']),
+    ('norm_nonlinearity_module_use_bias', lambda: steerable.NormNonlinearity(
+        MIXED, use_bias='no').init(jax.random.PRNGKey(0), _mixed()),
+     ['use_bias', 'bool']),
+    ('field_group_norm_epsilon', lambda: steerable.field_group_norm(
+        _mixed(), field_type=MIXED, epsilon=-1.0), ['epsilon']),
+    ('batch_norm_module_momentum', lambda: steerable.InnerBatchNorm(
+        REGULAR, momentum=2.0, use_running_average=True).init(
+            jax.random.PRNGKey(0), _regular()), ['momentum']),
+    ('inner_batch_norm_module_on_irrep', lambda: steerable.InnerBatchNorm(
+        MIXED, use_running_average=False).init(
+            jax.random.PRNGKey(0), _mixed()), ['norm_batch_norm']),
+    ('max_pool_on_irrep', lambda: steerable.pointwise_max_pool(
+        _mixed(), field_type=MIXED, window=2), ['field_type', 'norm_max_pool']),
+    ('max_pool_window', lambda: steerable.pointwise_max_pool(
+        _regular(), field_type=REGULAR, window=0), ['window']),
+    ('max_pool_padding', lambda: steerable.pointwise_max_pool(
+        _regular(), field_type=REGULAR, window=2, padding='zeros'),
+     ['padding', "'same'"]),
+    ('max_blur_pool_on_irrep', lambda: steerable.pointwise_max_blur_pool(
+        _mixed(), field_type=MIXED), ['norm_max_blur_pool']),
+    ('max_blur_pool_force', lambda: steerable.pointwise_max_blur_pool(
+        _regular(), field_type=REGULAR, force=1), ['force']),
+    ('avg_pool_channels', lambda: steerable.pointwise_avg_pool(
+        _regular(), field_type=MIXED, window=2), ['x', 'C = 11']),
+    ('blur_pool_filter_size', lambda: steerable.pointwise_blur_pool(
+        _mixed(), field_type=MIXED, filter_size=9), ['filter_size']),
+    ('blur_pool_padding', lambda: steerable.pointwise_blur_pool(
+        _mixed(), field_type=MIXED, padding='valid'), ['padding']),
+    ('norm_max_pool_padding', lambda: steerable.norm_max_pool(
+        _mixed(), field_type=MIXED, window=2, padding='circular'),
+     ['padding', "'valid', 'same'"]),
+    ('norm_max_pool_window_too_large', lambda: steerable.norm_max_pool(
+        _mixed(), field_type=MIXED, window=9), ['window', 'fit']),
+    ('norm_max_pool_stride', lambda: steerable.norm_max_pool(
+        _mixed(), field_type=MIXED, window=2, stride=(1, 2, 3)), ['stride']),
+    ('group_pool_on_irrep', lambda: steerable.group_pool(
+        _mixed(), field_type=MIXED), ['group pooling', 'norm_pool']),
+    ('group_pool_reduction', lambda: steerable.group_pool(
+        _regular(), field_type=REGULAR, reduction='sum'),
+     ['reduction', "'max', 'mean'"]),
+    ('invariant_map_reduction', lambda: steerable.invariant_map(
+        _mixed(), field_type=MIXED, reduction='min'), ['reduction']),
+    ('invariant_readout_spatial', lambda: steerable.invariant_readout(
+        _mixed(), field_type=MIXED, spatial='sum'), ['spatial', "'avg'"]),
+    ('norm_pool_not_a_type', lambda: steerable.norm_pool(
+        _mixed(), field_type=None), ['field_type', 'FieldType']),
+    ('restrict_not_dividing', lambda: steerable.restrict_field_type(
+        REGULAR, groups.Cyclic(3)), ['subgroup', 'dividing', 'Cyclic(M)']),
+    ('restrict_dihedral_in_cyclic', lambda: steerable.restrict_field_type(
+        REGULAR, groups.Dihedral(4)), ['subgroup', 'C8']),
+    ('restrict_so2_in_so2', lambda: steerable.restrict_field_type(
+        groups.FieldType(SO2, [SO2.irrep(1)]), groups.SO2(3)),
+     ['subgroup', 'SO2(3)']),
+    ('restrict_band_limit', lambda: steerable.restrict_field_type(
+        groups.FieldType(groups.O2(3), [groups.O2(3).irrep(1, 3)]),
+        groups.SO2(2)), ['subgroup', 'max_frequency >= 3']),
+    ('restrict_not_a_type', lambda: steerable.restrict_field_type(
+        C8.regular_representation, groups.Cyclic(4)), ['field_type']),
+    ('restrict_channels', lambda: steerable.restrict(
+        _mixed(), field_type=REGULAR, subgroup=groups.Cyclic(4)),
+     ['x', 'C = 8']),
+    ('upsample_factor', lambda: steerable.upsample(
+        _mixed(), field_type=MIXED, factor=0), ['factor']),
+    ('upsample_method', lambda: steerable.upsample(
+        _mixed(), field_type=MIXED, method='bicubic'),
+     ['method', "'nearest', 'bilinear'"]),
+    ('model_fields_length', lambda: _model('c8cnn', fields=(1, 2)),
+     ['fields', '6 ints']),
+    ('model_fields_entry', lambda: _model('c8cnn', fields=(1, 1, 1, 1, 1, 0)),
+     ['fields entries']),
+    ('model_elu_on_so2', lambda: _model('so2cnn', nonlinearity='elu'),
+     ['nonlinearity', "'gated' or 'norm'"]),
+    ('model_nonlinearity', lambda: _model('c8cnn', nonlinearity='relu'),
+     ['nonlinearity', "'elu', 'gated', 'norm'"]),
+    ('model_input_size', lambda: _model('c8cnn', size=30),
+     ['x', 'divisible by 4', '30']),
+    ('model_kernel_even', lambda: _model('c8cnn', kernel_size=4),
+     ['kernel_size', 'odd']),
+    ('model_restrict_without_subgroup', lambda: _model(
+        'd16cnn', restrict_at=5), ['subgroup', 'restrict_at']),
+    ('model_subgroup_without_restrict', lambda: _model(
+        'd16cnn', subgroup=groups.Cyclic(16)), ['restrict_at']),
+    ('model_restrict_at_range', lambda: _model(
+        'd16c16cnn', restrict_at=7), ['restrict_at', '2..6']),
+    ('model_bad_subgroup', lambda: _model(
+        'c8cnn', restrict_at=5, subgroup=groups.Dihedral(8)), ['subgroup']),
+    ('model_group', lambda: _model('c8cnn', group=groups.Rot90(1)),
+     ['group', 'representations']),
+    ('model_num_classes', lambda: _model('c8cnn', num_classes=0),
+     ['num_classes']),
+    ('model_head_width', lambda: _model('c8cnn', head_width=0),
+     ['head_width']),
+    ('model_bn_momentum', lambda: _model('c8cnn', bn_momentum=1.5),
+     ['bn_momentum']),
 )
 
 

@@ -1,0 +1,175 @@
+"""Per-field bookkeeping shared by steerable nonlinearities, norms and pools.
+
+A steerable map ``[B, H, W, C]`` (layout of :mod:`groups.fields`) is a list of
+fields; the toolbox layers act field by field. This module answers the
+questions they share:
+
+* which field each channel belongs to (:func:`field_index`), and the
+  per-field squared norms ``[B, H, W, F]`` of a map (:func:`field_norms`),
+  invariant under every orthogonal ``rho(g)``;
+* which fields a *pointwise* operation (ReLU, max) commutes with: those whose
+  ``rho(g)`` are permutation matrices for every ``g`` -- regular, quotient and
+  trivial fields (:func:`is_permutation_representation`);
+* which fields a *concatenated* nonlinearity accepts: signed permutations
+  (:func:`is_signed_permutation_representation`).
+
+Every check raises a ``ValueError`` naming the argument and the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from groups import fields as fields_lib
+from groups import representations as reps_lib
+from groups import validate
+
+_HIGHEST = jax.lax.Precision.HIGHEST
+
+#: Names of ``jax.nn`` activations accepted as strings (any callable works).
+ACTIVATIONS = ('relu', 'elu', 'gelu', 'selu', 'celu', 'silu', 'swish',
+               'softplus', 'sigmoid', 'tanh', 'leaky_relu', 'relu6',
+               'hard_tanh', 'soft_sign', 'log_sigmoid', 'mish', 'identity')
+
+
+def activation_fn(activation: Any, name: str = 'activation'
+                  ) -> Callable[[jax.Array], jax.Array]:
+  """``activation`` as a function: a callable, or a ``jax.nn`` name."""
+  if isinstance(activation, str):
+    validate.check_choice(activation, name, ACTIVATIONS)
+    return getattr(jax.nn, activation)
+  validate.check_callable(activation, name,
+                          what=f'of an array, or one of {ACTIVATIONS}')
+  return activation
+
+
+def field_index(field_type: fields_lib.FieldType) -> np.ndarray:
+  """``[C]`` int32: the field each channel belongs to."""
+  return np.repeat(np.arange(len(field_type), dtype=np.int32),
+                   [rep.size for rep in field_type.representations])
+
+
+def field_sizes(field_type: fields_lib.FieldType) -> np.ndarray:
+  """``[F]`` the size of each field."""
+  return np.array([rep.size for rep in field_type.representations],
+                  np.int32)
+
+
+def membership(field_type: fields_lib.FieldType) -> np.ndarray:
+  """``[C, F]`` float32, 1 where channel ``c`` belongs to field ``f``."""
+  out = np.zeros((field_type.size, len(field_type)), np.float32)
+  out[np.arange(field_type.size), field_index(field_type)] = 1.0
+  return out
+
+
+def sum_over_fields(values: jax.Array, field_type: fields_lib.FieldType
+                    ) -> jax.Array:
+  """``[..., C] -> [..., F]``: the sum of each field's channels."""
+  return jnp.einsum('...c,cf->...f', values,
+                    jnp.asarray(membership(field_type), values.dtype),
+                    precision=_HIGHEST)
+
+
+def expand_fields(values: jax.Array, field_type: fields_lib.FieldType
+                  ) -> jax.Array:
+  """``[..., F] -> [..., C]``: each field's value on all its channels."""
+  return jnp.take(values, field_index(field_type), axis=-1)
+
+
+def field_norms(x: jax.Array, field_type: fields_lib.FieldType) -> jax.Array:
+  """Squared norm of every field at every pixel, ``[B, H, W, F]``."""
+  return sum_over_fields(jnp.square(x), field_type)
+
+
+@functools.lru_cache(maxsize=512)
+def _matrices(rep: reps_lib.Representation) -> tuple[np.ndarray, ...] | None:
+  """Every distinct ``rho(g)`` (None if there are infinitely many).
+
+  SO(2) / O(2) representations with frequency-0 irreps only (trivial, and
+  O(2)'s sign irrep) take the values at the identity and the mirror.
+  """
+  group = rep.group
+  if group.is_finite:
+    return tuple(rep(g) for g in group.elements())
+  if rep.max_frequency > 0:
+    return None
+  return (rep(group.identity_element),) + tuple(
+      rep(g) for g in group.generators(0))
+
+
+def _all_in(values: np.ndarray, allowed: tuple[float, ...]) -> bool:
+  return bool(np.all(np.min(np.stack([np.abs(values - a) for a in allowed]),
+                            axis=0) < 1e-6))
+
+
+@functools.lru_cache(maxsize=512)
+def is_permutation_representation(rep: reps_lib.Representation) -> bool:
+  """True if every ``rho(g)`` is a permutation matrix (regular, quotient,
+  trivial fields): then a pointwise function commutes with ``rho(g)``.
+
+  For SO(2) / O(2) only representations of frequency 0 can qualify.
+  """
+  matrices = _matrices(rep)
+  if matrices is None:
+    return False
+  return all(_all_in(m, (0.0, 1.0)) and np.allclose(m.sum(axis=0), 1)
+             for m in matrices)
+
+
+@functools.lru_cache(maxsize=512)
+def is_signed_permutation_representation(rep: reps_lib.Representation
+                                         ) -> bool:
+  """True if every ``rho(g)`` is a signed permutation (entries 0, +-1, one
+  non-zero per row): e.g. the sign irreps, C4's irrep 1, regular fields."""
+  matrices = _matrices(rep)
+  if matrices is None:
+    return False
+  return all(_all_in(m, (0.0, 1.0, -1.0)) and
+             np.allclose(np.abs(m).sum(axis=1), 1) for m in matrices)
+
+
+def check_pointwise_fields(field_type: fields_lib.FieldType, *, what: str,
+                           instead: str, name: str = 'field_type') -> None:
+  """Raises unless every field is a permutation (regular/quotient/trivial)."""
+  for i, rep in enumerate(field_type.representations):
+    if not is_permutation_representation(rep):
+      raise ValueError(
+          f'{name} must have only regular, quotient or trivial fields for '
+          f'{what} (a pointwise function commutes only with permutation '
+          f'matrices rho(g)); field {i} is {rep} (size {rep.size}), whose '
+          f'rho(g) mixes channels with other signs or weights. Use '
+          f'{instead} instead, or force=True to apply it anyway (not '
+          'equivariant).')
+
+
+def check_map(x: Any, field_type: Any, name: str = 'x',
+              type_name: str = 'field_type') -> jax.Array:
+  """Checks ``field_type`` and that ``x`` is ``[B, H, W, field_type.size]``."""
+  fields_lib.check_field_type(field_type, type_name)
+  field_type.check_features(x, name)
+  return jnp.asarray(x)
+
+
+def check_field_vector(value: Any, name: str, length: int, what: str) -> None:
+  """Checks a per-field (or per-block) parameter of shape ``[length]``."""
+  if value is None:
+    return
+  if jnp.ndim(value) != 1 or jnp.shape(value)[0] != length:
+    raise ValueError(f'{name} must have shape [{what}] = ({length},); got '
+                     f'{jnp.shape(value)}.')
+
+
+def check_bool(value: Any, name: str) -> bool:
+  if not isinstance(value, (bool, np.bool_)):
+    raise ValueError(f'{name} must be a bool; got {value!r}.')
+  return bool(value)
+
+
+def check_force(force: Any) -> bool:
+  return check_bool(force, 'force')

@@ -1,0 +1,464 @@
+"""Batch normalisation per field type (e2cnn's batch-norm modules).
+
+Statistics and parameters are shared by all channels of a field (or of an
+irrep block), so they do not change when ``g`` permutes pixels and acts on
+the fields, and every variant is exactly equivariant in training mode (batch
+statistics) and in eval mode (running statistics in the 'batch_stats'
+collection). Layout: ``[B, H, W, C]`` of a :class:`groups.FieldType`.
+
+* :func:`inner_batch_norm` (e2cnn ``InnerBatchNorm``) -- regular, quotient
+  and trivial fields: one mean and one variance per field, over
+  ``B, H, W`` *and the field's channels* (the group axis), a scale and a bias
+  per field added to all its channels. Refused on other fields (a constant
+  added to every channel of an irrep field is not equivariant).
+* :func:`norm_batch_norm` (``NormBatchNorm``) -- any field: the field is
+  divided by the root of its mean squared norm per channel,
+  ``E|x - m|^2 / d``; the mean ``m`` (and the learned bias) live only on the
+  field's trivial (invariant) components, since ``rho(g) m = m`` is needed.
+  On a regular or quotient field (one trivial component, along
+  ``(1, ..., 1)``) it equals :func:`inner_batch_norm`.
+* :func:`gnorm_batch_norm` (``GNormBatchNorm``) -- the same per *irrep
+  block* of each field (``rho = Q (psi_1 + psi_2 + ...) Q^T``): each block
+  ``Q_j^T x`` gets its own variance and scale.
+* :func:`field_group_norm` -- the group-norm-style variant: norm statistics
+  per example (over ``H, W`` and the field's channels), no running averages.
+
+The moments (``*_moments``) are separate pure functions, as
+:func:`layers.group_moments`; the modules keep running averages.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from groups import fields as fields_lib
+from groups import validate
+from layers.steerable import fieldwise
+
+_HIGHEST = jax.lax.Precision.HIGHEST
+
+
+# ------------------------------------------------------------------- blocks
+
+
+@functools.lru_cache(maxsize=256)
+def _irreps_basis(field_type: fields_lib.FieldType, per_irrep: bool):
+  """``Q`` ``[C, C]`` (block diagonal over fields), the normalised block of
+  each irrep-basis channel ``[C]``, and the trivial channels ``[n_trivial]``.
+
+  Blocks are fields (``per_irrep=False``) or irrep copies inside fields.
+  """
+  q = np.zeros((field_type.size, field_type.size))
+  block_of = np.zeros(field_type.size, np.int32)
+  trivial = []
+  group = field_type.group
+  trivial_id = group.trivial_representation.irreps[0]
+  block = -1
+  for offset, rep in zip(field_type.offsets, field_type.representations):
+    q[offset:offset + rep.size, offset:offset + rep.size] = (
+        rep.change_of_basis)
+    if not per_irrep:
+      block += 1
+    channel = offset
+    for irrep in rep.irreps:
+      if per_irrep:
+        block += 1
+      size = group.irrep_size(irrep)
+      block_of[channel:channel + size] = block
+      if irrep == trivial_id:
+        trivial.append(channel)
+      channel += size
+  q = q.astype(np.float32)
+  for array in (q, block_of):
+    array.setflags(write=False)
+  return q, block_of, np.array(trivial, np.int32), block + 1
+
+
+def num_blocks(field_type: fields_lib.FieldType, *, per_irrep: bool) -> int:
+  """How many variances :func:`norm_moments` returns (fields or irreps)."""
+  return _irreps_basis(field_type, per_irrep)[3]
+
+
+def num_invariant(field_type: fields_lib.FieldType) -> int:
+  """How many trivial (invariant) components the field type has."""
+  return len(_irreps_basis(field_type, False)[2])
+
+
+def _to_irreps(x, field_type, per_irrep):
+  q = _irreps_basis(field_type, per_irrep)[0]
+  return jnp.einsum('...c,cd->...d', x, jnp.asarray(q, x.dtype),
+                    precision=_HIGHEST)
+
+
+def _from_irreps(z, field_type, per_irrep):
+  q = _irreps_basis(field_type, per_irrep)[0]
+  return jnp.einsum('...d,cd->...c', z, jnp.asarray(q, z.dtype),
+                    precision=_HIGHEST)
+
+
+def _block_mean(values, block_of, n_blocks):
+  """``[..., C] -> [..., n_blocks]``: the mean over each block's channels."""
+  one_hot = np.zeros((len(block_of), n_blocks), np.float32)
+  one_hot[np.arange(len(block_of)), block_of] = 1.0
+  one_hot /= one_hot.sum(axis=0, keepdims=True)
+  return jnp.einsum('...c,cb->...b', values,
+                    jnp.asarray(one_hot, values.dtype), precision=_HIGHEST)
+
+
+def _check_axes(axes):
+  axes = (0, 1, 2) if axes is None else tuple(axes)
+  if axes not in ((0, 1, 2), (1, 2)):
+    raise ValueError('axes must be (0, 1, 2) (batch statistics) or (1, 2) '
+                     f'(per example); got {axes!r}.')
+  return axes
+
+
+# ------------------------------------------------------------------ inner
+
+
+def inner_moments(x: jax.typing.ArrayLike, *,
+                  field_type: fields_lib.FieldType,
+                  force: bool = False) -> tuple[jax.Array, jax.Array]:
+  """Mean and variance per field over ``B, H, W`` and its channels.
+
+  Returns:
+    ``(mean, var)``, each ``[F]``.
+  """
+  x = fieldwise.check_map(x, field_type)
+  if not fieldwise.check_force(force):
+    fieldwise.check_pointwise_fields(field_type, what='inner batch norm',
+                                     instead='norm_batch_norm')
+  sizes = fieldwise.field_sizes(field_type).astype(np.float32)
+  mean = fieldwise.sum_over_fields(jnp.mean(x, axis=(0, 1, 2)),
+                                   field_type) / sizes
+  centred = x - fieldwise.expand_fields(mean, field_type)
+  var = fieldwise.sum_over_fields(jnp.mean(jnp.square(centred),
+                                           axis=(0, 1, 2)), field_type) / sizes
+  return mean, var
+
+
+def _check_stats(field_type, epsilon, **vectors):
+  epsilon = validate.number(epsilon, 'epsilon', minimum=0,
+                            exclusive_minimum=True)
+  for name, (value, length, what) in vectors.items():
+    fieldwise.check_field_vector(value, name, length, what)
+  var = vectors['var'][0]
+  if validate.is_concrete(var) and np.any(np.asarray(var) < 0):
+    raise ValueError(f'var must be >= 0 (a variance); got {var!r}.')
+  del field_type
+  return epsilon
+
+
+def inner_batch_norm(x: jax.typing.ArrayLike, *,
+                     field_type: fields_lib.FieldType,
+                     mean: jax.typing.ArrayLike, var: jax.typing.ArrayLike,
+                     scale: jax.typing.ArrayLike | None = None,
+                     bias: jax.typing.ArrayLike | None = None,
+                     epsilon: float = 1e-5, force: bool = False) -> jax.Array:
+  """``(x - mean) / sqrt(var + epsilon) * scale + bias``, all per field.
+
+  Args:
+    x: ``[B, H, W, C]`` of type ``field_type`` (regular, quotient, trivial
+      fields).
+    field_type: the :class:`groups.FieldType` of ``x``.
+    mean, var: ``[F]`` (:func:`inner_moments`, or running averages).
+    scale, bias: None or ``[F]``.
+    epsilon: added to ``var`` (> 0).
+    force: skip the field check (not equivariant on irrep fields).
+
+  Returns:
+    ``[B, H, W, C]`` of type ``field_type``.
+  """
+  x = fieldwise.check_map(x, field_type)
+  if not fieldwise.check_force(force):
+    fieldwise.check_pointwise_fields(field_type, what='inner batch norm',
+                                     instead='norm_batch_norm')
+  n = len(field_type)
+  epsilon = _check_stats(field_type, epsilon, mean=(mean, n, 'F'),
+                         var=(var, n, 'F'), scale=(scale, n, 'F'),
+                         bias=(bias, n, 'F'))
+  factor = jax.lax.rsqrt(jnp.asarray(var) + epsilon)
+  if scale is not None:
+    factor = factor * scale
+  out = (x - fieldwise.expand_fields(jnp.asarray(mean, x.dtype), field_type)
+         ) * fieldwise.expand_fields(factor.astype(x.dtype), field_type)
+  if bias is not None:
+    out = out + fieldwise.expand_fields(jnp.asarray(bias, x.dtype),
+                                        field_type)
+  return out
+
+
+# ------------------------------------------------------------- norm / gnorm
+
+
+def norm_moments(x: jax.typing.ArrayLike, *,
+                 field_type: fields_lib.FieldType, per_irrep: bool = False,
+                 axes: tuple[int, ...] | None = None
+                 ) -> tuple[jax.Array, jax.Array]:
+  """Means of the trivial components and mean squared norms per block.
+
+  Args:
+    x: ``[B, H, W, C]`` of type ``field_type`` (any fields).
+    field_type: its :class:`groups.FieldType`.
+    per_irrep: blocks are irrep copies (gnorm) instead of fields (norm).
+    axes: the axes averaged over: ``(0, 1, 2)`` (batch norm, default) or
+      ``(1, 2)`` (per example, :func:`field_group_norm`).
+
+  Returns:
+    ``(mean [..., n_trivial], var [..., n_blocks])``: ``var`` is
+    ``E|x_block - m|^2 / d_block``.
+  """
+  x = fieldwise.check_map(x, field_type)
+  axes = _check_axes(axes)
+  per_irrep = fieldwise.check_bool(per_irrep, 'per_irrep')
+  _, block_of, trivial, n_blocks = _irreps_basis(field_type, per_irrep)
+  z = _to_irreps(x, field_type, per_irrep)  # [B, H, W, C] irreps basis
+  mean = jnp.mean(jnp.take(z, trivial, axis=-1), axis=axes, keepdims=True)
+  centred = z.at[..., trivial].add(-mean) if len(trivial) else z
+  var = _block_mean(jnp.mean(jnp.square(centred), axis=axes, keepdims=True),
+                    block_of, n_blocks)
+  if axes == (0, 1, 2):
+    return mean.reshape(-1), var.reshape(-1)
+  return mean, var
+
+
+def norm_batch_norm(x: jax.typing.ArrayLike, *,
+                    field_type: fields_lib.FieldType,
+                    mean: jax.typing.ArrayLike, var: jax.typing.ArrayLike,
+                    scale: jax.typing.ArrayLike | None = None,
+                    bias: jax.typing.ArrayLike | None = None,
+                    epsilon: float = 1e-5,
+                    per_irrep: bool = False) -> jax.Array:
+  """Normalises every field (or irrep block) by its norm statistics.
+
+  ``z = Q^T x`` (irreps basis); ``z_t -= mean`` on the trivial components;
+  each block times ``scale / sqrt(var + epsilon)``; ``+ bias`` on the trivial
+  components; back with ``Q``.
+
+  Args:
+    x: ``[B, H, W, C]`` of type ``field_type`` (any fields).
+    field_type: the :class:`groups.FieldType` of ``x``.
+    mean: ``[n_trivial]`` (:func:`num_invariant`).
+    var: ``[n_blocks]`` (:func:`num_blocks`).
+    scale: None or ``[n_blocks]``.
+    bias: None or ``[n_trivial]``.
+    epsilon: added to ``var`` (> 0).
+    per_irrep: blocks are irrep copies (:func:`gnorm_batch_norm`).
+
+  Returns:
+    ``[B, H, W, C]`` of type ``field_type``.
+  """
+  x = fieldwise.check_map(x, field_type)
+  per_irrep = fieldwise.check_bool(per_irrep, 'per_irrep')
+  _, block_of, trivial, n_blocks = _irreps_basis(field_type, per_irrep)
+  n_trivial = len(trivial)
+  epsilon = _check_stats(
+      field_type, epsilon, mean=(mean, n_trivial, 'n_trivial'),
+      var=(var, n_blocks, 'n_blocks'), scale=(scale, n_blocks, 'n_blocks'),
+      bias=(bias, n_trivial, 'n_trivial'))
+  return _normalise(x, field_type, per_irrep, jnp.asarray(mean),
+                    jnp.asarray(var), scale, bias, epsilon, block_of, trivial)
+
+
+def _normalise(x, field_type, per_irrep, mean, var, scale, bias, epsilon,
+               block_of, trivial):
+  """The shared arithmetic; ``mean``/``var`` may carry leading axes."""
+  z = _to_irreps(x, field_type, per_irrep)
+  if len(trivial):
+    z = z.at[..., trivial].add(-mean.astype(z.dtype))
+  factor = jax.lax.rsqrt(var + epsilon)
+  if scale is not None:
+    factor = factor * scale
+  z = z * jnp.take(factor, block_of, axis=-1).astype(z.dtype)
+  if bias is not None and len(trivial):
+    z = z.at[..., trivial].add(jnp.asarray(bias, z.dtype))
+  return _from_irreps(z, field_type, per_irrep)
+
+
+def gnorm_batch_norm(x: jax.typing.ArrayLike, **kwargs) -> jax.Array:
+  """:func:`norm_batch_norm` per irrep block (e2cnn's ``GNormBatchNorm``).
+
+  ``var`` and ``scale`` are ``[n_blocks]`` with ``n_blocks =
+  num_blocks(field_type, per_irrep=True)``.
+  """
+  if 'per_irrep' in kwargs:
+    raise ValueError('per_irrep is fixed to True by gnorm_batch_norm; use '
+                     'norm_batch_norm for per-field statistics.')
+  return norm_batch_norm(x, per_irrep=True, **kwargs)
+
+
+def field_group_norm(x: jax.typing.ArrayLike, *,
+                     field_type: fields_lib.FieldType,
+                     scale: jax.typing.ArrayLike | None = None,
+                     bias: jax.typing.ArrayLike | None = None,
+                     epsilon: float = 1e-5,
+                     per_irrep: bool = False) -> jax.Array:
+  """Norm normalisation with per-example statistics (group-norm style).
+
+  Each example's field (or irrep block) is divided by the root of its mean
+  squared norm over ``H, W`` (trivial components centred first); no running
+  statistics, so train and eval agree.
+
+  Args:
+    x: ``[B, H, W, C]`` of type ``field_type``.
+    field_type: the :class:`groups.FieldType` of ``x``.
+    scale: None or ``[n_blocks]``.
+    bias: None or ``[n_trivial]``.
+    epsilon: added to the variance (> 0).
+    per_irrep: per irrep block instead of per field.
+
+  Returns:
+    ``[B, H, W, C]`` of type ``field_type``.
+  """
+  x = fieldwise.check_map(x, field_type)
+  per_irrep = fieldwise.check_bool(per_irrep, 'per_irrep')
+  _, block_of, trivial, n_blocks = _irreps_basis(field_type, per_irrep)
+  epsilon = validate.number(epsilon, 'epsilon', minimum=0,
+                            exclusive_minimum=True)
+  fieldwise.check_field_vector(scale, 'scale', n_blocks, 'n_blocks')
+  fieldwise.check_field_vector(bias, 'bias', len(trivial), 'n_trivial')
+  mean, var = norm_moments(x, field_type=field_type, per_irrep=per_irrep,
+                           axes=(1, 2))
+  return _normalise(x, field_type, per_irrep, mean, var, scale, bias,
+                    epsilon, block_of, trivial)
+
+
+# ------------------------------------------------------------------ modules
+
+
+class _FieldBatchNorm(nn.Module):
+  """Running statistics and parameters shared by the batch-norm modules.
+
+  Attributes:
+    field_type: the :class:`groups.FieldType` of the input (and output).
+    use_running_average: eval mode; may be overridden per call.
+    momentum: decay of the running averages (in [0, 1]).
+    epsilon: added to the variance.
+    use_scale: learn a scale per block.
+    use_bias: learn a bias (per field for inner, per trivial component for
+      norm / gnorm).
+  """
+  field_type: fields_lib.FieldType
+  use_running_average: bool | None = None
+  momentum: float = 0.9
+  epsilon: float = 1e-5
+  use_scale: bool = True
+  use_bias: bool = True
+
+  def _sizes(self) -> tuple[int, int]:
+    """``(len(mean), len(var))``."""
+    raise NotImplementedError
+
+  def _moments(self, x):
+    raise NotImplementedError
+
+  def _apply(self, x, mean, var, scale, bias):
+    raise NotImplementedError
+
+  @nn.compact
+  def __call__(self, x: jax.Array,
+               use_running_average: bool | None = None) -> jax.Array:
+    """Normalises ``[B, H, W, C]``; returns the same shape and type."""
+    fields_lib.check_field_type(self.field_type, 'field_type')
+    validate.number(self.momentum, 'momentum', minimum=0, maximum=1)
+    use_running_average = nn.merge_param(
+        'use_running_average', self.use_running_average, use_running_average)
+    n_mean, n_var = self._sizes()
+    running_mean = self.variable('batch_stats', 'mean', jnp.zeros, (n_mean,),
+                                 jnp.float32)
+    running_var = self.variable('batch_stats', 'var', jnp.ones, (n_var,),
+                                jnp.float32)
+    if use_running_average:
+      mean, var = running_mean.value, running_var.value
+    else:
+      mean, var = self._moments(x)
+      if not self.is_initializing():
+        running_mean.value = (self.momentum * running_mean.value +
+                              (1 - self.momentum) * mean)
+        running_var.value = (self.momentum * running_var.value +
+                             (1 - self.momentum) * var)
+    n_bias = n_var if isinstance(self, InnerBatchNorm) else n_mean
+    scale = (self.param('scale', nn.initializers.ones_init(), (n_var,),
+                        jnp.float32) if self.use_scale else None)
+    bias = (self.param('bias', nn.initializers.zeros_init(), (n_bias,),
+                       jnp.float32) if self.use_bias and n_bias else None)
+    return self._apply(x, mean, var, scale, bias)
+
+
+class InnerBatchNorm(_FieldBatchNorm):
+  """Linen :func:`inner_batch_norm` (e2cnn ``InnerBatchNorm``).
+
+  'batch_stats': ``mean [F]``, ``var [F]``; params ``scale [F]``,
+  ``bias [F]``.
+  """
+
+  def _sizes(self):
+    return len(self.field_type), len(self.field_type)
+
+  def _moments(self, x):
+    return inner_moments(x, field_type=self.field_type)
+
+  def _apply(self, x, mean, var, scale, bias):
+    return inner_batch_norm(x, field_type=self.field_type, mean=mean,
+                            var=var, scale=scale, bias=bias,
+                            epsilon=self.epsilon)
+
+
+class NormBatchNorm(_FieldBatchNorm):
+  """Linen :func:`norm_batch_norm` (e2cnn ``NormBatchNorm``).
+
+  'batch_stats': ``mean [n_trivial]``, ``var [F]``; params ``scale [F]``,
+  ``bias [n_trivial]``.
+  """
+  per_irrep = False
+
+  def _sizes(self):
+    return (num_invariant(self.field_type),
+            num_blocks(self.field_type, per_irrep=self.per_irrep))
+
+  def _moments(self, x):
+    return norm_moments(x, field_type=self.field_type,
+                        per_irrep=self.per_irrep)
+
+  def _apply(self, x, mean, var, scale, bias):
+    return norm_batch_norm(x, field_type=self.field_type, mean=mean, var=var,
+                           scale=scale, bias=bias, epsilon=self.epsilon,
+                           per_irrep=self.per_irrep)
+
+
+class GNormBatchNorm(NormBatchNorm):
+  """Linen :func:`gnorm_batch_norm` (e2cnn ``GNormBatchNorm``): ``var`` and
+  ``scale`` per irrep block."""
+  per_irrep = True
+
+
+class FieldGroupNorm(nn.Module):
+  """Linen :func:`field_group_norm`; params ``scale [n_blocks]``,
+  ``bias [n_trivial]``; no running statistics.
+
+  Attributes:
+    field_type: the field type of the input.
+    epsilon: added to the variance.
+    per_irrep: statistics per irrep block instead of per field.
+  """
+  field_type: fields_lib.FieldType
+  epsilon: float = 1e-5
+  per_irrep: bool = False
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    fields_lib.check_field_type(self.field_type, 'field_type')
+    n_blocks = num_blocks(self.field_type, per_irrep=self.per_irrep)
+    n_trivial = num_invariant(self.field_type)
+    scale = self.param('scale', nn.initializers.ones_init(), (n_blocks,),
+                       jnp.float32)
+    bias = (self.param('bias', nn.initializers.zeros_init(), (n_trivial,),
+                       jnp.float32) if n_trivial else None)
+    return field_group_norm(x, field_type=self.field_type, scale=scale,
+                            bias=bias, epsilon=self.epsilon,
+                            per_irrep=self.per_irrep)

@@ -27,6 +27,16 @@ from layers.pooling import polyphase_components
 from layers.pooling import take_polyphase
 from layers.pooling import Pool
 from layers import steerable  # steerable E(2) convs
+from layers.polyphase import blur_upsample
+from layers.polyphase import BlurUpsample
+from layers.polyphase import LPD
+from layers.polyphase import lpd
+from layers.polyphase import lps_downsample
+from layers.polyphase import LPU
+from layers.polyphase import lpu
+from layers.polyphase import polyphase_logits
+from layers.polyphase import polyphase_upsample
+from layers.polyphase import polyphase_weights
 
 __all__ = [
     'aps_indices', 'aps_pool', 'avg_pool', 'binomial_filter', 'blur_pool', 'BlurConv', 'Conv',
@@ -35,4 +45,6 @@ __all__ = [
     'GroupBatchNorm', 'GroupConv', 'lifting_conv2d', 'lifting_filters',
     'LiftingConv', 'max_blur_pool', 'max_pool', 'polyphase_components', 'Pool', 'take_polyphase',
     'spatial_pool',
+    'blur_upsample', 'BlurUpsample', 'LPD', 'lpd', 'lps_downsample', 'LPU',
+    'lpu', 'polyphase_logits', 'polyphase_upsample', 'polyphase_weights',
 ]

@@ -4,7 +4,8 @@
 ``config.model.name`` to a linen Module class or a ``functools.partial`` of
 one: 'cnn', 'mlp', 'resnet' (``models/cnn.py``), 'z2cnn', 'p4cnn', 'p4mcnn'
 (``models/gcnn.py``), 'hnet', 'hnet_deep' (``models/hnet.py``), 'c8cnn',
-'c16cnn', 'd16cnn', 'd16c16cnn', 'so2cnn', 'o2cnn' (``models/steerable.py``).
+'c16cnn', 'd16cnn', 'd16c16cnn', 'so2cnn', 'o2cnn' (``models/steerable.py``),
+'unet' (``models/unet.py``), 'antialiased_resnet' (``models/antialias.py``).
 A model
 registers where it is defined, with ``@register_model('name')`` on its class
 or one ``register_model('name', factory)`` call for a named size; importing
@@ -28,10 +29,16 @@ from models.registry import build_model
 from models.registry import model_options
 from models.registry import MODELS
 from models.registry import register_model
+from models.antialias import antialias
+from models.antialias import Antialiased
+from models.antialias import AntialiasedResNet
+from models.antialias import find_strided_ops
 from models.steerable import SteerableCNN
+from models.unet import UNet
 
 __all__ = [
     'build_model', 'CNN', 'GCNN', 'HNet', 'MLP', 'model_options', 'MODELS',
     'P4CNN', 'P4MCNN', 'register_model', 'ResidualBlock', 'ResNet', 'ResNet8',
-    'ResNet14', 'ResNet20', 'Z2CNN', 'SteerableCNN',
+    'ResNet14', 'ResNet20', 'Z2CNN', 'SteerableCNN', 'UNet', 'antialias',
+    'Antialiased', 'AntialiasedResNet', 'find_strided_ops',
 ]

@@ -484,6 +484,102 @@ BAD_INPUTS = (
      r'^indices must be an int array of shape \[B\] = \[1\]'),
     ('take_polyphase_not_divisible', lambda: layers.take_polyphase(
         X_ODD, np.array([0])), r'^x must have H and W divisible by stride=2'),
+    # layers/polyphase.py (issue 17)
+    ('blur_upsample_rank', lambda: layers.blur_upsample(X[0]),
+     r'^x must.*' + RANK),
+    ('blur_upsample_int', lambda: layers.blur_upsample(X_INT),
+     r'^x ' + FLOAT),
+    ('blur_upsample_stride_0', lambda: layers.blur_upsample(X, stride=0),
+     r'^stride must be in 1\.\.'),
+    ('blur_upsample_filter_8', lambda: layers.blur_upsample(
+        X, filter_size=8), r'^' + FILTER),
+    ('blur_upsample_padding', lambda: layers.blur_upsample(
+        X, padding='same'), r'^' + BLUR_PAD + " 'same'"),
+    ('blur_upsample_module_padding', lambda: layers.BlurUpsample(
+        padding='wrap').init(KEY, X), r'^' + BLUR_PAD + " 'wrap'"),
+    ('lpd_weights_shape', lambda: layers.lpd(X, np.ones((1, 3), np.float32)),
+     r'^weights must have shape \[B, P\] = \[1, 4\] \(P = stride\*\*2 '
+     r'phases\); got \(1, 3\)'),
+    ('lpd_weights_rank', lambda: layers.lpd(X, np.ones((4,), np.float32)),
+     r'^weights must have rank 2 \(\[B, P\]\)'),
+    ('lpd_weights_int', lambda: layers.lpd(X, np.ones((1, 4), np.int32)),
+     r'^weights ' + FLOAT),
+    ('lpd_not_divisible', lambda: layers.lpd(
+        X_ODD, np.ones((1, 4), np.float32)),
+     r'^x must have H and W divisible by stride=2'),
+    ('lpd_filter_8', lambda: layers.lpd(
+        X, np.ones((1, 4), np.float32), filter_size=8), r'^' + FILTER),
+    ('lpd_module_train_mode', lambda: layers.LPD(train_mode='gumbel').init(
+        KEY, X), r"^train_mode must be one of 'hard', 'soft'; got 'gumbel'"),
+    ('lpd_module_temperature_0', lambda: layers.LPD(temperature=0.0).init(
+        KEY, X), r'^temperature must be a finite number in \(0\.0, inf\)'),
+    ('lpd_module_hidden_int', lambda: layers.LPD(hidden=8).init(KEY, X),
+     r'^hidden must be a tuple of ints >= 1'),
+    ('lpd_module_hidden_0', lambda: layers.LPD(hidden=(0,)).init(KEY, X),
+     r'^hidden entries must be in 1\.\.'),
+    ('lpd_module_kernel_size_0', lambda: layers.LPD(kernel_size=0).init(
+        KEY, X), r'^kernel_size must be in 1\.\.'),
+    ('lpd_module_train_without_rng', lambda: layers.LPD().init(
+        {'params': KEY}, X, train=True),
+     r"^LPD\(train=True\) draws Gumbel noise from the rng stream 'dropout'"),
+    ('lpd_module_x_rank', lambda: layers.LPD().init(KEY, X[0]),
+     r'^x must.*' + RANK),
+    ('lpd_module_x_odd', lambda: layers.LPD().init(KEY, X_ODD),
+     r'^x must have H and W divisible by stride=2'),
+    ('lps_downsample_selection', lambda: layers.lps_downsample(
+        X, [np.ones((3, 3, 2, 1), np.float32)], selection='max'),
+     r"^selection must be one of 'argmax', 'softmax', 'gumbel_soft', "
+     r"'gumbel_hard'; got 'max'"),
+    ('lpu_x_rank', lambda: layers.lpu(X[0], np.ones((1, 4), np.float32)),
+     r'^x must.*' + RANK),
+    ('lpu_weights_shape', lambda: layers.lpu(
+        X, np.ones((1, 9), np.float32)),
+     r'^weights must have shape \[B, P\] = \[1, 4\]'),
+    ('lpu_stride_0', lambda: layers.lpu(X, np.ones((1, 4), np.float32),
+                                        stride=0),
+     r'^stride must be in 1\.\.'),
+    ('lpu_module_weights_shape', lambda: layers.LPU(stride=3).init(
+        KEY, X, np.ones((1, 4), np.float32)),
+     r'^weights must have shape \[B, P\] = \[1, 9\]'),
+    ('polyphase_logits_kernels_empty', lambda: layers.polyphase_logits(
+        X, []), r'^kernels must be a non-empty sequence of conv kernels'),
+    ('polyphase_logits_last_c_out', lambda: layers.polyphase_logits(
+        X, [KERNEL]), r'^kernels\[-1\] must have C_out = 1'),
+    ('polyphase_logits_last_rank', lambda: layers.polyphase_logits(
+        X, [np.ones((3, 2, 1), np.float32)]),
+     r'^kernels\[-1\] must have rank 4'),
+    ('polyphase_logits_kernel_c_in', lambda: layers.polyphase_logits(
+        X, [np.ones((3, 3, 3, 1), np.float32)]),
+     r'^kernel must have C_in = x.shape\[-1\] = 2 input channels'),
+    ('polyphase_logits_biases', lambda: layers.polyphase_logits(
+        X, [np.ones((3, 3, 2, 1), np.float32)], biases=[]),
+     r'^biases must be None or a sequence of 1 bias vectors'),
+    ('polyphase_logits_not_divisible', lambda: layers.polyphase_logits(
+        X_ODD_W, [np.ones((3, 3, 2, 1), np.float32)]),
+     r'^x must have H and W divisible by stride=2'),
+    ('polyphase_upsample_index_too_big', lambda: layers.polyphase_upsample(
+        X, np.array([4])),
+     r'^indices must be in 0\.\.3 \(stride\*\*2 - 1\); got 4\.\.4'),
+    ('polyphase_upsample_float_indices', lambda: layers.polyphase_upsample(
+        X, np.array([0.0])),
+     r'^indices must be an int array of shape \[B\] = \[1\]'),
+    ('polyphase_upsample_indices_shape', lambda: layers.polyphase_upsample(
+        X, np.array([0, 1])),
+     r'^indices must be an int array of shape \[B\] = \[1\]; got \(2,\)'),
+    ('polyphase_upsample_int_x', lambda: layers.polyphase_upsample(
+        X_INT, np.array([0])), r'^x ' + FLOAT),
+    ('polyphase_weights_rank', lambda: layers.polyphase_weights(
+        np.ones((4,), np.float32)), r'^logits must have rank 2 \(\[B, P\]\)'),
+    ('polyphase_weights_selection', lambda: layers.polyphase_weights(
+        np.ones((1, 4), np.float32), selection='hard'),
+     r"^selection must be one of 'argmax', 'softmax'"),
+    ('polyphase_weights_temperature', lambda: layers.polyphase_weights(
+        np.ones((1, 4), np.float32), selection='softmax', temperature=-1.0),
+     r'^temperature must be a finite number in \(0\.0, inf\); got -1\.0'),
+    ('polyphase_weights_no_key', lambda: layers.polyphase_weights(
+        np.ones((1, 4), np.float32), selection='gumbel_hard'),
+     r"^key must be a PRNG key for selection='gumbel_hard' \(Gumbel "
+     r'noise\); got None'),
 )
 
 

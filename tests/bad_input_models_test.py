@@ -166,6 +166,57 @@ BAD_INPUTS = (
      r'^cls must be a flax.linen.Module subclass'),
     ('register_model_name', lambda: models.register_model('', models.CNN),
      r'^name must be a non-empty str'),
+    # models/unet.py (issue 17)
+    ('unet_downsampling', lambda: models.UNet(downsampling='max').init(
+        KEY, X), r"^downsampling must be one of 'strided', 'blur', 'aps', "
+     r"'lps'; got 'max'"),
+    ('unet_widths_empty', lambda: models.UNet(widths=()).init(KEY, X),
+     r'^widths must be a non-empty tuple of ints >= 1'),
+    ('unet_widths_0', lambda: models.UNet(widths=(4, 0)).init(KEY, X),
+     r'^widths entries must be in 1\.\.'),
+    ('unet_out_channels_0', lambda: models.UNet(out_channels=0).init(KEY, X),
+     r'^out_channels must be in 1\.\.'),
+    ('unet_filter_size_8', lambda: models.UNet(filter_size=8).init(KEY, X),
+     r'^filter_size must be in 1\.\.7'),
+    ('unet_x_not_divisible', lambda: models.UNet(widths=(2, 2, 2, 2)).init(
+        KEY, X), r'^x must have H and W divisible by 8 for a U-Net with 4 '
+     r'levels'),
+    ('unet_x_rank', lambda: models.UNet().init(KEY, X[0]), r'^x must.*' + RANK),
+    ('unet_lps_train_mode', lambda: models.UNet(
+        downsampling='lps', train_mode='straight', widths=(2, 2)).init(KEY, X),
+     r"^train_mode must be one of 'hard', 'soft'; got 'straight'"),
+    ('build_unet_option', lambda: models.build_model('unet', pool='max'),
+     r"^unknown option 'pool' for model 'unet'; accepted: out_channels, "
+     r'widths, downsampling'),
+
+    # models/antialias.py (issue 17)
+    ('antialias_method', lambda: models.antialias(models.CNN(),
+                                                  method='max_blur'),
+     r"^method must be one of 'blur', 'aps', 'lps'; got 'max_blur'"),
+    ('antialias_filter_size', lambda: models.antialias(models.CNN(),
+                                                       filter_size=0),
+     r'^filter_size must be in 1\.\.7; got 0'),
+    ('antialias_circular', lambda: models.antialias(models.CNN(),
+                                                    circular='yes'),
+     r"^circular must be True or False; got 'yes'"),
+    ('antialias_temperature', lambda: models.antialias(
+        models.CNN(), method='lps', temperature=0.0),
+     r'^temperature must be a finite number in \(0\.0, inf\)'),
+    ('antialias_train_mode', lambda: models.antialias(
+        models.CNN(), method='lps', train_mode='straight'),
+     r"^train_mode must be one of 'hard', 'soft'"),
+    ('antialias_module', lambda: models.antialias(lambda x: x),
+     r'^module must be a flax.linen.Module'),
+    ('antialias_strided_conv_odd_grid_aps', lambda: models.antialias(
+        models.CNN(downsampling='strided_conv', widths=(2, 2)),
+        method='aps').init(KEY, np.ones((1, 5, 4, 2), np.float32)),
+     r"^antialias\(method='aps'\) needs the stride-1 output of Conv "
+     r"'conv0' to have H and W divisible by the stride 2"),
+    ('antialiased_resnet_method', lambda: models.build_model(
+        'antialiased_resnet', method='max').init(KEY, X),
+     r"^method must be one of 'none', 'blur', 'aps', 'lps'; got 'max'"),
+    ('find_strided_ops_fn', lambda: models.find_strided_ops('model', X),
+     r'^fn must be a function of arrays'),
 )
 
 

@@ -23,6 +23,7 @@ FAMILY_NAMES = (
     'finite_groups',  # G-CNNs over p4, p4m, C8, D8
     'harmonic',  # H-Nets: circular-harmonic convs
     'steerable',  # steerable E(2) convs over field types
+    'polyphase',  # LPS, shift-equivariant upsampling, U-Net
 )
 
 FAMILIES = tuple(importlib.import_module(f'{__name__}.{name}')

@@ -89,6 +89,20 @@ def matmul_gflops(*, size: int = 2048, repeats: int = 10) -> float:
   return 2 * size ** 3 / seconds / 1e9
 
 
+def cpu_isa() -> str:
+  """The CPU's vector extensions, e.g. 'avx2 fma avx512f' (from cpuinfo)."""
+  from layers import autotune  # pylint: disable=g-import-not-at-top
+  return autotune.cpu_isa()
+
+
+def load_average() -> str:
+  """The 1-minute load average, to tell a shared machine from a quiet one."""
+  try:
+    return f'{os.getloadavg()[0]:.1f}'
+  except OSError:
+    return 'n/a'
+
+
 def compiled_flops(compiled: Any) -> float:
   """FLOPs XLA counts for one call of a compiled function (cost analysis)."""
   analysis = compiled.cost_analysis()
@@ -98,7 +112,7 @@ def compiled_flops(compiled: Any) -> float:
 
 
 def machine_summary() -> str:
-  """One line: CPU, core count, JAX version and backend devices."""
+  """One line: CPU and its vector ISA, cores, JAX version, devices."""
   cpu = platform.processor() or platform.machine()
   try:
     with open('/proc/cpuinfo') as f:
@@ -108,7 +122,8 @@ def machine_summary() -> str:
           break
   except OSError:
     pass
-  return (f'{cpu}, {os.cpu_count()} cores, jax {jax.__version__} on '
+  return (f'{cpu} ({cpu_isa()}), {os.cpu_count()} cores, '
+          f'jax {jax.__version__} on '
           f'{jax.devices()[0].platform} ({jax.device_count()} device(s)), '
           f"XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}")
 

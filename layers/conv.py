@@ -13,6 +13,10 @@ The padding mode decides which symmetry survives at the border:
 For padded modes the pads are ``(floor((k_eff-1)/2), ceil((k_eff-1)/2))`` with
 ``k_eff = dilation * (k - 1) + 1``, so the output is ``ceil(H / stride)`` and
 an even kernel is anchored like PyTorch/antialiased-cnns.
+
+How the convolution is computed — XLA's conv, tap matmuls or im2col, for the
+forward pass and each gradient — is chosen by :mod:`layers.autotune` when
+tuning is on; off (the default), it is always XLA's (padded) convolution.
 """
 
 from __future__ import annotations
@@ -24,10 +28,11 @@ import jax
 import jax.numpy as jnp
 
 from groups import validate
+from layers import autotune
+from layers import conv_lowering
 from layers import padding as padding_lib
 
 CONV_PADDINGS = ('circular', 'zeros', 'reflect', 'replicate', 'valid')
-_DIMENSION_NUMBERS = ('NHWC', 'HWIO', 'NHWC')
 
 
 def check_nhwc(x: jax.typing.ArrayLike, name: str = 'x') -> None:
@@ -101,33 +106,38 @@ def conv2d(x: jax.typing.ArrayLike, kernel: jax.typing.ArrayLike, *,
     lax_padding = pads  # let XLA pad with zeros inside the conv
   elif padding != 'valid':
     x = padding_lib.pad_spatial(x, pads, mode=padding)
-  return _lax_conv(x, kernel.astype(x.dtype), strides=strides,
-                   padding=lax_padding, dilations=dilations)
+  return _lower(x, kernel.astype(x.dtype), strides=strides,
+                padding=lax_padding, dilations=dilations)
+
+
+def _lower(x: jax.Array, kernel: jax.Array, *, strides, padding,
+           dilations) -> jax.Array:
+  """The core convolution, on the autotuned lowering when tuning is on.
+
+  With tuning off (the default, :mod:`layers.autotune`) this is
+  :func:`_lax_conv`, the fixed lowering; with it on, the forward pass and
+  both gradients each run on the lowering measured fastest for these shapes
+  on this machine (:mod:`layers.conv_lowering`).
+  """
+  choice = autotune.choose(x.shape, kernel.shape, x.dtype, strides=strides,
+                           padding=padding, dilations=dilations)
+  if choice is None:
+    return _lax_conv(x, kernel, strides=strides, padding=padding,
+                     dilations=dilations)
+  return conv_lowering.assembled_conv(x, kernel, choice=choice,
+                                      strides=strides, padding=padding,
+                                      dilations=dilations)
 
 
 def _lax_conv(x: jax.Array, kernel: jax.Array, *, strides, padding,
               dilations) -> jax.Array:
-  """``lax.conv_general_dilated`` on NHWC/HWIO; 'VALID' via a cropped pad.
+  """The default lowering: :func:`layers.conv_lowering.xla_conv`.
 
-  XLA:CPU (jax 0.10) runs an unpadded convolution on a generic path ~4x
-  slower than a padded one, forward and backward (``benchmarks/peers.py``,
-  'conv2d valid' rows). One zero row and column padded at the far end and
-  cropped off again give the same sums of the same products on the fast
-  path; XLA may add them in another order, so the two agree within float32
-  rounding (not always bit for bit: ``tests/peers_test.py``).
+  A module attribute so that ``benchmarks.peers.previous_lowering`` can
+  swap in the unpadded XLA convolution of before the speed work.
   """
-  crop = padding == 'VALID'
-  if crop:
-    effective = [d * (k - 1) + 1 for d, k in zip(dilations, kernel.shape[:2])]
-    out_size = [(n - e) // s + 1
-                for n, e, s in zip(x.shape[1:3], effective, strides)]
-    padding = ((0, 1), (0, 1))
-  y = jax.lax.conv_general_dilated(
-      x, kernel, window_strides=strides, padding=padding,
-      rhs_dilation=dilations, dimension_numbers=_DIMENSION_NUMBERS)
-  if crop:
-    y = y[:, :out_size[0], :out_size[1]]
-  return y
+  return conv_lowering.xla_conv(x, kernel, strides=strides, padding=padding,
+                                dilations=dilations)
 
 
 class Conv(nn.Module):

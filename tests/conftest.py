@@ -10,6 +10,9 @@ import sys
 
 import hypothesis
 
+# Fixed conv lowering, so separate processes compute bit-identical results;
+# tests of layers.autotune opt in with autotune.settings(enabled=True).
+os.environ['EQUIVLAB_AUTOTUNE'] = '0'
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 _COMMON = dict(

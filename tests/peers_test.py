@@ -1,4 +1,4 @@
-"""The speed-ups timed by benchmarks/peers.py compute the same numbers.
+"""The speed-ups timed by benchmarks.peers compute the same numbers.
 
 ``benchmarks.peers.previous_lowering`` restores the implementation before the
 speed work (unpadded XLA convolutions, ``reduce_window`` pools); these tests

@@ -39,6 +39,7 @@ from experiments.train import inputs
 from experiments.train import preemption
 from experiments.train import state as state_lib
 from experiments.train import writers
+from layers import autotune
 
 
 PENDING_METRICS_FILE = 'pending_metrics.json'
@@ -216,7 +217,7 @@ def stop_early(run: Run, loop: LoopState, *, signal_name: str) -> None:
   check_state(run, loop)  # never save a NaN/inf state
   write_pending_metrics(run, loop)
   if run.manager.latest_step() != loop.step:  # not already saved
-    checkpoints.save_checkpoint(run.manager, loop.step, loop.state)
+    save(run, loop)
   run.manager.wait_until_finished()
   logging.warning('%s: stopped after step %d/%d; checkpoint saved.',
                   signal_name, loop.step, run.config.num_train_steps)
@@ -302,7 +303,19 @@ def maybe_checkpoint(run: Run, loop: LoopState) -> None:
   if not run.is_due(loop.step, run.config.checkpoint_every):
     return
   check_state(run, loop)  # never save a NaN/inf state
+  save(run, loop)
+
+
+def save(run: Run, loop: LoopState) -> None:
+  """Checkpoints ``loop.state``, with the conv lowerings it was computed with.
+
+  With autotuning on (``layers.autotune``), the choices go beside the
+  checkpoints, so a resumed run compiles the same programs and stays
+  bit-identical to an uninterrupted one.
+  """
   checkpoints.save_checkpoint(run.manager, loop.step, loop.state)
+  if jax.process_index() == 0 and autotune.enabled():
+    autotune.save_run_choices(run.workdir)
 
 
 def diverged(run: Run, what: str) -> TrainingDivergedError:

@@ -25,6 +25,7 @@ from experiments.train import state as state_lib
 from experiments.train import step as step_lib
 from experiments.train import workdir_lock
 from experiments.train import writers
+from layers import autotune
 
 
 @dataclasses.dataclass
@@ -102,7 +103,10 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> TrainResult:
       loop_lib.run_steps(run, loop, stop=stop)
     finally:
       run.close()  # also on errors
-  return TrainResult(metrics=final_eval(run, loop, initial_step=initial_step),
+  metrics = final_eval(run, loop, initial_step=initial_step)
+  if jax.process_index() == 0 and autotune.enabled():
+    autotune.save_run_choices(workdir)
+  return TrainResult(metrics=metrics,
                      predict_fn=run.predict_fn(loop.state), state=loop.state,
                      model=run.model, eval_data=run.eval_data,
                      num_train=run.train_data.images.shape[0])
@@ -124,6 +128,9 @@ def start_run(config: ml_collections.ConfigDict, workdir: str
   os.makedirs(workdir, exist_ok=True)
   if has_checkpoints(workdir):  # before loading data and compiling
     config_history.check_resumable(workdir, config)
+  # The conv lowerings a previous start chose (layers.autotune), before
+  # anything traces a conv: same programs, bit-identical resume.
+  autotune.load_run_choices(workdir)
   train_data, eval_data = inputs.load_data(config)
   functions = build_functions(config, train_data, parallel)
   warn_if_eval_batches_do_not_split(config, eval_data, parallel)

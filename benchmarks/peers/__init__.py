@@ -1,0 +1,57 @@
+r"""equivlab side by side with its PyTorch peers, timed in the same run.
+
+  pip install -r benchmarks/requirements-bench.txt   # torch, antialiased-cnns, e2cnn
+  python -m benchmarks.peers            # every case (~10 min on 2 CPU cores)
+  python -m benchmarks.peers --quick    # one case per section (~2 min)
+  python -m benchmarks.peers --sections=blur,gconv
+  python -m benchmarks.peers --sections=autotune   # tuned vs untuned conv
+
+Every row times forward + backward (the output, and the gradients with
+respect to the input and any weights, for a random output cotangent) as the
+median over interleaved rounds: equivlab, its peer and, where a speed-up is
+claimed, the implementation before it ("before"), alternating, so other load
+on the machine slows all of them alike. ``ratio`` = equivlab / peer (< 1:
+equivlab is faster). Sections:
+
+* ``blur`` — ``layers.blur_pool`` vs ``antialiased_cnns.BlurPool``; outputs
+  and input gradients are checked equal (``check`` = max abs difference).
+  "before": ``method='slices'``.
+* ``layers`` — ``conv2d`` ('valid', 'circular') and a 2x2 ``max_pool`` vs
+  ``torch.nn.functional``; outputs checked equal. "before": the plain XLA
+  lowering (unpadded conv, ``reduce_window`` max).
+* ``gconv`` — p4 / p4m lifting and group convolutions vs e2cnn's ``R2Conv``
+  with C4 / D4 regular fields (3x3, zero padding 1). The parametrisations
+  differ (e2cnn band-limits its filter basis), so outputs are not compared;
+  the convolutions have the same shapes and FLOPs.
+* ``profile`` — where the p4 group conv's time goes: forward, input
+  gradient and weight gradient of the underlying conv, each vs torch.
+* ``p4cnn`` — one Adam training step of P4CNN (Cohen & Welling 2016) vs the
+  same architecture in e2cnn; equivlab's GFLOP/s (XLA's FLOP count / time)
+  against the measured matmul peak.
+* ``autotune`` — ``conv2d`` on the lowering :mod:`layers.autotune` picks
+  (forward, input gradient, filter gradient each timed and chosen) vs
+  ``F.conv2d``; "before": tuning off (the fixed XLA lowering). The ``p4cnn``
+  section adds the same for a whole training step. ``check`` lists the
+  choices and the tuning time; the per-candidate times are printed.
+* ``harmonic`` — an H-Net layer (``layers.harmonic.HConv``, orders 0..M) vs
+  e2cnn's SO(2) ``R2Conv`` on fields of frequencies 0..M: the closest peer
+  (continuous rotations, band-limited steerable filters), not the same
+  function.
+
+The header gives the CPU, its vector ISA and the measured matmul peak.
+Writes ``<out>/peers.csv`` and ``<out>/peers.md`` and prints the table.
+
+Modules: :mod:`~benchmarks.peers.harness` (peers, rows, timing, the
+lowering before the speed work), :mod:`~benchmarks.peers.layer_cases`,
+:mod:`~benchmarks.peers.group_cases`, :mod:`~benchmarks.peers.p4cnn`,
+:mod:`~benchmarks.peers.runner`; ``__main__`` holds the flags.
+"""
+
+
+from benchmarks.peers.harness import Bench
+from benchmarks.peers.harness import previous_lowering
+from benchmarks.peers.harness import Row
+from benchmarks.peers.runner import run
+from benchmarks.peers.runner import SECTIONS
+
+__all__ = ['Bench', 'previous_lowering', 'Row', 'run', 'SECTIONS']

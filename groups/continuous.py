@@ -49,8 +49,8 @@ def _rotation(angle: float) -> base.Transform:
 
 
 @dataclasses.dataclass(frozen=True)
-class SO2(representations.RepresentationGroup):
-  """SO(2): rotations by any angle (radians); irreps up to ``max_frequency``.
+class _BandLimited(representations.RepresentationGroup):
+  """A continuous group whose irreps are kept up to ``max_frequency``.
 
   Attributes:
     max_frequency: the highest irrep frequency (int >= 0).
@@ -62,7 +62,12 @@ class SO2(representations.RepresentationGroup):
     validate.integer(self.max_frequency, 'max_frequency', minimum=0)
 
   def __str__(self):
-    return f'SO2({self.max_frequency})'
+    return f'{type(self).__name__}({self.max_frequency})'
+
+
+@dataclasses.dataclass(frozen=True)
+class SO2(_BandLimited):
+  """SO(2): rotations by any angle (radians); irreps up to ``max_frequency``."""
 
   def check_element(self, g, name='g'):
     return _check_angle(g, name)
@@ -99,20 +104,8 @@ class SO2(representations.RepresentationGroup):
 
 
 @dataclasses.dataclass(frozen=True)
-class O2(representations.RepresentationGroup):
-  """O(2): rotations and mirror images; irreps up to ``max_frequency``.
-
-  Attributes:
-    max_frequency: the highest irrep frequency (int >= 0).
-  """
-  max_frequency: int
-  is_finite = False
-
-  def __post_init__(self):
-    validate.integer(self.max_frequency, 'max_frequency', minimum=0)
-
-  def __str__(self):
-    return f'O2({self.max_frequency})'
+class O2(_BandLimited):
+  """O(2): rotations and mirror images; irreps up to ``max_frequency``."""
 
   def check_element(self, g, name='g'):
     if isinstance(g, (tuple, list)) and len(g) == 2:

@@ -31,7 +31,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,6 +50,7 @@ from experiments.train import config_history
 from experiments.train import loop as loop_lib
 from experiments.train import preemption
 from experiments.train import workdir_lock
+from tests import multidevice_test
 from tests import resume_test
 
 REPO = resume_test.REPO
@@ -414,12 +414,6 @@ class WorkdirLockProcessTest(absltest.TestCase):
     self.assertIsNone(read_lock(workdir))  # the study's own lock, released
 
 
-def free_port():
-  with socket.socket() as s:
-    s.bind(('localhost', 0))
-    return s.getsockname()[1]
-
-
 @pytest.mark.slow  # ~20 s: two JAX processes
 class TwoProcessLockTest(absltest.TestCase):
   """``main.py --distributed``, 2 processes: one lock, process 0's."""
@@ -431,7 +425,7 @@ class TwoProcessLockTest(absltest.TestCase):
     command = resume_test.main_command(workdir, (
         '--config.num_train_steps=40', '--config.log_every=1',
         '--config.eval_every=0', '--config.checkpoint_every=20')) + [
-            '--distributed', f'--coordinator_address=localhost:{free_port()}',
+            '--distributed', f'--coordinator_address=localhost:{multidevice_test.free_port()}',
             '--num_processes=2']
     processes = [subprocess.Popen(
         command + [f'--process_id={i}'], cwd=REPO, env=env,

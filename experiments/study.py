@@ -66,7 +66,8 @@ TRAIN_FIELDS = (
     'eval_batch_size', 'eval_every', 'log_every', 'checkpoint_every',
     'max_checkpoints', 'num_devices')
 # Training fields a study config may lack (configs/train.py's default holds).
-OPTIONAL_TRAIN_FIELDS = ('train_split', 'lr_decay_every', 'lr_decay_factor')
+OPTIONAL_TRAIN_FIELDS = ('train_split', 'lr_decay_every', 'lr_decay_factor',
+                         'lr_decay_start')
 # Keys of a model entry that are not model options: a description, and
 # per-model overrides of TRAIN_FIELDS (e.g. train=dict(augment='rotate')).
 MODEL_META_KEYS = ('description', 'train')

@@ -11,6 +11,7 @@ schedule, and the 95 % binomial interval of the test error in the study's
 results.
 """
 
+import dataclasses
 import math
 import os
 import tempfile
@@ -27,6 +28,7 @@ from experiments import study
 from experiments import train
 from experiments.configs import mnist_rot_hnet
 from experiments.configs import mnist_rot_p4cnn
+from experiments.configs import mnist_rot_steerable
 from experiments.configs import train as train_config_lib
 from experiments.train import inputs
 from experiments.train import step as step_lib
@@ -59,7 +61,11 @@ class ProtocolConfigsTest(parameterized.TestCase):
       ('hnet', mnist_rot_hnet, 'hnet', 22826,
        dict(optimizer='adam', learning_rate=0.0076, schedule='step',
             lr_decay_factor=0.1, batch_size=46, weight_decay=0.0,
-            augment='none')))
+            augment='none')),
+      ('steerable', mnist_rot_steerable, 'c16cnn', 47713,
+       dict(optimizer='adam', learning_rate=0.015, schedule='step',
+            lr_decay_factor=0.8, batch_size=64, weight_decay=0.0,
+            augment='rotate', max_angle=math.pi)))
   def test_full_config_is_the_protocol(self, module, label, params, fields):
     config = study.resolve_presets(module.get_config())
     study.check_study_config(config)
@@ -100,9 +106,30 @@ class ProtocolConfigsTest(parameterized.TestCase):
     longer.num_train_steps = mnist_rot_hnet.PAPER_STEPS
     self.assertEqual(study.resolve_presets(longer).lr_decay_every, 13000)
 
+  def test_steerable_schedule_is_e2cnns_exponential(self):
+    # Constant for 15 of 40 epochs, then x0.8 after every epoch.
+    self.assertEqual(mnist_rot_steerable.PAPER_STEPS, 40 * (12000 // 64))
+    longer = mnist_rot_steerable.get_config()
+    longer.num_train_steps = mnist_rot_steerable.PAPER_STEPS
+    config = study.resolve_presets(longer)
+    self.assertEqual((config.lr_decay_every, config.lr_decay_start),
+                     (187, 15 * 187))
+    schedule = _schedule(config, 'c16cnn')
+    for epoch, expected in ((0, 0.015), (15, 0.015), (16, 0.015 * 0.8),
+                            (39, 0.015 * 0.8 ** 24)):
+      for k in (epoch * 187, epoch * 187 + 186):
+        self.assertAlmostEqual(float(schedule(k)), expected, delta=1e-9,
+                               msg=(epoch, k))
+    # The budget preset keeps the stages in proportion.
+    budget = study.resolve_presets(mnist_rot_steerable.get_config())
+    n = budget.num_train_steps
+    self.assertEqual((budget.lr_decay_every, budget.lr_decay_start),
+                     (n // 40, n * 15 // 40))
+
   @parameterized.named_parameters(
       ('p4cnn', mnist_rot_p4cnn, 'p4cnn', 2, True),
-      ('hnet', mnist_rot_hnet, 'hnet', 4, False))
+      ('hnet', mnist_rot_hnet, 'hnet', 4, False),
+      ('steerable', mnist_rot_steerable, 'c16cnn', 40, True))
   def test_tiny_study_runs(self, module, label, steps, exact_at_90):
     workdir = tempfile.mkdtemp()
     rows = study.run(module.get_config('tiny'), workdir)
@@ -177,19 +204,38 @@ class StepScheduleTest(parameterized.TestCase):
         [float(schedule(k)) for k in range(10)],
         [0.0, 0.5, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25, 0.25])
 
+  def test_staircase_starts_late(self):
+    # e2cnn's 'exponential' schedule: the peak for lr_decay_start steps
+    # after the warmup, then x factor every lr_decay_every steps.
+    schedule = step_lib.learning_rate_schedule(self._settings(
+        schedule='step', learning_rate=1.0, warmup_steps=0, lr_decay_start=4,
+        lr_decay_every=2, lr_decay_factor=0.5, num_train_steps=10))
+    np.testing.assert_allclose(
+        [float(schedule(k)) for k in range(10)],
+        [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.25, 0.25])
+
+  def test_studies_pass_every_step_setting(self):
+    # A StepSettings field the study runner did not copy into each model's
+    # training config would silently take its default.
+    names = {f.name for f in dataclasses.fields(step_lib.StepSettings)}
+    self.assertEmpty(names - {'mean', 'std'} - set(study.TRAIN_FIELDS) -
+                     set(study.OPTIONAL_TRAIN_FIELDS))
+
   def test_older_configs_keep_their_settings(self):
     config = train_config_lib.get_config()
     del config['lr_decay_every']
     del config['lr_decay_factor']
+    del config['lr_decay_start']
     settings = step_lib.StepSettings.from_config(config, mean=(0.0,),
                                                  std=(1.0,))
-    self.assertEqual((settings.lr_decay_every, settings.lr_decay_factor),
-                     (0, 0.1))
+    self.assertEqual((settings.lr_decay_every, settings.lr_decay_factor,
+                      settings.lr_decay_start), (0, 0.1, 0))
 
   @parameterized.named_parameters(
       ('step_needs_interval', dict(schedule='step', lr_decay_every=0),
        'config.lr_decay_every'),
       ('negative_interval', dict(lr_decay_every=-1), 'config.lr_decay_every'),
+      ('negative_start', dict(lr_decay_start=-1), 'config.lr_decay_start'),
       ('zero_factor', dict(lr_decay_factor=0.0), 'config.lr_decay_factor'),
       ('factor_above_one', dict(lr_decay_factor=2.0),
        'config.lr_decay_factor'))

@@ -64,6 +64,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.schedule = 'cosine'  # | 'constant' | 'step'; after a linear warmup
   config.lr_decay_every = 0    # 'step': x lr_decay_factor every this many steps
   config.lr_decay_factor = 0.1
+  config.lr_decay_start = 0    # 'step': steps at the peak before decaying
   config.warmup_steps = 50
   config.num_train_steps = 1000
   config.batch_size = 64

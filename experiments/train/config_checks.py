@@ -59,6 +59,8 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     validate.check_choice(config[name], f'config.{name}', choices)
   validate.integer(config.get('lr_decay_every', 0), 'config.lr_decay_every',
                    minimum=1 if config.schedule == 'step' else 0)
+  validate.integer(config.get('lr_decay_start', 0), 'config.lr_decay_start',
+                   minimum=0)
   validate.number(config.get('lr_decay_factor', 0.1),
                   'config.lr_decay_factor', minimum=0, maximum=1,
                   exclusive_minimum=True)

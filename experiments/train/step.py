@@ -45,9 +45,11 @@ class StepSettings:
   mean: tuple[float, ...]
   std: tuple[float, ...]
   # schedule='step' only: multiply the rate by lr_decay_factor every
-  # lr_decay_every steps after the warmup (a staircase).
+  # lr_decay_every steps after the warmup and lr_decay_start more steps at
+  # the peak rate (a staircase).
   lr_decay_every: int = 0
   lr_decay_factor: float = 0.1
+  lr_decay_start: int = 0
 
   @classmethod
   def from_config(cls, config: ml_collections.ConfigDict, *,
@@ -71,8 +73,8 @@ class StepSettings:
 def learning_rate_schedule(settings: StepSettings) -> optax.Schedule:
   """Linear warmup from 0 over ``warmup_steps``, then cosine decay to 0 at
   ``num_train_steps``, a constant rate, or ('step') the rate times
-  ``lr_decay_factor ** (k // lr_decay_every)`` at ``k`` steps after the
-  warmup."""
+  ``lr_decay_factor ** (k // lr_decay_every)`` at ``k >= 0`` steps after
+  the warmup and ``lr_decay_start`` steps more (the peak rate before)."""
   peak = settings.learning_rate
   warmup = settings.warmup_steps
   if settings.schedule == 'cosine':
@@ -81,7 +83,8 @@ def learning_rate_schedule(settings: StepSettings) -> optax.Schedule:
   elif settings.schedule == 'step':
     decay = optax.exponential_decay(
         peak, transition_steps=settings.lr_decay_every,
-        decay_rate=settings.lr_decay_factor, staircase=True)
+        decay_rate=settings.lr_decay_factor, staircase=True,
+        transition_begin=settings.lr_decay_start)
   else:
     decay = optax.constant_schedule(peak)
   if warmup == 0:

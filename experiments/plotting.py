@@ -4,7 +4,9 @@ Every function takes result rows and writes one PNG: the study plots take the
 rows of :func:`experiments.study.run` (one dict per model with ``label`` and
 metric keys); :func:`error_panels` takes the rows of
 :func:`experiments.probing.measure` (one dict per network x images x
-transform x kind, with an ``error``).
+transform x kind, with an ``error``); :func:`error_vs_angle` and
+:func:`layer_error_panels` take the rows of
+:mod:`experiments.rotation_report`.
 """
 
 from __future__ import annotations
@@ -185,6 +187,76 @@ def error_panels(rows: Sequence[Row], path: str, *, x: str, line: str,
         ax.set_xlabel(xlabel)
     axes[i, -1].legend(loc='center left', bbox_to_anchor=(1.02, 0.5),
                        fontsize=9, title=kind if legend_titles else None)
+  if title:
+    fig.suptitle(title)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+
+
+def error_vs_angle(rows: Sequence[Row], path: str, *,
+                   title: str = '') -> None:
+  """Test error (%) vs rotation angle, one line per model, 95 % band shaded.
+
+  Args:
+    rows: one dict per (model, angle) with ``model``, ``angle`` (degrees),
+      ``error``, ``ci_low`` and ``ci_high`` (rates in [0, 1]).
+    path: PNG file to write.
+    title: figure title.
+  """
+  fig = _figure(figsize=(8.5, 5))
+  ax = fig.subplots()
+  for n, name in enumerate(dict.fromkeys(r['model'] for r in rows)):
+    points = sorted((r['angle'], r['error'], r['ci_low'], r['ci_high'])
+                    for r in rows if r['model'] == name)
+    angles, errors, lows, highs = (np.asarray(v) for v in zip(*points))
+    color = f'C{n % 10}'
+    ax.plot(angles, 100 * errors, marker=MARKERS[n % len(MARKERS)],
+            color=color, linewidth=1.5, markersize=3, label=name)
+    ax.fill_between(angles, 100 * lows, 100 * highs, color=color, alpha=0.15,
+                    linewidth=0)
+  ax.set_xlabel('rotation of the test digits (degrees)')
+  ax.set_ylabel('test error (%)')
+  ax.set_xticks(range(0, 361, 45))
+  ax.set_ylim(bottom=0)
+  ax.grid(True, alpha=0.3)
+  ax.legend(loc='center left', bbox_to_anchor=(1.02, 0.5), fontsize=9)
+  ax.set_title(title)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+
+
+def layer_error_panels(rows: Sequence[Row], path: str, *, floor: float = 1e-9,
+                       title: str = '') -> None:
+  """Relative error per layer: one panel per transform, one line per model.
+
+  Layers are numbered 1, 2, ... in each model's forward order (their names
+  are in the rows); log y axis, errors below ``floor`` (exact zeros) drawn on
+  it, NaN (no action declared for that layer) left out.
+
+  Args:
+    rows: one dict per (model, layer, transform) with ``model``, ``layer``,
+      ``transform`` and ``relative_error``, in forward order per model.
+    path: PNG file to write.
+    floor: smallest error drawn.
+    title: figure title.
+  """
+  transforms = list(dict.fromkeys(r['transform'] for r in rows))
+  fig = _figure(figsize=(5.5 * len(transforms) + 2.5, 4.5))
+  axes = fig.subplots(1, len(transforms), squeeze=False, sharey=True)[0]
+  for ax, transform in zip(axes, transforms):
+    for n, name in enumerate(dict.fromkeys(r['model'] for r in rows)):
+      errors = np.array([r['relative_error'] for r in rows
+                         if r['model'] == name and r['transform'] == transform],
+                        float)
+      ax.plot(np.arange(1, len(errors) + 1), np.maximum(errors, floor),
+              marker=MARKERS[n % len(MARKERS)], color=f'C{n % 10}',
+              linewidth=1.2, markersize=4, label=name)
+    ax.set_yscale('log')
+    ax.grid(True, which='major', alpha=0.3)
+    ax.set_title(transform)
+    ax.set_xlabel('layer (forward order; the last is the logits)')
+  axes[0].set_ylabel('relative error ||f(Tx) - T\'f(x)|| / ||T\'f(x)||')
+  axes[-1].legend(loc='center left', bbox_to_anchor=(1.02, 0.5), fontsize=9)
   if title:
     fig.suptitle(title)
   fig.tight_layout()

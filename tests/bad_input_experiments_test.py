@@ -2,7 +2,9 @@
 
 ``ConfigKeyTest`` parses flags as ``main.py`` does (``lock_config=True``):
 a typo in a key names the key (with a did-you-mean hint), and every config
-file rejects an unknown key.
+file rejects an unknown key. :data:`BAD_INPUTS` holds the rows of the
+experiments' public functions (experiments/rotation_report.py), in the
+house pattern of tests/bad_input.py.
 """
 
 import glob
@@ -12,8 +14,16 @@ from absl import flags
 from absl.testing import absltest
 from absl.testing import parameterized
 from ml_collections import config_flags
+import numpy as np
 
+import groups
+import models
 from experiments import configs
+from experiments import layer_equivariance
+from experiments import rotation_report as report
+from experiments.configs import mnist_rot_p4cnn
+from experiments.configs import train as train_config
+from tests import bad_input
 
 
 _CONFIGS = os.path.join(os.path.dirname(os.path.dirname(
@@ -82,6 +92,133 @@ class ConfigKeyTest(parameterized.TestCase):
           r"absent \(the full config\) or one of 'tiny'; got 'huge'"):
         _parse_config_flags(f'{config_file}:huge')
 
+
+def _p4cnn(**overrides):
+  """The tiny P4CNN protocol config with ``overrides`` applied."""
+  config = mnist_rot_p4cnn.get_config('tiny')
+  for key, value in overrides.items():
+    config[key] = value
+  return config
+
+
+def _spec(label='p4cnn', workdir='/nonexistent/study'):
+  return report.RunSpec(label, _p4cnn(), workdir)
+
+
+_MODEL = models.build_model('p4cnn', channels=1)
+_IMAGES = np.zeros((2, 28, 28, 1), np.float32)
+_ACTIONS = {'__call__': groups.Identity()}
+_TRAINED = report.TrainedModel(*(None,) * 12)
+
+# (name, call, regex the ValueError message must match)
+BAD_INPUTS = (
+    # experiments/rotation_report.py: parse_run
+    ('parse_run_no_label', lambda: report.parse_run('cfg.py:runs/x'),
+     r'^run must be LABEL=CONFIG\.py\[:ARG\]:WORKDIR .*; got'),
+    ('parse_run_no_workdir', lambda: report.parse_run('a=cfg.py'),
+     r'^run must be LABEL=CONFIG\.py'),
+    ('parse_run_not_a_py_file', lambda: report.parse_run('a=cfg.txt:runs/x'),
+     r'^run must be LABEL=CONFIG\.py'),
+    ('parse_run_not_text', lambda: report.parse_run(None),
+     r'^run must be LABEL=CONFIG\.py.*; got None'),
+    # parse_override
+    ('parse_override_no_value', lambda: report.parse_override('p4cnn:seed'),
+     r'^override must be LABEL:KEY=VALUE'),
+    ('parse_override_no_label', lambda: report.parse_override('seed=1'),
+     r'^override must be LABEL:KEY=VALUE'),
+    # load_config
+    ('load_config_missing_file', lambda: report.load_config('no/such.py'),
+     r'^config must be an existing config file FILE\.py\[:ARG\]'),
+    ('load_config_bad_arg', lambda: report.load_config(
+        os.path.join(_CONFIGS, 'mnist_rot_p4cnn.py') + ':huge'),
+     r"^arg \(the text after ':'.*got 'huge'"),
+    # apply_override
+    ('apply_override_unknown_key', lambda: report.apply_override(
+        _p4cnn(), 'num_train_stps', 2),
+     r"^override key 'num_train_stps' names no field of the config"),
+    ('apply_override_unknown_nested_key', lambda: report.apply_override(
+        _p4cnn(), 'models.p4cnn.chanels', 2),
+     r"^override key 'models\.p4cnn\.chanels' names no field"),
+    ('apply_override_wrong_type', lambda: report.apply_override(
+        _p4cnn(), 'num_train_steps', 'many'),
+     r"^override num_train_steps='many' does not fit the config"),
+    # restore
+    ('restore_not_a_study_config', lambda: report.restore(
+        train_config.get_config('tiny'), 'p4cnn', '/nonexistent'),
+     r"^config must be a study config \(config\.experiment = 'study'\)"),
+    ('restore_unknown_label', lambda: report.restore(
+        _p4cnn(), 'hnet', '/nonexistent'),
+     r"^label must be a model of config\.models; accepted: 'p4cnn'; got "
+     r"'hnet'"),
+    ('restore_no_checkpoint', lambda: report.restore(
+        _p4cnn(), 'p4cnn', '/nonexistent/study'),
+     r'^/nonexistent/study/models/p4cnn holds no checkpoint of model '
+     r"'p4cnn'"),
+    # sweep_angles
+    ('sweep_angles_zero', lambda: report.sweep_angles(0),
+     r'^step_degrees must be a finite number in \(0, 360\]; got 0'),
+    ('sweep_angles_above_360', lambda: report.sweep_angles(400),
+     r'^step_degrees must be a finite number in \(0, 360\]'),
+    ('sweep_angles_text', lambda: report.sweep_angles('5'),
+     r'^step_degrees must be a finite number'),
+    # accuracy_rows, layer_rows
+    ('accuracy_rows_limit_zero', lambda: report.accuracy_rows(
+        _TRAINED, [0.0], limit=0), r'^limit must be in 1\.\.inf; got 0'),
+    ('layer_rows_num_images_zero', lambda: report.layer_rows(
+        _TRAINED, num_images=0), r'^num_images must be in 1\.\.inf'),
+    # experiments/layer_equivariance.py: layer_actions
+    ('layer_actions_not_a_module', lambda: layer_equivariance.layer_actions('p4cnn', 90),
+     r"^model must be a flax module; got 'p4cnn'"),
+    ('layer_actions_degrees_nan', lambda: layer_equivariance.layer_actions(
+        _MODEL, float('nan')), r'^degrees must be a finite number'),
+    # layer_errors
+    ('layer_errors_images_rank_3', lambda: layer_equivariance.layer_errors(
+        _MODEL, {}, _IMAGES[0], groups.Rot90(1), _ACTIONS),
+     r'^images must have rank 4 \(\[N, H, W, C\]\)'),
+    ('layer_errors_images_int', lambda: layer_equivariance.layer_errors(
+        _MODEL, {}, _IMAGES.astype(np.int32), groups.Rot90(1), _ACTIONS),
+     r'^images must have a floating dtype'),
+    ('layer_errors_no_images', lambda: layer_equivariance.layer_errors(
+        _MODEL, {}, _IMAGES[:0], groups.Rot90(1), _ACTIONS),
+     r'^images must hold at least one image'),
+    ('layer_errors_transform_text', lambda: layer_equivariance.layer_errors(
+        _MODEL, {}, _IMAGES, 'rot90', _ACTIONS),
+     r"^transform must be a groups\.Transform.*; got 'rot90'"),
+    ('layer_errors_action_text', lambda: layer_equivariance.layer_errors(
+        _MODEL, {}, _IMAGES, groups.Rot90(1), {'bn1': 'rot90'}),
+     r'^actions must map layer names to groups\.Transform or None'),
+    ('layer_errors_batch_size_zero', lambda: layer_equivariance.layer_errors(
+        _MODEL, {}, _IMAGES, groups.Rot90(1), _ACTIONS, batch_size=0),
+     r'^batch_size must be in 1\.\.inf; got 0'),
+    # report
+    ('report_no_runs', lambda: report.report([], '/tmp/unused'),
+     r'^runs must be a non-empty list of RunSpec; got \[\]'),
+    ('report_one_run_not_in_a_list', lambda: report.report(
+        _spec(), '/tmp/unused'), r'^runs must be a non-empty list of RunSpec'),
+    ('report_repeated_label', lambda: report.report(
+        [_spec(), _spec()], '/tmp/unused'),
+     r"^runs must have different labels; got \['p4cnn', 'p4cnn'\]"),
+    ('report_out_empty', lambda: report.report([_spec()], ''),
+     r"^out must be a folder path; got ''"),
+    ('report_step_negative', lambda: report.report(
+        [_spec()], '/tmp/unused', step_degrees=-5),
+     r'^step_degrees must be a finite number in \(0, 360\]'),
+    ('report_limit_zero', lambda: report.report(
+        [_spec()], '/tmp/unused', limit=0), r'^limit must be in 1\.\.inf'),
+    ('report_layer_images_float', lambda: report.report(
+        [_spec()], '/tmp/unused', layer_images=2.5),
+     r'^layer_images must be an int; got 2\.5'),
+    # specs_from_flags
+    ('specs_from_flags_no_run', lambda: report.specs_from_flags([], []),
+     r'^run must be given at least once as --run=LABEL=CONFIG\.py'),
+    ('specs_from_flags_override_unknown_label', lambda: report.specs_from_flags(
+        ['p4cnn=cfg.py:runs/x'], ['hnet:seed=1']),
+     r'^override hnet:seed names no --run label; accepted: p4cnn'),
+)
+
+
+class RotationReportBadInputTest(bad_input.make_test_case(BAD_INPUTS)):
+  """Each row of :data:`BAD_INPUTS` is one test."""
 
 
 if __name__ == '__main__':

@@ -1,0 +1,560 @@
+"""Rotation report: error vs angle and per-layer equivariance of trained models.
+
+Post-hoc analysis of rotated-MNIST models trained by the study runner
+(``python main.py --config=experiments/configs/mnist_rot_p4cnn.py
+--workdir=runs/mnist_rot_p4cnn`` and the like); nothing is trained or
+evaluated again::
+
+  python -m experiments.rotation_report \\
+      --run=p4cnn=experiments/configs/mnist_rot_p4cnn.py:runs/mnist_rot_p4cnn \\
+      --run=hnet=experiments/configs/mnist_rot_hnet.py:runs/mnist_rot_hnet \\
+      --out=results/mnist_rot --limit=5000
+
+``--run=LABEL=CONFIG:WORKDIR``, once per model: ``LABEL`` a model of the
+config's ``config.models``, ``CONFIG`` the config file as ``main.py`` took it
+(``...mnist_rot_p4cnn.py:tiny`` keeps its argument), ``WORKDIR`` the study's
+``--workdir`` (after the last ':'). A run trained with ``--config.KEY=VALUE``
+needs ``--override=LABEL:KEY=VALUE``. ``--limit`` (5000; 0 = all),
+``--step_degrees`` (5) and ``--layer_images`` (256) set the sizes; the
+sweep is one pass over ``limit`` digits per angle (72 by default: P4CNN at
+~480 and the H-Net at ~150 digits/s on 2 busy cores take ~13 and ~40 min).
+
+Per model (restored by :func:`restore` from the last checkpoint in
+``<workdir>/models/<label>/``; an unfinished run, or none, is refused before
+anything is touched):
+
+* test error on the first ``limit`` test digits turned by 0, step, 2 step,
+  ... < 360 degrees (and 45, 90), bilinear with zero fill, with its 95 %
+  Wilson interval (:func:`accuracy_rows`);
+* per-layer errors ``mean ||f_l(R x) - A_l f_l(x)|| / ||A_l f_l(x)||`` on the
+  first ``layer_images`` digits, eval mode, for the quarter turn (exact for
+  these models on 28 x 28: ~1e-6) and 45 degrees (:func:`experiments.layer_equivariance.layer_errors`).
+  ``A_l`` is the action the rotation induces on layer ``l``'s representation
+  (:func:`~experiments.layer_equivariance.layer_actions`): G-CNNs, the regular action (rotate space, permute
+  the group axis) where the angle is a group element, else none (NaN: P4CNN
+  at 45 degrees); H-Nets, rotate space and multiply order-``m`` streams by
+  ``e^{i m theta}``; steerable CNNs, ``FieldTransform`` of the layer's field
+  type (the subgroup's after a restriction); other models, only the logits.
+  The logits' entry ``'__call__'`` is the invariance error
+  ``||f(Rx) - f(x)|| / ||f(x)||``.
+
+The same choices for every model: the rotation acts on the raw [0, 1] digits
+(zero fill = black background, as in the accuracy sweep), which are then
+normalised with the training mean and std as in training (``predict_fn``
+does it inside; ``model.apply`` needs it done). Exact rotations compare whole
+maps; interpolated ones each map's inscribed disk (:func:`groups.
+inscribed_disk`: the corners of a square turn off the grid).
+
+Outputs in ``--out``: ``accuracy_vs_angle.csv`` (model, angle, accuracy,
+error, ci_low, ci_high, n) and ``.png``, ``layer_errors.csv`` (model, layer,
+transform, relative_error, the action and the compared region) and
+``.png``, ``report.md`` (tables, command, date, CPU ISA, wall time).
+Restoring runs the trainer's start-up (:func:`experiments.train.trainer.
+start_run`) with the model's workdir locked, as re-running a finished study
+does: it appends to the workdir's ``config_history.jsonl``, rewrites its
+``config.json`` and adds a TensorBoard event file; nothing else changes.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Sequence
+import dataclasses
+import datetime
+import importlib.util
+import math
+import os
+import shlex
+import sys
+import time
+from typing import Any
+
+from absl import app
+from absl import flags
+from absl import logging
+import ml_collections
+import numpy as np
+
+import groups
+from groups import validate
+from experiments import layer_equivariance
+from experiments import metrics
+from experiments import plotting
+from experiments import reporting
+from experiments import study
+from experiments import train
+from experiments.train import checkpoints
+from experiments.train import config_history
+from experiments.train import state as state_lib
+from experiments.train import trainer
+from experiments.train import workdir_lock
+from layers import autotune
+
+Row = dict[str, Any]
+DEFAULT_STEP_DEGREES = 5.0
+DEFAULT_LIMIT = 5000
+DEFAULT_LAYER_IMAGES = 256
+LAYER_DEGREES = (90.0, 45.0)      # the exact and the interpolated tier
+SUMMARY_DEGREES = (0.0, 45.0, 90.0)
+OUTPUTS = ('accuracy_vs_angle.csv', 'accuracy_vs_angle.png',
+           'layer_errors.csv', 'layer_errors.png', 'report.md')
+RUN_FORMAT = 'LABEL=CONFIG.py[:ARG]:WORKDIR'
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+  """Model ``label`` of the study ``config`` (as its file gives it, presets
+  unresolved) trained in ``workdir``; ``source`` names the config file."""
+  label: str
+  config: ml_collections.ConfigDict
+  workdir: str
+  source: str = ''
+
+
+@dataclasses.dataclass
+class TrainedModel:
+  """A restored model and its test split (``images [N, H, W, C]`` in [0, 1]).
+
+  ``predict_fn`` normalises inside (raw images -> logits); ``model.apply``
+  needs the images normalised with ``mean`` / ``std`` first.
+  """
+  label: str
+  name: str
+  model: Any
+  variables: dict[str, Any]
+  predict_fn: metrics.PredictFn
+  images: np.ndarray
+  labels: np.ndarray
+  mean: tuple[float, ...]
+  std: tuple[float, ...]
+  step: int
+  batch_size: int
+  params: int
+
+
+# ---------------------------------------------------------------------------
+# Which runs: flags and config files.
+# ---------------------------------------------------------------------------
+
+
+def parse_run(text: str) -> tuple[str, str, str]:
+  """``'LABEL=CONFIG.py[:ARG]:WORKDIR'`` -> ``(label, config, workdir)``.
+
+  The workdir is the text after the last ':'; the config keeps its ``:ARG``.
+  """
+  label, _, rest = (text if isinstance(text, str) else '').partition('=')
+  config, _, workdir = rest.rpartition(':')
+  if (not label or not workdir or
+      not config.partition(':')[0].endswith('.py')):
+    raise ValueError(f'run must be {RUN_FORMAT} (e.g. p4cnn=experiments/'
+                     f'configs/mnist_rot_p4cnn.py:runs/mnist_rot_p4cnn); got '
+                     f'{text!r}.')
+  return label, config, workdir
+
+
+def parse_override(text: str) -> tuple[str, str, Any]:
+  """``'LABEL:KEY=VALUE'`` -> ``(label, key, value)``; VALUE a Python literal
+  (else kept as text), as ``--config.KEY=VALUE`` on ``main.py``."""
+  label, _, rest = (text if isinstance(text, str) else '').partition(':')
+  key, sep, value = rest.partition('=')
+  if not label or not key or not sep:
+    raise ValueError('override must be LABEL:KEY=VALUE (e.g. p4cnn:num_train_'
+                     f'steps=9375); got {text!r}.')
+  try:
+    return label, key, ast.literal_eval(value)
+  except (ValueError, SyntaxError):
+    return label, key, value
+
+
+def load_config(path: str) -> ml_collections.ConfigDict:
+  """``get_config(arg)`` of a config file given as ``FILE.py[:ARG]``."""
+  file, _, arg = (path if isinstance(path, str) else '').partition(':')
+  if not file.endswith('.py') or not os.path.isfile(file):
+    raise ValueError(f'config must be an existing config file FILE.py[:ARG]; '
+                     f'got {path!r}.')
+  spec = importlib.util.spec_from_file_location(
+      f'_rotation_report_config_{abs(hash(file))}', file)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  if not callable(getattr(module, 'get_config', None)):
+    raise ValueError(f'config file {file} must define get_config(arg).')
+  return module.get_config(arg) if arg else module.get_config()
+
+
+def apply_override(config: ml_collections.ConfigDict, key: str,
+                   value: Any) -> None:
+  """Sets the (dotted) ``key`` of ``config``, which must exist, to ``value``."""
+  *parents, leaf = key.split('.')
+  node = config
+  for part in parents:
+    node = node.get(part) if isinstance(node, ml_collections.ConfigDict) else {}
+  if not isinstance(node, ml_collections.ConfigDict) or leaf not in node:
+    raise ValueError(f'override key {key!r} names no field of the config; '
+                     f'top-level fields: {", ".join(sorted(config))}.')
+  try:
+    node[leaf] = value
+  except (TypeError, ValueError) as error:
+    raise ValueError(f'override {key}={value!r} does not fit the config: '
+                     f'{error}') from error
+
+
+# ---------------------------------------------------------------------------
+# Restoring a trained model.
+# ---------------------------------------------------------------------------
+
+
+def latest_checkpoint_step(model_workdir: str) -> int | None:
+  """The newest checkpoint step in ``model_workdir`` (None if none)."""
+  directory = checkpoints.checkpoint_dir(model_workdir)
+  steps = [int(n) for n in (os.listdir(directory) if os.path.isdir(directory)
+                            else ()) if n.isdigit()]
+  return max(steps) if steps else None
+
+
+def finished_run(config: ml_collections.ConfigDict, label: str, workdir: str
+                 ) -> tuple[ml_collections.ConfigDict, str]:
+  """``(training config, model workdir)`` of a finished run, or a ValueError.
+
+  Reads nothing but the config and the checkpoint folder names.
+  """
+  if not isinstance(config, ml_collections.ConfigDict) or (
+      config.get('experiment') != 'study'):
+    raise ValueError('config must be a study config (config.experiment = '
+                     f"'study'); got {type(config).__name__}.")
+  config = study.resolve_presets(config)
+  if label not in config.models:
+    raise ValueError(f'label must be a model of config.models; accepted: '
+                     f'{", ".join(map(repr, config.models))}; got {label!r}.')
+  sub = study.train_config(config, label)
+  train.check_config(sub)
+  model_dir = os.path.join(workdir, study.MODELS_DIR, label)
+  step = latest_checkpoint_step(model_dir)
+  if step is None:
+    raise ValueError(f'{model_dir} holds no checkpoint of model {label!r}: '
+                     'train it first with the study command (main.py).')
+  if step != sub.num_train_steps:
+    raise ValueError(
+        f'the run in {model_dir} is unfinished or was trained with other '
+        f'settings: its latest checkpoint is step {step}, the config says '
+        f'num_train_steps = {sub.num_train_steps}. Finish it with the study '
+        f'command, or pass its overrides (--override={label}:'
+        f'num_train_steps={step} if it was trained for {step} steps).')
+  return sub, model_dir
+
+
+def restore(config: ml_collections.ConfigDict, label: str,
+            workdir: str) -> TrainedModel:
+  """Restores model ``label`` of a finished study in ``workdir``.
+
+  Args:
+    config: the study config it was trained with (as its file gives it,
+      with the same overrides).
+    label: a key of ``config.models``.
+    workdir: the study's workdir (the model is in ``workdir/models/label``).
+
+  Raises:
+    ValueError: if ``label`` is not a model of the config, the model has no
+      checkpoint, its latest checkpoint is not step ``num_train_steps`` (an
+      unfinished run, or other overrides), or the config cannot restore it.
+    WorkdirBusyError: if a live run holds the model's workdir.
+  """
+  sub, model_dir = finished_run(config, label, workdir)
+  previous = config_history.previous_config(model_dir) or {}
+  changes = config_history.diff(previous, config_history.flatten(sub))
+  if previous and changes:
+    logging.warning('%s: the config differs from the one it was trained '
+                    'with in %s', label, ', '.join(changes))
+  with workdir_lock.WorkdirLock(model_dir):
+    try:
+      run, loop = trainer.start_run(sub, model_dir)
+    except config_history.IncompatibleConfigError as error:
+      raise ValueError(f'config of {label!r} does not match its checkpoints '
+                       f'(same config file and overrides?): {error}') from error
+    run.close()
+  if loop.step != sub.num_train_steps:
+    raise ValueError(f'restored step {loop.step} of {model_dir}, not step '
+                     f'{sub.num_train_steps} (a newer checkpoint failed).')
+  return TrainedModel(
+      label=label, name=sub.model.name, model=run.model,
+      variables=state_lib.model_variables(loop.state),
+      predict_fn=run.predict_fn(loop.state),
+      images=np.asarray(run.eval_data.images),
+      labels=np.asarray(run.eval_data.labels),
+      mean=tuple(float(v) for v in run.train_data.mean),
+      std=tuple(float(v) for v in run.train_data.std), step=loop.step,
+      batch_size=int(sub.eval_batch_size),
+      params=state_lib.count_params(loop.state))
+
+
+# ---------------------------------------------------------------------------
+# Accuracy vs angle.
+# ---------------------------------------------------------------------------
+
+
+def sweep_angles(step_degrees: float = DEFAULT_STEP_DEGREES) -> list[float]:
+  """``0, step, 2 step, ... < 360`` degrees, plus 45 and 90, ascending."""
+  step = validate.number(step_degrees, 'step_degrees', minimum=0, maximum=360,
+                         exclusive_minimum=True)
+  angles = {round(i * step, 9) for i in range(math.ceil(360 / step - 1e-9))}
+  return sorted(angles | set(SUMMARY_DEGREES))
+
+
+def accuracy_rows(trained: TrainedModel, angles: Sequence[float], *,
+                  limit: int | None = DEFAULT_LIMIT) -> list[Row]:
+  """Test error of ``trained`` on its first ``limit`` digits at each angle.
+
+  Returns:
+    One row per angle: ``model, angle`` (degrees), ``accuracy, error,
+    ci_low, ci_high`` (the 95 % Wilson interval of the error) and ``n``.
+  """
+  if limit is not None:
+    validate.integer(limit, 'limit', minimum=1)
+  images, labels = trained.images[:limit], trained.labels[:limit]
+  n, rows, start = len(labels), [], time.perf_counter()
+  for i, angle in enumerate(angles):
+    angle = validate.number(angle, 'angles entries (degrees)')
+    (accuracy,) = metrics.accuracy_vs_rotation(
+        trained.predict_fn, images, labels, angles=[math.radians(angle)],
+        batch_size=trained.batch_size).values()
+    errors = int(round((1 - accuracy) * n))
+    low, high = metrics.binomial_interval(errors, n)
+    rows.append(dict(model=trained.label, angle=angle, accuracy=accuracy,
+                     error=errors / n, ci_low=low, ci_high=high, n=n))
+    logging.info('%s: %g deg, error %.2f %% of %d digits [%d/%d angles, '
+                 '%.1f s]', trained.label, angle, 100 * errors / n, n, i + 1,
+                 len(angles), time.perf_counter() - start)
+  return rows
+
+
+def layer_rows(trained: TrainedModel, *,
+               degrees: Sequence[float] = LAYER_DEGREES,
+               num_images: int = DEFAULT_LAYER_IMAGES) -> list[Row]:
+  """:func:`~experiments.layer_equivariance.layer_errors` of ``trained`` for each angle, as CSV rows."""
+  validate.integer(num_images, 'num_images', minimum=1)
+  rows, start = [], time.perf_counter()
+  images = trained.images[:num_images]
+  for angle in degrees:
+    transform = groups.BilinearRotation(float(angle))
+    actions = layer_equivariance.layer_actions(trained.model, angle)
+    errors = layer_equivariance.layer_errors(
+        trained.model, trained.variables, images, transform, actions,
+        mean=trained.mean, std=trained.std)
+    for layer, error in errors.items():
+      action = actions.get(layer)
+      rows.append(dict(
+          model=trained.label, layer=layer, transform=f'rot{angle:g}',
+          relative_error=error, degrees=float(angle),
+          action='none' if action is None else repr(action),
+          region=('n/a' if action is None else 'vector (invariance)'
+                  if isinstance(action, groups.Identity) else 'whole map'
+                  if transform.exact else 'inscribed disk')))
+    logging.info('%s: per-layer errors at %g deg on %d digits, logits %.2e '
+                 '[%.1f s]', trained.label, angle, len(images),
+                 errors['__call__'], time.perf_counter() - start)
+  return rows
+
+
+# ---------------------------------------------------------------------------
+# The report.
+# ---------------------------------------------------------------------------
+
+
+def _pct(rate: float) -> str:
+  return f'{100 * rate:.2f}'
+
+
+def _with_interval(row: Row | None) -> str:
+  if row is None:
+    return 'not measured'
+  return (f'{_pct(row["error"])} ({_pct(row["ci_low"])} – '
+          f'{_pct(row["ci_high"])})')
+
+
+def _error(value: float) -> str:
+  return 'n/a' if math.isnan(value) else reporting.format_error(value)
+
+
+def summary_tables(models_info: Sequence[Row], accuracy: Sequence[Row],
+                   layers: Sequence[Row]) -> list[tuple[str, str]]:
+  """``(heading, markdown table)`` pairs of ``report.md``."""
+  table = ['| model | name | params | step | config | workdir |',
+           '|---|---|---:|---:|---|---|']
+  table += [f'| {m["model"]} | {m["name"]} | {m["params"]:,} | {m["step"]} '
+            f'| `{m["config"]}` | `{m["workdir"]}` |' for m in models_info]
+  sections = [('Models', '\n'.join(table))]
+  table = ['| model | digits | mean error % (all angles) | worst angle | error '
+           '@ worst % | ' + ' | '.join(f'error @{a:g}° % (95 % interval)'
+                                       for a in SUMMARY_DEGREES) + ' |',
+           '|---|---:|---:|---:|---:|' + '---|' * len(SUMMARY_DEGREES)]
+  for m in models_info:
+    rows = [r for r in accuracy if r['model'] == m['model']]
+    worst = max(rows, key=lambda r: r['error'])
+    at = {r['angle']: r for r in rows}
+    table.append(
+        f'| {m["model"]} | {rows[0]["n"]:,} | '
+        f'{_pct(float(np.mean([r["error"] for r in rows])))} | '
+        f'{worst["angle"]:g}° | {_pct(worst["error"])} | ' +
+        ' | '.join(_with_interval(at.get(a)) for a in SUMMARY_DEGREES) + ' |')
+  sections.append(('Test error vs rotation', '\n'.join(table)))
+  transforms = list(dict.fromkeys(r['transform'] for r in layers))
+  errors = {(r['model'], r['layer'], r['transform']): r['relative_error']
+            for r in layers}
+  table = ['| model | ' + ' | '.join(f'{t[3:]}°' for t in transforms) + ' |',
+           '|---|' + '---:|' * len(transforms)]
+  table += [f'| {m["model"]} | ' + ' | '.join(
+      _error(errors[(m['model'], '__call__', t)]) for t in transforms) + ' |'
+            for m in models_info]
+  sections.append(('Invariance of the logits: ||f(Rx) − f(x)|| / ||f(x)||',
+                   '\n'.join(table)))
+  table = ['| model | layer | ' + ' | '.join(f'{t[3:]}°' for t in transforms)
+           + ' |', '|---|---|' + '---:|' * len(transforms)]
+  for model, layer in dict.fromkeys((r['model'], r['layer']) for r in layers):
+    table.append(f'| {model} | {layer} | ' + ' | '.join(
+        _error(errors.get((model, layer, t), math.nan)) for t in transforms)
+                 + ' |')
+  sections.append(('Per-layer equivariance error', '\n'.join(table)))
+  return sections
+
+
+def cpu_description() -> str:
+  """``'AVX-512 (sse4_2 avx avx2 fma avx512f ...)'`` or ``'AVX2 (...)'``."""
+  isa = autotune.cpu_isa()
+  kind = ('AVX-512' if 'avx512f' in isa.split() else
+          'AVX2' if 'avx2' in isa.split() else 'neither AVX2 nor AVX-512')
+  return f'{kind} ({isa})'
+
+
+def report(runs: Sequence[RunSpec], out: str, *,
+           step_degrees: float = DEFAULT_STEP_DEGREES,
+           limit: int | None = DEFAULT_LIMIT,
+           layer_images: int = DEFAULT_LAYER_IMAGES,
+           command: str | None = None) -> dict[str, list[Row]]:
+  """Restores each run, measures it and writes the outputs to ``out``.
+
+  Args:
+    runs: the trained models, labels all different.
+    out: output folder (created if missing).
+    step_degrees: angle step of the accuracy sweep.
+    limit: test digits of the accuracy sweep (None: all).
+    layer_images: test digits of the per-layer errors.
+    command: the command line written to ``report.md`` (default: this
+      process's).
+
+  Returns:
+    ``{'accuracy': rows, 'layers': rows}``, the rows of the two CSV files.
+  """
+  start = time.perf_counter()
+  if (isinstance(runs, (str, RunSpec)) or not isinstance(runs, Sequence) or
+      not runs or not all(isinstance(r, RunSpec) for r in runs)):
+    raise ValueError(f'runs must be a non-empty list of RunSpec; got {runs!r}.')
+  labels = [r.label for r in runs]
+  if len(set(labels)) != len(labels):
+    raise ValueError(f'runs must have different labels; got {labels}.')
+  if not isinstance(out, str) or not out:
+    raise ValueError(f'out must be a folder path; got {out!r}.')
+  angles = sweep_angles(step_degrees)
+  if limit is not None:
+    validate.integer(limit, 'limit', minimum=1)
+  validate.integer(layer_images, 'layer_images', minimum=1)
+  for spec in runs:  # all refusals before the first (long) measurement
+    finished_run(spec.config, spec.label, spec.workdir)
+  os.makedirs(out, exist_ok=True)
+  accuracy, layers, info = [], [], []
+  for i, spec in enumerate(runs):
+    logging.info('[%d/%d] %s: restoring from %s', i + 1, len(runs),
+                 spec.label, spec.workdir)
+    trained = restore(spec.config, spec.label, spec.workdir)
+    info.append(dict(model=spec.label, name=trained.name, step=trained.step,
+                     params=trained.params, config=spec.source or '(given)',
+                     workdir=spec.workdir))
+    accuracy += accuracy_rows(trained, angles, limit=limit)
+    layers += layer_rows(trained, num_images=layer_images)
+    del trained
+  reporting.write_csv(accuracy, os.path.join(out, OUTPUTS[0]))
+  plotting.error_vs_angle(accuracy, os.path.join(out, OUTPUTS[1]),
+                          title='Test error vs rotation of the test digits')
+  reporting.write_csv(layers, os.path.join(out, OUTPUTS[2]))
+  plotting.layer_error_panels(layers, os.path.join(out, OUTPUTS[3]),
+                              title='Per-layer equivariance error')
+  seconds = time.perf_counter() - start
+  now = datetime.datetime.now(datetime.timezone.utc)
+  command = shlex.join(sys.argv) if command is None else command
+  summary = (
+      f'Command: `{command}`\n\nDate {now:%Y-%m-%d %H:%M} UTC; CPU '
+      f'{cpu_description()}, {os.cpu_count()} cores, load average '
+      f'{os.getloadavg()[0]:.1f}; wall time {seconds:.0f} s.\n\n'
+      f'Test error: the first {accuracy[0]["n"]:,} test digits turned by '
+      f'{len(angles)} angles (every {step_degrees:g}° from 0°, plus 45° and '
+      '90° if missed; bilinear, zero fill), with the 95 % Wilson '
+      f'interval. Per-layer errors: the first {layer_images} test digits, '
+      'eval mode; the raw digits are rotated, then normalised with the '
+      'training mean and std; whole maps at the exact 90°, the inscribed '
+      'disk of each map at 45°; `n/a`: no action for that angle (p4 at '
+      '45°). The actions are in layer_errors.csv.')
+  reporting.write_markdown(os.path.join(out, OUTPUTS[4]),
+                           title='Rotation report', summary=summary,
+                           tables=summary_tables(info, accuracy, layers))
+  logging.info('rotation report of %d models in %.1f s: %s', len(runs),
+               seconds, out)
+  return {'accuracy': accuracy, 'layers': layers}
+
+
+# ---------------------------------------------------------------------------
+# Command line.
+# ---------------------------------------------------------------------------
+
+_RUN = flags.DEFINE_multi_string('run', None, f'{RUN_FORMAT}, once per model.')
+_OUT = flags.DEFINE_string('out', None, 'Output folder.')
+_LIMIT = flags.DEFINE_integer('limit', DEFAULT_LIMIT,
+                              'Test digits of the accuracy sweep (0 = all).')
+_STEP = flags.DEFINE_float('step_degrees', DEFAULT_STEP_DEGREES,
+                           'Angle step of the accuracy sweep (degrees).')
+_LAYER_IMAGES = flags.DEFINE_integer('layer_images', DEFAULT_LAYER_IMAGES,
+                                     'Test digits of the per-layer errors.')
+_OVERRIDE = flags.DEFINE_multi_string(
+    'override', [], 'LABEL:KEY=VALUE: a --config.KEY=VALUE the run of LABEL '
+    'was trained with.')
+
+
+def specs_from_flags(run_flags: Sequence[str], override_flags: Sequence[str]
+                     ) -> list[RunSpec]:
+  """The :class:`RunSpec` s of ``--run`` and ``--override`` values."""
+  if not run_flags:
+    raise ValueError(f'run must be given at least once as --run={RUN_FORMAT}.')
+  parsed = [parse_run(text) for text in run_flags]
+  overrides = [parse_override(text) for text in override_flags]
+  labels = [label for label, _, _ in parsed]
+  for label, key, _ in overrides:
+    if label not in labels:
+      raise ValueError(f'override {label}:{key} names no --run label; '
+                       f'accepted: {", ".join(labels)}.')
+  specs = []
+  for label, config_path, workdir in parsed:
+    config = load_config(config_path)
+    for other, key, value in overrides:
+      if other == label:
+        apply_override(config, key, value)
+    specs.append(RunSpec(label, config, workdir, source=config_path))
+  return specs
+
+
+def main(argv: Sequence[str]) -> None:
+  if len(argv) > 1:
+    raise app.UsageError(f'Too many command-line arguments: {argv[1:]}.')
+  try:  # every flag checked before any model is restored
+    if not _OUT.value:
+      raise ValueError('out must be given: --out=<folder>.')
+    validate.integer(_LIMIT.value, 'limit', minimum=0)
+    validate.integer(_LAYER_IMAGES.value, 'layer_images', minimum=1)
+    sweep_angles(_STEP.value)
+    specs = specs_from_flags(_RUN.value, _OVERRIDE.value)
+  except ValueError as error:
+    raise app.UsageError(str(error)) from error
+  report(specs, _OUT.value, step_degrees=_STEP.value,
+         limit=_LIMIT.value or None, layer_images=_LAYER_IMAGES.value,
+         command=shlex.join(['python', '-m', 'experiments.rotation_report'] +
+                            sys.argv[1:]))
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -3,8 +3,9 @@
 ``benchmarks.peers.previous_lowering`` restores the implementation before the
 speed work (unpadded XLA convolutions, ``reduce_window`` pools); these tests
 check that the current one agrees with it, values and gradients, so a
-benchmark's before/after rows compare equal functions. No timing here, and no
-PyTorch (the peers are an optional install).
+benchmark's before/after rows compare equal functions. The 'steerable'
+section's functions are checked on a small layer the same way. No timing
+here, and no PyTorch (the peers are an optional install).
 """
 
 import functools
@@ -16,8 +17,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks import peers
+from benchmarks.peers import steerable_cases
 from layers import conv as conv_lib
 from layers import pooling
+from layers import steerable
 from tests import float_tolerance
 
 
@@ -106,6 +109,47 @@ class PreviousLoweringTest(parameterized.TestCase):
   def test_run_rejects_unknown_sections(self):
     with self.assertRaisesRegex(ValueError, r'^sections must be .*blur'):
       peers.run(sections=['blurr'], quick=True, out=None)
+
+
+class SteerableCasesTest(absltest.TestCase):
+  """The functions the 'steerable' rows time, on a small C4 layer."""
+
+  def setUp(self):
+    super().setUp()
+    rng = np.random.default_rng(0)
+    self.field_type = steerable_cases.regular_type(4, 2)  # 8 channels
+    basis = steerable.layer_basis(self.field_type, self.field_type, 5)
+    self.x = rng.standard_normal((2, 9, 9, 8)).astype(np.float32)
+    self.weights = (rng.standard_normal(basis.size) *
+                    basis.he_std()).astype(np.float32)
+    self.conv = functools.partial(
+        steerable.steerable_conv2d, in_type=self.field_type,
+        out_type=self.field_type, kernel_size=5, padding='zeros')
+
+  def test_section_is_registered(self):
+    self.assertIn('steerable', peers.SECTIONS)
+
+  def test_training_step_is_the_layer_and_its_gradients(self):
+    dy = np.random.default_rng(1).standard_normal(self.x.shape).astype(
+        np.float32)
+    step = jax.jit(steerable_cases.training_step(self.field_type, 5))
+    y, (dx, dweights) = step(self.x, self.weights, dy)
+    expected, grads = _value_and_grads(self.conv, self.x, self.weights,
+                                       cotangent=dy)
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
+    self.assertEqual(dweights.shape, self.weights.shape)
+    jax.tree.map(functools.partial(np.testing.assert_allclose, rtol=1e-4,
+                                   atol=1e-4), (dx, dweights), grads)
+
+  def test_exported_and_plain_forward_equal_the_training_call(self):
+    exported = steerable.export(self.weights, in_type=self.field_type,
+                                out_type=self.field_type, kernel_size=5)
+    y = jax.jit(steerable_cases.exported_forward)(self.x, exported)
+    np.testing.assert_allclose(y, self.conv(self.x, self.weights), rtol=1e-5,
+                               atol=1e-5)
+    np.testing.assert_allclose(
+        jax.jit(steerable_cases.plain_forward)(self.x, exported['kernel']),
+        y, rtol=1e-5, atol=1e-5)
 
 
 if __name__ == '__main__':

@@ -4,6 +4,7 @@ r"""equivlab side by side with its PyTorch peers, timed in the same run.
   python -m benchmarks.peers            # every case (~10 min on 2 CPU cores)
   python -m benchmarks.peers --quick    # one case per section (~2 min)
   python -m benchmarks.peers --sections=blur,gconv
+  python -m benchmarks.peers --sections=steerable   # vs e2cnn R2Conv C8/C16
   python -m benchmarks.peers --sections=autotune   # tuned vs untuned conv
 
 Every row times forward + backward (the output, and the gradients with
@@ -37,6 +38,17 @@ equivlab is faster). Sections:
   e2cnn's SO(2) ``R2Conv`` on fields of frequencies 0..M: the closest peer
   (continuous rotations, band-limited steerable filters), not the same
   function.
+* ``steerable`` — a steerable conv (``layers.steerable``, 5x5, zero
+  padding) between C8 / C16 regular fields, forward + backward with the
+  kernel expanded from its basis coefficients on every call, as in
+  training, vs e2cnn's ``R2Conv`` on the same field types in train mode
+  (which expands its basis on every call too). The bases differ, so
+  outputs are not compared: ``check`` confirms the shapes, the same number
+  of basis weights, and that e2cnn's basis lies in equivlab's span for one
+  field pair. Plus inference with the C16 kernel exported once
+  (``layers.steerable.export``) vs a plain XLA conv with the same kernel,
+  forward only; outputs checked equal. (Basis build times: ``python -m
+  benchmarks.steerable_basis``.)
 
 The header gives the CPU, its vector ISA and the measured matmul peak.
 Writes ``<out>/peers.csv`` and ``<out>/peers.md`` and prints the table.
@@ -44,7 +56,8 @@ Writes ``<out>/peers.csv`` and ``<out>/peers.md`` and prints the table.
 Modules: :mod:`~benchmarks.peers.harness` (peers, rows, timing, the
 lowering before the speed work), :mod:`~benchmarks.peers.layer_cases`,
 :mod:`~benchmarks.peers.group_cases`, :mod:`~benchmarks.peers.p4cnn`,
-:mod:`~benchmarks.peers.runner`; ``__main__`` holds the flags.
+:mod:`~benchmarks.peers.steerable_cases`, :mod:`~benchmarks.peers.runner`;
+``__main__`` holds the flags.
 """
 
 

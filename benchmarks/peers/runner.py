@@ -15,11 +15,13 @@ from benchmarks.peers import group_cases
 from benchmarks.peers import harness
 from benchmarks.peers import layer_cases
 from benchmarks.peers import p4cnn
+from benchmarks.peers import steerable_cases
 
 _RUNNERS = {'blur': layer_cases.blur_rows, 'layers': layer_cases.layer_rows,
             'gconv': group_cases.gconv_rows,
             'profile': group_cases.profile_rows, 'p4cnn': p4cnn.p4cnn_rows,
             'harmonic': group_cases.harmonic_rows,
+            'steerable': steerable_cases.steerable_rows,
             'autotune': layer_cases.autotune_rows}
 SECTIONS = tuple(_RUNNERS)
 

@@ -5,6 +5,7 @@ benchmarks print figures, no test times anything).
 """
 
 import csv
+import dataclasses
 import math
 import os
 import tempfile
@@ -14,13 +15,16 @@ from absl.testing import absltest
 from benchmarks import compile_time
 from benchmarks import scaling
 
+_CONV_SWEEPS = ('size', 'batch', 'channels', 'group_order', 'streams')
+_NEW_SWEEPS = ('steerable_order', 'steerable_fields', 'train_batch')
 # Five compiled points: gconv C4 and hconv at the base and at S = 12, and
-# lifting C4; every sweep is there, the size sweep with two points.
+# lifting C4; every conv sweep is there, the size sweep with two points.
 _TINY_SCALING = scaling.ScalingConfig(
     sizes=(8, 12), batches=(1,), channels=(2,), group_orders=(4,),
     max_orders=(1,), base_size=8, base_batch=1, base_channels=2,
     spatial_group_orders=(4,), base_max_order=1, harmonic_filter_size=3,
-    n_rings=2, rounds=1, time_budget_s=0.0, min_repeats=1, max_repeats=1)
+    n_rings=2, sweeps=_CONV_SWEEPS, peak_matmul_size=0, rounds=1,
+    time_budget_s=0.0, min_repeats=1, max_repeats=1)
 
 
 def _read_csv(path):
@@ -38,7 +42,7 @@ class ScalingTest(absltest.TestCase):
       self.assertGreater(os.path.getsize(path), 0, path)
     rows = _read_csv(result['paths']['csv'])
     sweeps = {row['sweep'] for row in rows}
-    self.assertEqual(sweeps, set(scaling.SWEEPS))
+    self.assertEqual(sweeps, set(_CONV_SWEEPS))
     # 2 layers x (2 + 1 + 1) spatial points, gconv + lifting, 1 order.
     self.assertLen(rows, 2 * 4 + 2 + 1)
     for row in rows:
@@ -52,6 +56,68 @@ class ScalingTest(absltest.TestCase):
     self.assertBetween(float(size_sweep['flop_exponent']), 1.5, 2.5)
     with open(result['paths']['png'], 'rb') as f:
       self.assertEqual(f.read(8), b'\x89PNG\r\n\x1a\n')
+
+  def test_quick_steerable_and_training_sweeps(self):
+    # --quick's one point per new sweep: steerable C4 with 4 regular fields
+    # (the same point in both sweeps) and a p4cnn training step at B = 16.
+    out = self.enter_context(tempfile.TemporaryDirectory())
+    config = dataclasses.replace(scaling.QUICK, sweeps=_NEW_SWEEPS)
+    result = scaling.run(config, out_dir=out, verbose=False)
+    rows = _read_csv(result['paths']['csv'])
+    self.assertEqual([row['sweep'] for row in rows], list(_NEW_SWEEPS))
+    self.assertEqual([row['series'] for row in rows],
+                     ['steerable C_N, F=4', 'steerable C4', 'p4cnn'])
+    for row in rows[:2]:
+      self.assertEqual(row['layer'], 'steerable')
+      self.assertEqual((row['group_order'], row['fields'], row['channels']),
+                       ('4', '4', '4'))
+    train = rows[2]
+    self.assertEqual((train['layer'], train['model'], train['batch'],
+                      train['size'], train['channels']),
+                     ('train', 'p4cnn', '16', '28', '1'))
+    self.assertAlmostEqual(float(train['images_per_s']),
+                           16e3 / float(train['time_ms']), places=3)
+    for row in rows:
+      self.assertEqual(set(row), set(rows[0]))  # one header for every sweep
+      self.assertGreater(float(row['gflop']), 0)
+      self.assertGreater(float(row['mem_mib']), 0)
+      self.assertGreater(int(row['repeats']), 0)
+    # A training step (Adam moments, batch norm) outweighs a small conv.
+    self.assertGreater(float(train['gflop']), float(rows[0]['gflop']))
+    exponents = _read_csv(result['paths']['exponents_csv'])
+    self.assertEqual([(e['sweep'], e['timed']) for e in exponents],
+                     [(sweep, '1/1') for sweep in _NEW_SWEEPS])
+    with open(result['paths']['markdown']) as f:
+      self.assertIn('## Training steps', f.read())
+    with open(result['paths']['png'], 'rb') as f:
+      self.assertEqual(f.read(8), b'\x89PNG\r\n\x1a\n')
+
+  def test_full_sweeps_have_the_issue_points(self):
+    points = scaling.sweep_points(scaling.FULL)
+    self.assertEqual(list(points)[-3:], list(_NEW_SWEEPS))
+    self.assertEqual(
+        [(p.group_order, p.fields, p.batch, p.size)
+         for p in points['steerable_order']],
+        [(4, 8, 8, 32), (8, 8, 8, 32), (16, 8, 8, 32)])
+    self.assertEqual([(p.group_order, p.fields)
+                      for p in points['steerable_fields']],
+                     [(8, 2), (8, 4), (8, 8), (8, 16)])
+    self.assertEqual([(p.model, p.batch) for p in points['train_batch']],
+                     [(m, b) for m in ('p4cnn', 'hnet', 'c16cnn')
+                      for b in (16, 32, 64, 128)])
+    self.assertEqual({(p.size, p.channels) for p in points['train_batch']},
+                     {(28, 1)})
+
+  def test_sweep_selection_and_registry_reject_bad_names(self):
+    with self.assertRaisesRegex(ValueError, 'sweeps must be among'):
+      scaling.sweep_points(dataclasses.replace(scaling.QUICK,
+                                               sweeps=('nope',)))
+    with self.assertRaises(SystemExit):
+      scaling.main(['--quick', '--sweeps=nope'])
+    family = scaling.FAMILIES['steerable']
+    with self.assertRaisesRegex(ValueError, 'steerable_order'):
+      scaling.register('another', family._replace(layers=('other',)))
+    self.assertNotIn('another', scaling.FAMILIES)
 
   def test_growth_exponent_recovers_a_power_law(self):
     self.assertAlmostEqual(

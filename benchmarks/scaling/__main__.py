@@ -1,4 +1,4 @@
-"""``python -m benchmarks.scaling [--quick] [--out DIR]``."""
+"""``python -m benchmarks.scaling [--quick] [--sweeps a,b] [--out DIR]``."""
 
 import sys
 

@@ -261,3 +261,43 @@ def layer_error_panels(rows: Sequence[Row], path: str, *, floor: float = 1e-9,
     fig.suptitle(title)
   fig.tight_layout()
   fig.savefig(path, dpi=110)
+
+
+def learning_curves(curves: dict[str, Sequence[Row]], path: str, *,
+                    title: str = '') -> None:
+  """Training loss, training accuracy and learning rate vs step, per model.
+
+  Args:
+    curves: ``{model: metric rows}`` as ``metrics.jsonl`` holds them (dicts
+      with ``step`` and some of ``train/loss``, ``train/accuracy``,
+      ``train/learning_rate``, ``eval/accuracy``); the final evaluation is
+      drawn as a marker on the accuracy panel.
+    path: PNG file to write.
+    title: figure title.
+  """
+  keys = (('train/loss', 'training loss', 'log'),
+          ('train/accuracy', 'accuracy (line: train; marker: test)', 'linear'),
+          ('train/learning_rate', 'learning rate', 'log'))
+  fig = _figure(figsize=(15, 4.2))
+  axes = fig.subplots(1, len(keys))
+  for n, (name, rows) in enumerate(curves.items()):
+    color = f'C{n % 10}'
+    for ax, (key, label, scale) in zip(axes, keys):
+      points = [(r['step'], r[key]) for r in rows if key in r]
+      if points:
+        steps, values = zip(*points)
+        ax.plot(steps, values, color=color, linewidth=1.3, label=name)
+      ax.set_yscale(scale)
+      ax.set_xlabel('step')
+      ax.set_title(label)
+      ax.grid(True, alpha=0.3)
+    evals = [(r['step'], r['eval/accuracy']) for r in rows
+             if 'eval/accuracy' in r]
+    if evals:
+      axes[1].plot(*zip(*evals), linestyle='none', marker='*',
+                   markersize=10, color=color)
+  axes[-1].legend(loc='center left', bbox_to_anchor=(1.02, 0.5), fontsize=9)
+  if title:
+    fig.suptitle(title)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)

@@ -48,7 +48,9 @@ inscribed_disk`: the corners of a square turn off the grid).
 Outputs in ``--out``: ``accuracy_vs_angle.csv`` (model, angle, accuracy,
 error, ci_low, ci_high, n) and ``.png``, ``layer_errors.csv`` (model, layer,
 transform, relative_error, the action and the compared region) and
-``.png``, ``report.md`` (tables, command, date, CPU ISA, wall time).
+``.png``, ``report.md`` (tables, command, date, CPU ISA, wall time),
+``learning_curves.png`` (each run's ``metrics.jsonl``: training loss,
+accuracy and learning rate vs step, the final test accuracy as a marker).
 Restoring runs the trainer's start-up (:func:`experiments.train.trainer.
 start_run`) with the model's workdir locked, as re-running a finished study
 does: it appends to the workdir's ``config_history.jsonl``, rewrites its
@@ -97,7 +99,8 @@ DEFAULT_LAYER_IMAGES = 256
 LAYER_DEGREES = (90.0, 45.0)      # the exact and the interpolated tier
 SUMMARY_DEGREES = (0.0, 45.0, 90.0)
 OUTPUTS = ('accuracy_vs_angle.csv', 'accuracy_vs_angle.png',
-           'layer_errors.csv', 'layer_errors.png', 'report.md')
+           'layer_errors.csv', 'layer_errors.png', 'report.md',
+           'learning_curves.png')
 RUN_FORMAT = 'LABEL=CONFIG.py[:ARG]:WORKDIR'
 
 
@@ -459,7 +462,7 @@ def report(runs: Sequence[RunSpec], out: str, *,
   for spec in runs:  # all refusals before the first (long) measurement
     finished_run(spec.config, spec.label, spec.workdir)
   os.makedirs(out, exist_ok=True)
-  accuracy, layers, info = [], [], []
+  accuracy, layers, info, curves = [], [], [], {}
   for i, spec in enumerate(runs):
     logging.info('[%d/%d] %s: restoring from %s', i + 1, len(runs),
                  spec.label, spec.workdir)
@@ -467,6 +470,8 @@ def report(runs: Sequence[RunSpec], out: str, *,
     info.append(dict(model=spec.label, name=trained.name, step=trained.step,
                      params=trained.params, config=spec.source or '(given)',
                      workdir=spec.workdir))
+    curves[spec.label] = train.read_metrics(
+        os.path.join(spec.workdir, study.MODELS_DIR, spec.label))
     accuracy += accuracy_rows(trained, angles, limit=limit)
     layers += layer_rows(trained, num_images=layer_images)
     del trained
@@ -476,6 +481,8 @@ def report(runs: Sequence[RunSpec], out: str, *,
   reporting.write_csv(layers, os.path.join(out, OUTPUTS[2]))
   plotting.layer_error_panels(layers, os.path.join(out, OUTPUTS[3]),
                               title='Per-layer equivariance error')
+  plotting.learning_curves(curves, os.path.join(out, OUTPUTS[5]),
+                           title='Training curves (metrics.jsonl)')
   seconds = time.perf_counter() - start
   now = datetime.datetime.now(datetime.timezone.utc)
   command = shlex.join(sys.argv) if command is None else command

@@ -129,7 +129,7 @@ class ProtocolConfigsTest(parameterized.TestCase):
   @parameterized.named_parameters(
       ('p4cnn', mnist_rot_p4cnn, 'p4cnn', 2, True),
       ('hnet', mnist_rot_hnet, 'hnet', 4, False),
-      ('steerable', mnist_rot_steerable, 'c16cnn', 40, True))
+      ('steerable', mnist_rot_steerable, 'c16cnn', 4, True))
   def test_tiny_study_runs(self, module, label, steps, exact_at_90):
     workdir = tempfile.mkdtemp()
     rows = study.run(module.get_config('tiny'), workdir)

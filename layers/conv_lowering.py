@@ -147,33 +147,37 @@ def _tap_slices(x: jax.Array, kernel_shape, *, strides, padding,
   return slices
 
 
-def taps_conv(x: jax.Array, kernel: jax.Array, *, strides, padding,
-              dilations) -> jax.Array:
-  """Sum over taps of ``slice_ij(x) @ kernel[i, j]`` (``kh * kw`` matmuls)."""
+def _sum_over_taps(x: jax.Array, kernel: jax.Array, product, *, strides,
+                   padding, dilations) -> jax.Array:
+  """``sum_ij product(slice_ij(x), kernel[i, j])``, taps in row-major order."""
   slices = _tap_slices(x, kernel.shape, strides=strides, padding=padding,
                        dilations=dilations)
   kw = kernel.shape[1]
   y = None
   for t, patch in enumerate(slices):
-    term = jnp.einsum('bhwc,cd->bhwd', patch,
-                      kernel[t // kw, t % kw])  # [B, H', W', D]
+    term = product(patch, kernel[t // kw, t % kw])  # [B, H', W', D]
     y = term if y is None else y + term
   return y
+
+
+def taps_conv(x: jax.Array, kernel: jax.Array, *, strides, padding,
+              dilations) -> jax.Array:
+  """Sum over taps of ``slice_ij(x) @ kernel[i, j]`` (``kh * kw`` matmuls)."""
+  return _sum_over_taps(
+      x, kernel, lambda patch, tap: jnp.einsum('bhwc,cd->bhwd', patch, tap),
+      strides=strides, padding=padding, dilations=dilations)
 
 
 def taps_batched_conv(x: jax.Array, kernel: jax.Array, *, strides, padding,
                       dilations) -> jax.Array:
   """``'taps'`` as per-example matmuls: ``[B, C, D]`` broadcast tap matrices."""
-  slices = _tap_slices(x, kernel.shape, strides=strides, padding=padding,
-                       dilations=dilations)
-  kw = kernel.shape[1]
-  y = None
-  for t, patch in enumerate(slices):
-    tap = jnp.broadcast_to(kernel[t // kw, t % kw],
-                           (x.shape[0],) + kernel.shape[2:])  # [B, C, D]
-    term = jnp.einsum('bhwc,bcd->bhwd', patch, tap)
-    y = term if y is None else y + term
-  return y
+
+  def product(patch, tap):
+    tap = jnp.broadcast_to(tap, (x.shape[0],) + kernel.shape[2:])  # [B, C, D]
+    return jnp.einsum('bhwc,bcd->bhwd', patch, tap)
+
+  return _sum_over_taps(x, kernel, product, strides=strides, padding=padding,
+                        dilations=dilations)
 
 
 def im2col_conv(x: jax.Array, kernel: jax.Array, *, strides, padding,

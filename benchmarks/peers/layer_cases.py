@@ -6,6 +6,7 @@ See :mod:`benchmarks.peers` for what is timed and how.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
@@ -18,6 +19,18 @@ from layers import pooling
 
 
 # ---------------------------------------------------------------- blur
+
+
+def _conv_case(bench: harness.Bench, padding: str, b: int, size: int,
+               c: int) -> tuple[Any, ...]:
+  """A 3x3 ``c -> c`` conv case: ``x [b, size, size, c]``, kernel, cotangent
+  ``dy``, and their torch tensors (NCHW; OIHW kernel), x and w with grads."""
+  x, kernel = bench.normal(b, size, size, c), bench.normal(3, 3, c, c)
+  out = size - 2 if padding == 'valid' else size
+  dy = bench.normal(b, out, out, c)
+  x_t, w_t = bench.tensor(harness.nchw(x), True), bench.tensor(
+      np.ascontiguousarray(kernel.transpose(3, 2, 0, 1)), True)
+  return x, kernel, dy, x_t, w_t, bench.tensor(harness.nchw(dy))
 
 
 def blur_rows(bench: harness.Bench, quick: bool) -> list[harness.Row]:
@@ -77,12 +90,7 @@ def layer_rows(bench: harness.Bench, quick: bool) -> list[harness.Row]:
   if not quick:
     conv_cases += [('circular', 64, 28, 64), ('valid', 64, 28, 64)]
   for padding, b, size, c in conv_cases:
-    x, kernel = bench.normal(b, size, size, c), bench.normal(3, 3, c, c)
-    out = size - 2 if padding == 'valid' else size
-    dy = bench.normal(b, out, out, c)
-    x_t, w_t = bench.tensor(harness.nchw(x), True), bench.tensor(
-        np.ascontiguousarray(kernel.transpose(3, 2, 0, 1)), True)
-    dy_t = bench.tensor(harness.nchw(dy))
+    x, kernel, dy, x_t, w_t, dy_t = _conv_case(bench, padding, b, size, c)
 
     def peer_step(x_t=x_t, w_t=w_t, dy_t=dy_t, padding=padding):
       x_t.grad = w_t.grad = None
@@ -154,12 +162,7 @@ def autotune_rows(bench: harness.Bench, quick: bool) -> list[harness.Row]:
               ('valid', 64, 26, 40), ('zeros', 64, 14, 128)]
   rows = []
   for padding, b, size, c in cases:
-    x, kernel = bench.normal(b, size, size, c), bench.normal(3, 3, c, c)
-    out = size - 2 if padding == 'valid' else size
-    dy = bench.normal(b, out, out, c)
-    x_t, w_t = bench.tensor(harness.nchw(x), True), bench.tensor(
-        np.ascontiguousarray(kernel.transpose(3, 2, 0, 1)), True)
-    dy_t = bench.tensor(harness.nchw(dy))
+    x, kernel, dy, x_t, w_t, dy_t = _conv_case(bench, padding, b, size, c)
 
     def peer_step(x_t=x_t, w_t=w_t, dy_t=dy_t, padding=padding):
       x_t.grad = w_t.grad = None
@@ -184,6 +187,7 @@ def autotune_rows(bench: harness.Bench, quick: bool) -> list[harness.Row]:
     times = bench.time({'equivlab': common.jax_call(tuned, *args),
                         'peer': peer_step,
                         'before': common.jax_call(untuned, *args)})
+    out = dy.shape[1]
     flops = 3 * 2 * b * out * out * 9 * c * c
     rows.append(harness.Row(
         'autotune', f'conv2d {padding} [{b},{size},{size},{c}] 3x3 -> {c}, '

@@ -19,9 +19,9 @@ needs ``--override=LABEL:KEY=VALUE``. ``--limit`` (5000; 0 = all),
 sweep is one pass over ``limit`` digits per angle (72 by default: P4CNN at
 ~480 and the H-Net at ~150 digits/s on 2 busy cores take ~13 and ~40 min).
 
-Per model (restored by :func:`restore` from the last checkpoint in
-``<workdir>/models/<label>/``; an unfinished run, or none, is refused before
-anything is touched):
+Per model (restored by :func:`experiments.trained_runs.restore` from the last
+checkpoint in ``<workdir>/models/<label>/``; an unfinished run, or none, is
+refused before anything is touched):
 
 * test error on the first ``limit`` test digits turned by 0, step, 2 step,
   ... < 360 degrees (and 45, 90), bilinear with zero fill, with its 95 %
@@ -59,11 +59,8 @@ does: it appends to the workdir's ``config_history.jsonl``, rewrites its
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Sequence
-import dataclasses
 import datetime
-import importlib.util
 import math
 import os
 import shlex
@@ -74,7 +71,6 @@ from typing import Any
 from absl import app
 from absl import flags
 from absl import logging
-import ml_collections
 import numpy as np
 
 import groups
@@ -85,11 +81,7 @@ from experiments import plotting
 from experiments import reporting
 from experiments import study
 from experiments import train
-from experiments.train import checkpoints
-from experiments.train import config_history
-from experiments.train import state as state_lib
-from experiments.train import trainer
-from experiments.train import workdir_lock
+from experiments import trained_runs
 from layers import autotune
 
 Row = dict[str, Any]
@@ -101,192 +93,6 @@ SUMMARY_DEGREES = (0.0, 45.0, 90.0)
 OUTPUTS = ('accuracy_vs_angle.csv', 'accuracy_vs_angle.png',
            'layer_errors.csv', 'layer_errors.png', 'report.md',
            'learning_curves.png')
-RUN_FORMAT = 'LABEL=CONFIG.py[:ARG]:WORKDIR'
-
-
-@dataclasses.dataclass(frozen=True)
-class RunSpec:
-  """Model ``label`` of the study ``config`` (as its file gives it, presets
-  unresolved) trained in ``workdir``; ``source`` names the config file."""
-  label: str
-  config: ml_collections.ConfigDict
-  workdir: str
-  source: str = ''
-
-
-@dataclasses.dataclass
-class TrainedModel:
-  """A restored model and its test split (``images [N, H, W, C]`` in [0, 1]).
-
-  ``predict_fn`` normalises inside (raw images -> logits); ``model.apply``
-  needs the images normalised with ``mean`` / ``std`` first.
-  """
-  label: str
-  name: str
-  model: Any
-  variables: dict[str, Any]
-  predict_fn: metrics.PredictFn
-  images: np.ndarray
-  labels: np.ndarray
-  mean: tuple[float, ...]
-  std: tuple[float, ...]
-  step: int
-  batch_size: int
-  params: int
-
-
-# ---------------------------------------------------------------------------
-# Which runs: flags and config files.
-# ---------------------------------------------------------------------------
-
-
-def parse_run(text: str) -> tuple[str, str, str]:
-  """``'LABEL=CONFIG.py[:ARG]:WORKDIR'`` -> ``(label, config, workdir)``.
-
-  The workdir is the text after the last ':'; the config keeps its ``:ARG``.
-  """
-  label, _, rest = (text if isinstance(text, str) else '').partition('=')
-  config, _, workdir = rest.rpartition(':')
-  if (not label or not workdir or
-      not config.partition(':')[0].endswith('.py')):
-    raise ValueError(f'run must be {RUN_FORMAT} (e.g. p4cnn=experiments/'
-                     f'configs/mnist_rot_p4cnn.py:runs/mnist_rot_p4cnn); got '
-                     f'{text!r}.')
-  return label, config, workdir
-
-
-def parse_override(text: str) -> tuple[str, str, Any]:
-  """``'LABEL:KEY=VALUE'`` -> ``(label, key, value)``; VALUE a Python literal
-  (else kept as text), as ``--config.KEY=VALUE`` on ``main.py``."""
-  label, _, rest = (text if isinstance(text, str) else '').partition(':')
-  key, sep, value = rest.partition('=')
-  if not label or not key or not sep:
-    raise ValueError('override must be LABEL:KEY=VALUE (e.g. p4cnn:num_train_'
-                     f'steps=9375); got {text!r}.')
-  try:
-    return label, key, ast.literal_eval(value)
-  except (ValueError, SyntaxError):
-    return label, key, value
-
-
-def load_config(path: str) -> ml_collections.ConfigDict:
-  """``get_config(arg)`` of a config file given as ``FILE.py[:ARG]``."""
-  file, _, arg = (path if isinstance(path, str) else '').partition(':')
-  if not file.endswith('.py') or not os.path.isfile(file):
-    raise ValueError(f'config must be an existing config file FILE.py[:ARG]; '
-                     f'got {path!r}.')
-  spec = importlib.util.spec_from_file_location(
-      f'_rotation_report_config_{abs(hash(file))}', file)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  if not callable(getattr(module, 'get_config', None)):
-    raise ValueError(f'config file {file} must define get_config(arg).')
-  return module.get_config(arg) if arg else module.get_config()
-
-
-def apply_override(config: ml_collections.ConfigDict, key: str,
-                   value: Any) -> None:
-  """Sets the (dotted) ``key`` of ``config``, which must exist, to ``value``."""
-  *parents, leaf = key.split('.')
-  node = config
-  for part in parents:
-    node = node.get(part) if isinstance(node, ml_collections.ConfigDict) else {}
-  if not isinstance(node, ml_collections.ConfigDict) or leaf not in node:
-    raise ValueError(f'override key {key!r} names no field of the config; '
-                     f'top-level fields: {", ".join(sorted(config))}.')
-  try:
-    node[leaf] = value
-  except (TypeError, ValueError) as error:
-    raise ValueError(f'override {key}={value!r} does not fit the config: '
-                     f'{error}') from error
-
-
-# ---------------------------------------------------------------------------
-# Restoring a trained model.
-# ---------------------------------------------------------------------------
-
-
-def latest_checkpoint_step(model_workdir: str) -> int | None:
-  """The newest checkpoint step in ``model_workdir`` (None if none)."""
-  directory = checkpoints.checkpoint_dir(model_workdir)
-  steps = [int(n) for n in (os.listdir(directory) if os.path.isdir(directory)
-                            else ()) if n.isdigit()]
-  return max(steps) if steps else None
-
-
-def finished_run(config: ml_collections.ConfigDict, label: str, workdir: str
-                 ) -> tuple[ml_collections.ConfigDict, str]:
-  """``(training config, model workdir)`` of a finished run, or a ValueError.
-
-  Reads nothing but the config and the checkpoint folder names.
-  """
-  if not isinstance(config, ml_collections.ConfigDict) or (
-      config.get('experiment') != 'study'):
-    raise ValueError('config must be a study config (config.experiment = '
-                     f"'study'); got {type(config).__name__}.")
-  config = study.resolve_presets(config)
-  if label not in config.models:
-    raise ValueError(f'label must be a model of config.models; accepted: '
-                     f'{", ".join(map(repr, config.models))}; got {label!r}.')
-  sub = study.train_config(config, label)
-  train.check_config(sub)
-  model_dir = os.path.join(workdir, study.MODELS_DIR, label)
-  step = latest_checkpoint_step(model_dir)
-  if step is None:
-    raise ValueError(f'{model_dir} holds no checkpoint of model {label!r}: '
-                     'train it first with the study command (main.py).')
-  if step != sub.num_train_steps:
-    raise ValueError(
-        f'the run in {model_dir} is unfinished or was trained with other '
-        f'settings: its latest checkpoint is step {step}, the config says '
-        f'num_train_steps = {sub.num_train_steps}. Finish it with the study '
-        f'command, or pass its overrides (--override={label}:'
-        f'num_train_steps={step} if it was trained for {step} steps).')
-  return sub, model_dir
-
-
-def restore(config: ml_collections.ConfigDict, label: str,
-            workdir: str) -> TrainedModel:
-  """Restores model ``label`` of a finished study in ``workdir``.
-
-  Args:
-    config: the study config it was trained with (as its file gives it,
-      with the same overrides).
-    label: a key of ``config.models``.
-    workdir: the study's workdir (the model is in ``workdir/models/label``).
-
-  Raises:
-    ValueError: if ``label`` is not a model of the config, the model has no
-      checkpoint, its latest checkpoint is not step ``num_train_steps`` (an
-      unfinished run, or other overrides), or the config cannot restore it.
-    WorkdirBusyError: if a live run holds the model's workdir.
-  """
-  sub, model_dir = finished_run(config, label, workdir)
-  previous = config_history.previous_config(model_dir) or {}
-  changes = config_history.diff(previous, config_history.flatten(sub))
-  if previous and changes:
-    logging.warning('%s: the config differs from the one it was trained '
-                    'with in %s', label, ', '.join(changes))
-  with workdir_lock.WorkdirLock(model_dir):
-    try:
-      run, loop = trainer.start_run(sub, model_dir)
-    except config_history.IncompatibleConfigError as error:
-      raise ValueError(f'config of {label!r} does not match its checkpoints '
-                       f'(same config file and overrides?): {error}') from error
-    run.close()
-  if loop.step != sub.num_train_steps:
-    raise ValueError(f'restored step {loop.step} of {model_dir}, not step '
-                     f'{sub.num_train_steps} (a newer checkpoint failed).')
-  return TrainedModel(
-      label=label, name=sub.model.name, model=run.model,
-      variables=state_lib.model_variables(loop.state),
-      predict_fn=run.predict_fn(loop.state),
-      images=np.asarray(run.eval_data.images),
-      labels=np.asarray(run.eval_data.labels),
-      mean=tuple(float(v) for v in run.train_data.mean),
-      std=tuple(float(v) for v in run.train_data.std), step=loop.step,
-      batch_size=int(sub.eval_batch_size),
-      params=state_lib.count_params(loop.state))
 
 
 # ---------------------------------------------------------------------------
@@ -302,7 +108,8 @@ def sweep_angles(step_degrees: float = DEFAULT_STEP_DEGREES) -> list[float]:
   return sorted(angles | set(SUMMARY_DEGREES))
 
 
-def accuracy_rows(trained: TrainedModel, angles: Sequence[float], *,
+def accuracy_rows(trained: trained_runs.TrainedModel,
+                  angles: Sequence[float], *,
                   limit: int | None = DEFAULT_LIMIT) -> list[Row]:
   """Test error of ``trained`` on its first ``limit`` digits at each angle.
 
@@ -329,7 +136,7 @@ def accuracy_rows(trained: TrainedModel, angles: Sequence[float], *,
   return rows
 
 
-def layer_rows(trained: TrainedModel, *,
+def layer_rows(trained: trained_runs.TrainedModel, *,
                degrees: Sequence[float] = LAYER_DEGREES,
                num_images: int = DEFAULT_LAYER_IMAGES) -> list[Row]:
   """:func:`~experiments.layer_equivariance.layer_errors` of ``trained`` for each angle, as CSV rows."""
@@ -427,7 +234,7 @@ def cpu_description() -> str:
   return f'{kind} ({isa})'
 
 
-def report(runs: Sequence[RunSpec], out: str, *,
+def report(runs: Sequence[trained_runs.RunSpec], out: str, *,
            step_degrees: float = DEFAULT_STEP_DEGREES,
            limit: int | None = DEFAULT_LIMIT,
            layer_images: int = DEFAULT_LAYER_IMAGES,
@@ -447,8 +254,9 @@ def report(runs: Sequence[RunSpec], out: str, *,
     ``{'accuracy': rows, 'layers': rows}``, the rows of the two CSV files.
   """
   start = time.perf_counter()
-  if (isinstance(runs, (str, RunSpec)) or not isinstance(runs, Sequence) or
-      not runs or not all(isinstance(r, RunSpec) for r in runs)):
+  spec_type = trained_runs.RunSpec
+  if (isinstance(runs, (str, spec_type)) or not isinstance(runs, Sequence) or
+      not runs or not all(isinstance(r, spec_type) for r in runs)):
     raise ValueError(f'runs must be a non-empty list of RunSpec; got {runs!r}.')
   labels = [r.label for r in runs]
   if len(set(labels)) != len(labels):
@@ -460,13 +268,13 @@ def report(runs: Sequence[RunSpec], out: str, *,
     validate.integer(limit, 'limit', minimum=1)
   validate.integer(layer_images, 'layer_images', minimum=1)
   for spec in runs:  # all refusals before the first (long) measurement
-    finished_run(spec.config, spec.label, spec.workdir)
+    trained_runs.finished_run(spec.config, spec.label, spec.workdir)
   os.makedirs(out, exist_ok=True)
   accuracy, layers, info, curves = [], [], [], {}
   for i, spec in enumerate(runs):
     logging.info('[%d/%d] %s: restoring from %s', i + 1, len(runs),
                  spec.label, spec.workdir)
-    trained = restore(spec.config, spec.label, spec.workdir)
+    trained = trained_runs.restore(spec.config, spec.label, spec.workdir)
     info.append(dict(model=spec.label, name=trained.name, step=trained.step,
                      params=trained.params, config=spec.source or '(given)',
                      workdir=spec.workdir))
@@ -510,7 +318,8 @@ def report(runs: Sequence[RunSpec], out: str, *,
 # Command line.
 # ---------------------------------------------------------------------------
 
-_RUN = flags.DEFINE_multi_string('run', None, f'{RUN_FORMAT}, once per model.')
+_RUN = flags.DEFINE_multi_string(
+    'run', None, f'{trained_runs.RUN_FORMAT}, once per model.')
 _OUT = flags.DEFINE_string('out', None, 'Output folder.')
 _LIMIT = flags.DEFINE_integer('limit', DEFAULT_LIMIT,
                               'Test digits of the accuracy sweep (0 = all).')
@@ -523,28 +332,6 @@ _OVERRIDE = flags.DEFINE_multi_string(
     'was trained with.')
 
 
-def specs_from_flags(run_flags: Sequence[str], override_flags: Sequence[str]
-                     ) -> list[RunSpec]:
-  """The :class:`RunSpec` s of ``--run`` and ``--override`` values."""
-  if not run_flags:
-    raise ValueError(f'run must be given at least once as --run={RUN_FORMAT}.')
-  parsed = [parse_run(text) for text in run_flags]
-  overrides = [parse_override(text) for text in override_flags]
-  labels = [label for label, _, _ in parsed]
-  for label, key, _ in overrides:
-    if label not in labels:
-      raise ValueError(f'override {label}:{key} names no --run label; '
-                       f'accepted: {", ".join(labels)}.')
-  specs = []
-  for label, config_path, workdir in parsed:
-    config = load_config(config_path)
-    for other, key, value in overrides:
-      if other == label:
-        apply_override(config, key, value)
-    specs.append(RunSpec(label, config, workdir, source=config_path))
-  return specs
-
-
 def main(argv: Sequence[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f'Too many command-line arguments: {argv[1:]}.')
@@ -554,7 +341,7 @@ def main(argv: Sequence[str]) -> None:
     validate.integer(_LIMIT.value, 'limit', minimum=0)
     validate.integer(_LAYER_IMAGES.value, 'layer_images', minimum=1)
     sweep_angles(_STEP.value)
-    specs = specs_from_flags(_RUN.value, _OVERRIDE.value)
+    specs = trained_runs.specs_from_flags(_RUN.value, _OVERRIDE.value)
   except ValueError as error:
     raise app.UsageError(str(error)) from error
   report(specs, _OUT.value, step_degrees=_STEP.value,

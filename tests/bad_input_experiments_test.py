@@ -3,7 +3,8 @@
 ``ConfigKeyTest`` parses flags as ``main.py`` does (``lock_config=True``):
 a typo in a key names the key (with a did-you-mean hint), and every config
 file rejects an unknown key. :data:`BAD_INPUTS` holds the rows of the
-experiments' public functions (experiments/rotation_report.py), in the
+experiments' public functions (experiments/trained_runs.py,
+rotation_report.py, layer_equivariance.py), in the
 house pattern of tests/bad_input.py.
 """
 
@@ -21,6 +22,7 @@ import models
 from experiments import configs
 from experiments import layer_equivariance
 from experiments import rotation_report as report
+from experiments import trained_runs as runs
 from experiments.configs import mnist_rot_p4cnn
 from experiments.configs import train as train_config
 from tests import bad_input
@@ -102,59 +104,59 @@ def _p4cnn(**overrides):
 
 
 def _spec(label='p4cnn', workdir='/nonexistent/study'):
-  return report.RunSpec(label, _p4cnn(), workdir)
+  return runs.RunSpec(label, _p4cnn(), workdir)
 
 
 _MODEL = models.build_model('p4cnn', channels=1)
 _IMAGES = np.zeros((2, 28, 28, 1), np.float32)
 _ACTIONS = {'__call__': groups.Identity()}
-_TRAINED = report.TrainedModel(*(None,) * 12)
+_TRAINED = runs.TrainedModel(*(None,) * 12)
 
 # (name, call, regex the ValueError message must match)
 BAD_INPUTS = (
-    # experiments/rotation_report.py: parse_run
-    ('parse_run_no_label', lambda: report.parse_run('cfg.py:runs/x'),
+    # experiments/trained_runs.py: parse_run
+    ('parse_run_no_label', lambda: runs.parse_run('cfg.py:runs/x'),
      r'^run must be LABEL=CONFIG\.py\[:ARG\]:WORKDIR .*; got'),
-    ('parse_run_no_workdir', lambda: report.parse_run('a=cfg.py'),
+    ('parse_run_no_workdir', lambda: runs.parse_run('a=cfg.py'),
      r'^run must be LABEL=CONFIG\.py'),
-    ('parse_run_not_a_py_file', lambda: report.parse_run('a=cfg.txt:runs/x'),
+    ('parse_run_not_a_py_file', lambda: runs.parse_run('a=cfg.txt:runs/x'),
      r'^run must be LABEL=CONFIG\.py'),
-    ('parse_run_not_text', lambda: report.parse_run(None),
+    ('parse_run_not_text', lambda: runs.parse_run(None),
      r'^run must be LABEL=CONFIG\.py.*; got None'),
     # parse_override
-    ('parse_override_no_value', lambda: report.parse_override('p4cnn:seed'),
+    ('parse_override_no_value', lambda: runs.parse_override('p4cnn:seed'),
      r'^override must be LABEL:KEY=VALUE'),
-    ('parse_override_no_label', lambda: report.parse_override('seed=1'),
+    ('parse_override_no_label', lambda: runs.parse_override('seed=1'),
      r'^override must be LABEL:KEY=VALUE'),
     # load_config
-    ('load_config_missing_file', lambda: report.load_config('no/such.py'),
+    ('load_config_missing_file', lambda: runs.load_config('no/such.py'),
      r'^config must be an existing config file FILE\.py\[:ARG\]'),
-    ('load_config_bad_arg', lambda: report.load_config(
+    ('load_config_bad_arg', lambda: runs.load_config(
         os.path.join(_CONFIGS, 'mnist_rot_p4cnn.py') + ':huge'),
      r"^arg \(the text after ':'.*got 'huge'"),
     # apply_override
-    ('apply_override_unknown_key', lambda: report.apply_override(
+    ('apply_override_unknown_key', lambda: runs.apply_override(
         _p4cnn(), 'num_train_stps', 2),
      r"^override key 'num_train_stps' names no field of the config"),
-    ('apply_override_unknown_nested_key', lambda: report.apply_override(
+    ('apply_override_unknown_nested_key', lambda: runs.apply_override(
         _p4cnn(), 'models.p4cnn.chanels', 2),
      r"^override key 'models\.p4cnn\.chanels' names no field"),
-    ('apply_override_wrong_type', lambda: report.apply_override(
+    ('apply_override_wrong_type', lambda: runs.apply_override(
         _p4cnn(), 'num_train_steps', 'many'),
      r"^override num_train_steps='many' does not fit the config"),
     # restore
-    ('restore_not_a_study_config', lambda: report.restore(
+    ('restore_not_a_study_config', lambda: runs.restore(
         train_config.get_config('tiny'), 'p4cnn', '/nonexistent'),
      r"^config must be a study config \(config\.experiment = 'study'\)"),
-    ('restore_unknown_label', lambda: report.restore(
+    ('restore_unknown_label', lambda: runs.restore(
         _p4cnn(), 'hnet', '/nonexistent'),
      r"^label must be a model of config\.models; accepted: 'p4cnn'; got "
      r"'hnet'"),
-    ('restore_no_checkpoint', lambda: report.restore(
+    ('restore_no_checkpoint', lambda: runs.restore(
         _p4cnn(), 'p4cnn', '/nonexistent/study'),
      r'^/nonexistent/study/models/p4cnn holds no checkpoint of model '
      r"'p4cnn'"),
-    # sweep_angles
+    # experiments/rotation_report.py: sweep_angles
     ('sweep_angles_zero', lambda: report.sweep_angles(0),
      r'^step_degrees must be a finite number in \(0, 360\]; got 0'),
     ('sweep_angles_above_360', lambda: report.sweep_angles(400),
@@ -209,9 +211,9 @@ BAD_INPUTS = (
         [_spec()], '/tmp/unused', layer_images=2.5),
      r'^layer_images must be an int; got 2\.5'),
     # specs_from_flags
-    ('specs_from_flags_no_run', lambda: report.specs_from_flags([], []),
+    ('specs_from_flags_no_run', lambda: runs.specs_from_flags([], []),
      r'^run must be given at least once as --run=LABEL=CONFIG\.py'),
-    ('specs_from_flags_override_unknown_label', lambda: report.specs_from_flags(
+    ('specs_from_flags_override_unknown_label', lambda: runs.specs_from_flags(
         ['p4cnn=cfg.py:runs/x'], ['hnet:seed=1']),
      r'^override hnet:seed names no --run label; accepted: p4cnn'),
 )

@@ -31,6 +31,7 @@ from experiments import layer_equivariance
 from experiments import rotation_report
 from experiments import study
 from experiments import train
+from experiments import trained_runs
 from experiments.configs import mnist_rot_hnet
 from experiments.configs import mnist_rot_p4cnn
 from experiments.configs import mnist_rot_steerable
@@ -50,8 +51,8 @@ def _read_csv(path):
 def _spec(label, workdir, **overrides):
   config = _CONFIGS[label].get_config('tiny')
   for key, value in overrides.items():
-    rotation_report.apply_override(config, key, value)
-  return rotation_report.RunSpec(label, config, workdir, source=f'{label}:tiny')
+    trained_runs.apply_override(config, key, value)
+  return trained_runs.RunSpec(label, config, workdir, source=f'{label}:tiny')
 
 
 class RotationReportTest(absltest.TestCase):
@@ -136,7 +137,7 @@ class RotationReportTest(absltest.TestCase):
       self.assertLess(values.max(), 1.0, label)   # and not unrelated
 
   def test_plain_rot90_on_p4cnn_group_maps_must_fail(self):
-    trained = rotation_report.restore(mnist_rot_p4cnn.get_config('tiny'),
+    trained = trained_runs.restore(mnist_rot_p4cnn.get_config('tiny'),
                                       'p4cnn', self.workdirs['p4cnn'])
     right = layer_equivariance.layer_actions(trained.model, 90)
     wrong = {layer: groups.Rot90(1) if layer != '__call__' else action
@@ -169,7 +170,7 @@ class RotationReportTest(absltest.TestCase):
     workdir = os.path.join(self.dir, 'never_trained')
     with self.assertRaisesRegex(ValueError, r'holds no checkpoint of model '
                                 r"'hnet': train it first"):
-      rotation_report.restore(mnist_rot_hnet.get_config('tiny'), 'hnet',
+      trained_runs.restore(mnist_rot_hnet.get_config('tiny'), 'hnet',
                               workdir)
     self.assertFalse(os.path.exists(workdir))
 

@@ -12,6 +12,7 @@ import tempfile
 
 from absl.testing import absltest
 
+from benchmarks import blur_formulations
 from benchmarks import compile_time
 from benchmarks import scaling
 
@@ -148,6 +149,27 @@ class CompileTimeTest(absltest.TestCase):
       for column in compile_time.COLUMNS[3:]:
         self.assertGreater(float(row[column]), 0, column)
     self.assertTrue(os.path.isfile(result['paths']['markdown']))
+
+
+class BlurFormulationsTest(absltest.TestCase):
+  """Each formulation the benchmark times is the same function as
+  ``layers.blur_pool``: values and input gradient, odd and even sizes,
+  filter sizes 2, 3, 5, 7, strides 2 and 3."""
+
+  def test_every_formulation_equals_blur_pool(self):
+    shapes = [(2, 9, 7, 3, 2, 2), (2, 9, 7, 3, 5, 2), (2, 10, 12, 3, 3, 3),
+              (1, 17, 16, 2, 7, 2)]
+    rows = blur_formulations.run(shapes, rounds=1, repeats=1)
+    self.assertLen(rows, len(shapes) * len(blur_formulations.candidates()))
+    for row in rows:
+      self.assertLess(row['max_abs_diff'], 1e-5, row)
+      self.assertGreater(row['ms'], 0, row)
+
+  def test_negative_control_a_wrong_filter_is_caught(self):
+    wrong = {'wrong': lambda x, k, s: blur_formulations.phase(x, k + 1, s)}
+    rows = blur_formulations.run([(1, 9, 9, 2, 3, 2)], rounds=1, repeats=1,
+                                 formulations=wrong)
+    self.assertGreater(rows[0]['max_abs_diff'], 1e-2)
 
 
 if __name__ == '__main__':

@@ -318,33 +318,26 @@ def report(runs: Sequence[trained_runs.RunSpec], out: str, *,
 # Command line.
 # ---------------------------------------------------------------------------
 
-_RUN = flags.DEFINE_multi_string(
-    'run', None, f'{trained_runs.RUN_FORMAT}, once per model.')
-_OUT = flags.DEFINE_string('out', None, 'Output folder.')
 _LIMIT = flags.DEFINE_integer('limit', DEFAULT_LIMIT,
                               'Test digits of the accuracy sweep (0 = all).')
 _STEP = flags.DEFINE_float('step_degrees', DEFAULT_STEP_DEGREES,
                            'Angle step of the accuracy sweep (degrees).')
 _LAYER_IMAGES = flags.DEFINE_integer('layer_images', DEFAULT_LAYER_IMAGES,
                                      'Test digits of the per-layer errors.')
-_OVERRIDE = flags.DEFINE_multi_string(
-    'override', [], 'LABEL:KEY=VALUE: a --config.KEY=VALUE the run of LABEL '
-    'was trained with.')
 
 
 def main(argv: Sequence[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f'Too many command-line arguments: {argv[1:]}.')
   try:  # every flag checked before any model is restored
-    if not _OUT.value:
-      raise ValueError('out must be given: --out=<folder>.')
+    out = trained_runs.out_from_flags()
     validate.integer(_LIMIT.value, 'limit', minimum=0)
     validate.integer(_LAYER_IMAGES.value, 'layer_images', minimum=1)
     sweep_angles(_STEP.value)
-    specs = trained_runs.specs_from_flags(_RUN.value, _OVERRIDE.value)
+    specs = trained_runs.specs_from_flags()
   except ValueError as error:
     raise app.UsageError(str(error)) from error
-  report(specs, _OUT.value, step_degrees=_STEP.value,
+  report(specs, out, step_degrees=_STEP.value,
          limit=_LIMIT.value or None, layer_images=_LAYER_IMAGES.value,
          command=shlex.join(['python', '-m', 'experiments.rotation_report'] +
                             sys.argv[1:]))

@@ -23,6 +23,7 @@ import importlib.util
 import os
 from typing import Any
 
+from absl import flags
 from absl import logging
 import ml_collections
 import numpy as np
@@ -55,6 +56,7 @@ class TrainedModel:
 
   ``predict_fn`` normalises inside (raw images -> logits); ``model.apply``
   needs the images normalised with ``mean`` / ``std`` first.
+  ``train_images`` is the run's training split, in [0, 1], not augmented.
   """
   label: str
   name: str
@@ -68,6 +70,7 @@ class TrainedModel:
   step: int
   batch_size: int
   params: int
+  train_images: np.ndarray | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -221,12 +224,36 @@ def restore(config: ml_collections.ConfigDict, label: str,
       mean=tuple(float(v) for v in run.train_data.mean),
       std=tuple(float(v) for v in run.train_data.std), step=loop.step,
       batch_size=int(sub.eval_batch_size),
-      params=state_lib.count_params(loop.state))
+      params=state_lib.count_params(loop.state),
+      train_images=np.asarray(run.train_data.images))
 
 
-def specs_from_flags(run_flags: Sequence[str], override_flags: Sequence[str]
+# The flags every post-hoc tool shares (defined once: absl refuses a flag
+# defined by two modules of one program).
+RUN_FLAG = flags.DEFINE_multi_string('run', None,
+                                     f'{RUN_FORMAT}, once per model.')
+OVERRIDE_FLAG = flags.DEFINE_multi_string(
+    'override', [], 'LABEL:KEY=VALUE: a --config.KEY=VALUE the run of LABEL '
+    'was trained with.')
+OUT_FLAG = flags.DEFINE_string('out', None, 'Output folder.')
+
+
+def out_from_flags() -> str:
+  """``--out``, which must be given."""
+  if not OUT_FLAG.value:
+    raise ValueError('out must be given: --out=<folder>.')
+  return OUT_FLAG.value
+
+
+def specs_from_flags(run_flags: Sequence[str] | None = None,
+                     override_flags: Sequence[str] | None = None
                      ) -> list[RunSpec]:
-  """The :class:`RunSpec` s of ``--run`` and ``--override`` values."""
+  """The :class:`RunSpec` s of ``--run`` and ``--override`` values (by
+  default the parsed command-line flags)."""
+  if run_flags is None:
+    run_flags = RUN_FLAG.value
+  if override_flags is None:
+    override_flags = OVERRIDE_FLAG.value
   if not run_flags:
     raise ValueError(f'run must be given at least once as --run={RUN_FORMAT}.')
   parsed = [parse_run(text) for text in run_flags]

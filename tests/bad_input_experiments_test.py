@@ -4,7 +4,7 @@
 a typo in a key names the key (with a did-you-mean hint), and every config
 file rejects an unknown key. :data:`BAD_INPUTS` holds the rows of the
 experiments' public functions (experiments/trained_runs.py,
-rotation_report.py, layer_equivariance.py), in the
+rotation_report.py, layer_equivariance.py, bn_recalibration.py), in the
 house pattern of tests/bad_input.py.
 """
 
@@ -15,11 +15,13 @@ from absl import flags
 from absl.testing import absltest
 from absl.testing import parameterized
 from ml_collections import config_flags
+import jax
 import numpy as np
 
 import groups
 import models
 from experiments import configs
+from experiments import bn_recalibration as bnr
 from experiments import layer_equivariance
 from experiments import rotation_report as report
 from experiments import trained_runs as runs
@@ -108,6 +110,9 @@ def _spec(label='p4cnn', workdir='/nonexistent/study'):
 
 
 _MODEL = models.build_model('p4cnn', channels=1)
+_FROZEN_BN = models.build_model('p4cnn', channels=1, bn_momentum=1.0)
+_BN_VARIABLES = _MODEL.init(jax.random.key(0), np.zeros((1, 28, 28, 1),
+                                                        np.float32))
 _IMAGES = np.zeros((2, 28, 28, 1), np.float32)
 _ACTIONS = {'__call__': groups.Identity()}
 _TRAINED = runs.TrainedModel(*(None,) * 12)
@@ -216,6 +221,27 @@ BAD_INPUTS = (
     ('specs_from_flags_override_unknown_label', lambda: runs.specs_from_flags(
         ['p4cnn=cfg.py:runs/x'], ['hnet:seed=1']),
      r'^override hnet:seed names no --run label; accepted: p4cnn'),
+    # experiments/bn_recalibration.py
+    ('population_stats_no_batch_norm', lambda: bnr.population_batch_stats(
+        models.build_model('mlp', hidden=(2,)), {'params': {}}, _IMAGES),
+     r"^variables must hold a 'batch_stats' collection .*got collections "
+     r"\['params'\]"),
+    ('population_stats_images_rank_3', lambda: bnr.population_batch_stats(
+        _MODEL, _BN_VARIABLES, _IMAGES[0]), r'^images must .*\[N, H, W, C\]'),
+    ('population_stats_no_images', lambda: bnr.population_batch_stats(
+        _MODEL, _BN_VARIABLES, _IMAGES[:0]),
+     r'^images must hold at least one image; got shape \(0, 28, 28, 1\)'),
+    ('population_stats_batch_size_zero', lambda: bnr.population_batch_stats(
+        _MODEL, _BN_VARIABLES, _IMAGES, batch_size=0),
+     r"^batch_size must be in 1\.\.inf; got 0"),
+    ('population_stats_momentum_one', lambda: bnr.population_batch_stats(
+        _FROZEN_BN, _BN_VARIABLES, _IMAGES),
+     r'^every batch-norm layer must have momentum < 1'),
+    ('count_correct_labels_wrong_length', lambda: bnr.count_correct(
+        _MODEL, _BN_VARIABLES, _IMAGES, np.zeros(3, int)),
+     r'^labels must be \[N\] with N = 2; got shape \(3,\)'),
+    ('compare_without_train_images', lambda: bnr.compare(_TRAINED),
+     r'^trained must carry its training images'),
 )
 
 

@@ -45,11 +45,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from groups import validate
 from experiments import metrics
 from experiments import reporting
 from experiments import trained_runs
 from experiments.train import inputs
-from groups import validate
 
 DEFAULT_BATCH_SIZE = 128
 OUTPUTS = ('bn_recalibration.csv', 'bn_recalibration.md')
@@ -192,7 +192,8 @@ def main(argv: Sequence[str]) -> None:
   start = time.perf_counter()
   rows = []
   for spec in specs:
-    trained = trained_runs.restore(spec.config, spec.label, spec.workdir)
+    trained = trained_runs.restore(spec.config, spec.label, spec.workdir,
+                                   step=spec.step)
     rows += compare(trained)
   os.makedirs(out, exist_ok=True)
   reporting.write_csv(rows, os.path.join(out, OUTPUTS[0]))

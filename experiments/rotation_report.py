@@ -274,7 +274,8 @@ def report(runs: Sequence[trained_runs.RunSpec], out: str, *,
   for i, spec in enumerate(runs):
     logging.info('[%d/%d] %s: restoring from %s', i + 1, len(runs),
                  spec.label, spec.workdir)
-    trained = trained_runs.restore(spec.config, spec.label, spec.workdir)
+    trained = trained_runs.restore(spec.config, spec.label, spec.workdir,
+                                   step=spec.step)
     info.append(dict(model=spec.label, name=trained.name, step=trained.step,
                      params=trained.params, config=spec.source or '(given)',
                      workdir=spec.workdir))

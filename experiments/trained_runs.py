@@ -28,6 +28,7 @@ from absl import logging
 import ml_collections
 import numpy as np
 
+from groups import validate
 from experiments import metrics
 from experiments import study
 from experiments import train
@@ -43,11 +44,13 @@ RUN_FORMAT = 'LABEL=CONFIG.py[:ARG]:WORKDIR'
 @dataclasses.dataclass(frozen=True)
 class RunSpec:
   """Model ``label`` of the study ``config`` (as its file gives it, presets
-  unresolved) trained in ``workdir``; ``source`` names the config file."""
+  unresolved) trained in ``workdir``; ``source`` names the config file;
+  ``step`` a kept checkpoint to restore instead of the final one."""
   label: str
   config: ml_collections.ConfigDict
   workdir: str
   source: str = ''
+  step: int | None = None
 
 
 @dataclasses.dataclass
@@ -184,7 +187,7 @@ def finished_run(config: ml_collections.ConfigDict, label: str, workdir: str
 
 
 def restore(config: ml_collections.ConfigDict, label: str,
-            workdir: str) -> TrainedModel:
+            workdir: str, *, step: int | None = None) -> TrainedModel:
   """Restores model ``label`` of a finished study in ``workdir``.
 
   Args:
@@ -192,14 +195,25 @@ def restore(config: ml_collections.ConfigDict, label: str,
       with the same overrides).
     label: a key of ``config.models``.
     workdir: the study's workdir (the model is in ``workdir/models/label``).
+    step: None for the final model; else an earlier checkpoint the finished
+      run kept (``config.max_checkpoints`` of them, every
+      ``checkpoint_every`` steps).
 
   Raises:
     ValueError: if ``label`` is not a model of the config, the model has no
       checkpoint, its latest checkpoint is not step ``num_train_steps`` (an
-      unfinished run, or other overrides), or the config cannot restore it.
+      unfinished run, or other overrides), ``step`` is not a kept
+      checkpoint, or the config cannot restore it.
     WorkdirBusyError: if a live run holds the model's workdir.
   """
   sub, model_dir = finished_run(config, label, workdir)
+  if step is not None:
+    step = validate.integer(step, 'step', minimum=1)
+    kept = sorted(int(n) for n in os.listdir(
+        checkpoints.checkpoint_dir(model_dir)) if n.isdigit())
+    if step not in kept:
+      raise ValueError(f'step must be a checkpoint kept in {model_dir}; '
+                       f'accepted: {", ".join(map(str, kept))}; got {step}.')
   previous = config_history.previous_config(model_dir) or {}
   changes = config_history.diff(previous, config_history.flatten(sub))
   if previous and changes:
@@ -211,20 +225,24 @@ def restore(config: ml_collections.ConfigDict, label: str,
     except config_history.IncompatibleConfigError as error:
       raise ValueError(f'config of {label!r} does not match its checkpoints '
                        f'(same config file and overrides?): {error}') from error
+    state = loop.state
+    if step is not None and step != loop.step:
+      state = checkpoints.restore_checkpoint(run.manager, step, state)
     run.close()
   if loop.step != sub.num_train_steps:
     raise ValueError(f'restored step {loop.step} of {model_dir}, not step '
                      f'{sub.num_train_steps} (a newer checkpoint failed).')
   return TrainedModel(
       label=label, name=sub.model.name, model=run.model,
-      variables=state_lib.model_variables(loop.state),
-      predict_fn=run.predict_fn(loop.state),
+      variables=state_lib.model_variables(state),
+      predict_fn=run.predict_fn(state),
       images=np.asarray(run.eval_data.images),
       labels=np.asarray(run.eval_data.labels),
       mean=tuple(float(v) for v in run.train_data.mean),
-      std=tuple(float(v) for v in run.train_data.std), step=loop.step,
+      std=tuple(float(v) for v in run.train_data.std),
+      step=loop.step if step is None else step,
       batch_size=int(sub.eval_batch_size),
-      params=state_lib.count_params(loop.state),
+      params=state_lib.count_params(state),
       train_images=np.asarray(run.train_data.images))
 
 
@@ -235,6 +253,9 @@ RUN_FLAG = flags.DEFINE_multi_string('run', None,
 OVERRIDE_FLAG = flags.DEFINE_multi_string(
     'override', [], 'LABEL:KEY=VALUE: a --config.KEY=VALUE the run of LABEL '
     'was trained with.')
+CHECKPOINT_FLAG = flags.DEFINE_multi_string(
+    'checkpoint', [], 'LABEL:STEP: restore the kept checkpoint STEP of the '
+    'run of LABEL instead of its final model.')
 OUT_FLAG = flags.DEFINE_string('out', None, 'Output folder.')
 
 
@@ -245,15 +266,28 @@ def out_from_flags() -> str:
   return OUT_FLAG.value
 
 
+def parse_checkpoint(text: str) -> tuple[str, int]:
+  """``'LABEL:STEP'`` -> ``(label, step)``."""
+  label, _, step = (text if isinstance(text, str) else '').partition(':')
+  if not label or not step.isdigit() or int(step) < 1:
+    raise ValueError('checkpoint must be LABEL:STEP with STEP >= 1 (e.g. '
+                     f'p4cnn:9000); got {text!r}.')
+  return label, int(step)
+
+
 def specs_from_flags(run_flags: Sequence[str] | None = None,
-                     override_flags: Sequence[str] | None = None
+                     override_flags: Sequence[str] | None = None,
+                     checkpoint_flags: Sequence[str] | None = None
                      ) -> list[RunSpec]:
-  """The :class:`RunSpec` s of ``--run`` and ``--override`` values (by
-  default the parsed command-line flags)."""
+  """The :class:`RunSpec` s of ``--run``, ``--override`` and
+  ``--checkpoint`` values: the parsed command-line flags when ``run_flags``
+  is None, else the given lists (None: none)."""
   if run_flags is None:
     run_flags = RUN_FLAG.value
-  if override_flags is None:
     override_flags = OVERRIDE_FLAG.value
+    checkpoint_flags = CHECKPOINT_FLAG.value
+  override_flags = override_flags or ()
+  checkpoint_flags = checkpoint_flags or ()
   if not run_flags:
     raise ValueError(f'run must be given at least once as --run={RUN_FORMAT}.')
   parsed = [parse_run(text) for text in run_flags]
@@ -263,12 +297,18 @@ def specs_from_flags(run_flags: Sequence[str] | None = None,
     if label not in labels:
       raise ValueError(f'override {label}:{key} names no --run label; '
                        f'accepted: {", ".join(labels)}.')
+  steps = dict(parse_checkpoint(text) for text in checkpoint_flags)
+  for label in steps:
+    if label not in labels:
+      raise ValueError(f'checkpoint {label} names no --run label; '
+                       f'accepted: {", ".join(labels)}.')
   specs = []
   for label, config_path, workdir in parsed:
     config = load_config(config_path)
     for other, key, value in overrides:
       if other == label:
         apply_override(config, key, value)
-    specs.append(RunSpec(label, config, workdir, source=config_path))
+    specs.append(RunSpec(label, config, workdir, source=config_path,
+                         step=steps.get(label)))
   return specs
 

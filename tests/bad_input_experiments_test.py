@@ -221,6 +221,16 @@ BAD_INPUTS = (
     ('specs_from_flags_override_unknown_label', lambda: runs.specs_from_flags(
         ['p4cnn=cfg.py:runs/x'], ['hnet:seed=1']),
      r'^override hnet:seed names no --run label; accepted: p4cnn'),
+    ('specs_from_flags_checkpoint_unknown_label', lambda: runs.
+     specs_from_flags(['p4cnn=cfg.py:runs/x'], [], ['hnet:10']),
+     r'^checkpoint hnet names no --run label; accepted: p4cnn'),
+    # parse_checkpoint
+    ('parse_checkpoint_no_step', lambda: runs.parse_checkpoint('p4cnn'),
+     r"^checkpoint must be LABEL:STEP with STEP >= 1 .*got 'p4cnn'"),
+    ('parse_checkpoint_step_zero', lambda: runs.parse_checkpoint('p4cnn:0'),
+     r"^checkpoint must be LABEL:STEP with STEP >= 1 .*got 'p4cnn:0'"),
+    ('parse_checkpoint_not_text', lambda: runs.parse_checkpoint(9000),
+     r'^checkpoint must be LABEL:STEP .*got 9000'),
     # experiments/bn_recalibration.py
     ('population_stats_no_batch_norm', lambda: bnr.population_batch_stats(
         models.build_model('mlp', hidden=(2,)), {'params': {}}, _IMAGES),

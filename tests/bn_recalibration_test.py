@@ -110,6 +110,18 @@ class CompareTrainedRunTest(absltest.TestCase):
       self.assertEqual(row['n'], len(trained.labels))
       self.assertBetween(row['test_error'], row['ci_low'] - 1e-12,
                          row['ci_high'] + 1e-12)
+    # An earlier checkpoint the run kept (tiny: every step, two kept).
+    earlier = trained_runs.restore(mnist_rot_p4cnn.get_config('tiny'),
+                                   'p4cnn', workdir, step=1)
+    self.assertEqual((earlier.step, trained.step), (1, 2))
+    differ = jax.tree.map(lambda u, v: bool(np.any(u != v)),
+                          earlier.variables['params'],
+                          trained.variables['params'])
+    self.assertTrue(any(jax.tree.leaves(differ)))
+    with self.assertRaisesRegex(ValueError, r'^step must be a checkpoint '
+                                r'kept in .*; accepted: 1, 2; got 3\.'):
+      trained_runs.restore(mnist_rot_p4cnn.get_config('tiny'), 'p4cnn',
+                           workdir, step=3)
 
 
 if __name__ == '__main__':

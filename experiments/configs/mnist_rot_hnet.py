@@ -1,8 +1,9 @@
 """python main.py --config=experiments/configs/mnist_rot_hnet.py --workdir=runs/mnist_rot_hnet
 
-Result: not run yet (docs/mnist_rot.md has the protocol, the time arithmetic
-and an empty results section). The paper reports 1.69 % test error for the
-H-Net.
+Result (29 Nov 2026, seed 0, 2-core AMD EPYC, docs/mnist_rot.md "Results"):
+3.71 % test error (3.55-3.88 %) on all 50,000 test digits after the
+2,600-step preset (10 epochs), 18.5 min on 2 quiet cores: undertrained
+(96.8 % training accuracy). The paper reports 1.69 %.
 
 H-Net on MNIST-rot at the protocol of Worrall et al. (2017, "Harmonic
 Networks: Deep Translation and Rotation Equivariance", CVPR, Sec. 5.1), as

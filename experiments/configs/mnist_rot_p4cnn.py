@@ -1,8 +1,12 @@
 """python main.py --config=experiments/configs/mnist_rot_p4cnn.py --workdir=runs/mnist_rot_p4cnn
 
-Result: not run yet (docs/mnist_rot.md has the protocol, the time arithmetic
-and an empty results section). The paper reports 2.28 % test error (mean of
-5 runs) for P4CNN.
+Result (29 Nov 2026, seed 0, 2-core AMD EPYC, docs/mnist_rot.md "Results"):
+the paper's full 100 epochs (9,375 steps) take 47 min. The final model has
+3.14 % test error on all 50,000 test digits: the run ends inside a
+training-loss spike of Adam at a constant rate (steps 9,300-9,375). Its
+checkpoint at step 9,000, before the spike, has 2.28 % (2.25 % with
+recomputed batch-norm statistics), the paper's figure. A 3,000-step run
+(the earlier preset) has 2.58 %. The paper reports 2.28 % (mean of 5 runs).
 
 P4CNN on MNIST-rot at the protocol of Cohen & Welling (2016, "Group
 Equivariant Convolutional Networks", ICML, Sec. 8.1, Table 1), as the
@@ -46,11 +50,10 @@ was 96 digits); (3) our MNIST-rot is rebuilt from MNIST with our own angles
 (docs/data.md), not the original files; (4) one seed per run: the other
 four of the paper are ``--config.seed=1`` ... ``4`` in their own workdirs.
 
-Budget: the paper's 100 epochs are 9,375 steps of batch 128; the default
-(``num_train_steps`` below) is cut to fit 90 minutes on 2 CPU cores,
-evaluated on all 50,000 test digits (docs/mnist_rot.md, "Time"). Add
-``--config.num_train_steps=9375`` for the full 100 epochs. Re-running the
-command resumes from the latest checkpoint (every 500 steps).
+Budget: the paper's 100 epochs are 9,375 steps of batch 128, the default:
+45 min of training and 2 min of testing on 2 CPU cores (docs/mnist_rot.md,
+"Time"), within the 90-minute budget. Re-running the command resumes from
+the latest checkpoint (every 500 steps).
 
 Smoke test, ``python main.py --config=experiments/configs/mnist_rot_p4cnn.py:tiny
 --workdir=/tmp/p4``: P4CNN with 2 channels per rotation, two steps of batch
@@ -66,8 +69,8 @@ from experiments.configs import rotation_gcnn
 
 # The paper: 100 epochs of 12,000 digits in batches of 128.
 PAPER_STEPS = 9375
-# What fits 90 minutes on 2 CPU cores (docs/mnist_rot.md, "Time").
-BUDGET_STEPS = 3000
+# What fits 90 minutes on 2 CPU cores (docs/mnist_rot.md, "Time"): all of it.
+BUDGET_STEPS = PAPER_STEPS
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:

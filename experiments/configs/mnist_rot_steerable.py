@@ -1,7 +1,10 @@
 """python main.py --config=experiments/configs/mnist_rot_steerable.py --workdir=runs/mnist_rot_steerable
 
-Result: docs/mnist_rot.md, "Results" (the command above, its wall time and
-the test error on all 50,000 test digits with its 95 % interval).
+Result (29 Nov 2026, seed 0, 2-core AMD EPYC, docs/mnist_rot.md "Results"):
+1.19 % test error on all 50,000 test digits after the 5,000-step preset
+(26.7 epochs), in about 80 min on 2 quiet cores; 1.32 % after the earlier
+2,500-step preset. The paper reports 0.682 % for its best model (D16|5
+C16, 2.7 M parameters in its C16 form); the target here is <= 1.0 %.
 
 A steerable C16 CNN (:data:`models.steerable.C16CNN`, ``'c16cnn'``, 47,713
 parameters) on MNIST-rot at the protocol of Weiler & Cesa (2019, "General
@@ -74,7 +77,7 @@ from experiments.configs import rotation_gcnn
 STEPS_PER_EPOCH = 187
 PAPER_STEPS = 40 * STEPS_PER_EPOCH
 # What fits 90 minutes on 2 CPU cores (docs/mnist_rot.md, "Time").
-BUDGET_STEPS = 2500
+BUDGET_STEPS = 5000
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:

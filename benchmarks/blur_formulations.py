@@ -101,12 +101,9 @@ def _columns_matmul(y: jax.Array, k: int, s: int) -> jax.Array:
 def rows_slices_cols_matmul(x: jax.Array, k: int, s: int) -> jax.Array:
   taps = pooling.binomial_filter(k).astype(np.float32)
   out_h = (x.shape[1] - 1) // s + 1
-  y = _reflect(x, 1, padding_lib.same_pads(k))
-  total = None
-  for t, tap in enumerate(taps):
-    term = tap * jax.lax.slice_in_dim(y, t, t + s * (out_h - 1) + 1, s, axis=1)
-    total = term if total is None else total + term
-  return _columns_matmul(total, k, s)
+  rows = pooling._blur_axis(  # pylint: disable=protected-access
+      _reflect(x, 1, padding_lib.same_pads(k)), taps, 1, s, out_h)
+  return _columns_matmul(rows, k, s)
 
 
 def _tiled_axis(x: jax.Array, k: int, s: int, axis: int, tile: int

@@ -137,14 +137,10 @@ def count_correct(model: Any, variables: dict[str, Any],
     raise ValueError(f'labels must be [N] with N = {images.shape[0]}; got '
                      f'shape {labels.shape}.')
   batch_size = validate.integer(batch_size, 'batch_size', minimum=1)
-  predict = jax.jit(lambda x: jnp.argmax(
-      model.apply(variables, x, train=False), axis=-1))
-  correct = 0
-  for start in range(0, images.shape[0], batch_size):
-    batch = jnp.asarray(images[start:start + batch_size], jnp.float32)
-    correct += int(np.sum(np.asarray(predict(batch)) ==
-                          labels[start:start + batch_size]))
-  return correct
+  logits = metrics.predict(
+      jax.jit(lambda x: model.apply(variables, x, train=False)),
+      images.astype(np.float32), batch_size=batch_size)
+  return int(np.sum(np.argmax(logits, axis=-1) == labels))
 
 
 def compare(trained: trained_runs.TrainedModel, *,

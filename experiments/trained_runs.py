@@ -147,12 +147,17 @@ def apply_override(config: ml_collections.ConfigDict, key: str,
 # ---------------------------------------------------------------------------
 
 
+def kept_checkpoint_steps(model_workdir: str) -> list[int]:
+  """The checkpoint steps in ``model_workdir``, ascending (empty if none)."""
+  directory = checkpoints.checkpoint_dir(model_workdir)
+  return sorted(int(n) for n in (os.listdir(directory) if os.path.isdir(
+      directory) else ()) if n.isdigit())
+
+
 def latest_checkpoint_step(model_workdir: str) -> int | None:
   """The newest checkpoint step in ``model_workdir`` (None if none)."""
-  directory = checkpoints.checkpoint_dir(model_workdir)
-  steps = [int(n) for n in (os.listdir(directory) if os.path.isdir(directory)
-                            else ()) if n.isdigit()]
-  return max(steps) if steps else None
+  steps = kept_checkpoint_steps(model_workdir)
+  return steps[-1] if steps else None
 
 
 def finished_run(config: ml_collections.ConfigDict, label: str, workdir: str
@@ -209,8 +214,7 @@ def restore(config: ml_collections.ConfigDict, label: str,
   sub, model_dir = finished_run(config, label, workdir)
   if step is not None:
     step = validate.integer(step, 'step', minimum=1)
-    kept = sorted(int(n) for n in os.listdir(
-        checkpoints.checkpoint_dir(model_dir)) if n.isdigit())
+    kept = kept_checkpoint_steps(model_dir)
     if step not in kept:
       raise ValueError(f'step must be a checkpoint kept in {model_dir}; '
                        f'accepted: {", ".join(map(str, kept))}; got {step}.')

@@ -3,19 +3,19 @@
     python -m benchmarks.blur_formulations            # the peers benchmark's shapes
     python -m benchmarks.blur_formulations --quick    # two shapes
 
-``layers.blur_pool`` computes each 1-D blur-and-subsample pass either as a
-product with a small dense banded matrix (``method='matmul'``, the default
-for stride > 1, with a hand-written gradient) or as a sum of strided slices
-(``method='slices'``). The performance issue asks for the fastest
-formulation per shape. This script times those two against the other
-formulations that compute the same function, all on ``[B, H, W, C]``
-inputs with reflect padding, forward + gradient to the input for a random
-cotangent (what ``benchmarks.peers`` times):
+``layers.blur_pool`` computes each 1-D blur-and-subsample pass as a
+product with a small dense banded matrix (``method='matmul'``, with a
+hand-written gradient), a sum of strided slices (``method='slices'``) or
+the same sums read from each axis reshaped into ``stride`` phases
+(``method='phases'``); ``method='auto'`` (the default) picks one per
+(filter size, stride) by :func:`layers.pooling.auto_blur_method`. The
+performance issue asks for the fastest formulation per shape. This script
+times those against the other formulations that compute the same function,
+all on ``[B, H, W, C]`` inputs with reflect padding, forward + gradient to
+the input for a random cotangent (what ``benchmarks.peers`` times):
 
-* ``phase``: pad, reshape each axis into (n / stride, stride) phases, and sum
-  unit-stride slices of the phases (no strided slicing);
 * ``rows_slices_cols_matmul``: strided slices along H (contiguous W*C rows),
-  the banded matrix along W;
+  the banded matrix along W; ``rows_matmul_cols_slices`` the other way;
 * ``tiled{T}``: the banded matrix cut into blocks of T outputs: each block of
   ``stride*T + k - stride`` input rows (a halo from the next block) is
   multiplied by one [T, stride*T + k - stride] matrix, so an output costs
@@ -70,23 +70,8 @@ def _fit(x: jax.Array, axis: int, size: int) -> jax.Array:
   return jnp.pad(x, widths)
 
 
-def _phase_axis(x: jax.Array, k: int, s: int, axis: int) -> jax.Array:
-  taps = pooling.binomial_filter(k).astype(np.float32)
-  out = (x.shape[axis] - 1) // s + 1
-  x = _reflect(x, axis, padding_lib.same_pads(k))
-  x = _fit(x, axis, s * (out + (k - 1) // s))
-  x = x.reshape(x.shape[:axis] + (x.shape[axis] // s, s) + x.shape[axis + 1:])
-  total = None
-  for t, tap in enumerate(taps):
-    q, r = divmod(t, s)
-    phase = jax.lax.index_in_dim(x, r, axis + 1, keepdims=False)
-    term = tap * jax.lax.slice_in_dim(phase, q, q + out, axis=axis)
-    total = term if total is None else total + term
-  return total
-
-
 def phase(x: jax.Array, k: int, s: int) -> jax.Array:
-  return _phase_axis(_phase_axis(x, k, s, 1), k, s, 2)
+  return pooling.blur_pool(x, stride=s, filter_size=k, method='phases')
 
 
 def _columns_matmul(y: jax.Array, k: int, s: int) -> jax.Array:
@@ -104,6 +89,18 @@ def rows_slices_cols_matmul(x: jax.Array, k: int, s: int) -> jax.Array:
   rows = pooling._blur_axis(  # pylint: disable=protected-access
       _reflect(x, 1, padding_lib.same_pads(k)), taps, 1, s, out_h)
   return _columns_matmul(rows, k, s)
+
+
+def rows_matmul_cols_slices(x: jax.Array, k: int, s: int) -> jax.Array:
+  b, h, w, c = x.shape
+  rows = pooling.blur_matrix(h, filter_size=k, stride=s, padding='reflect')
+  y = jax.lax.dot_general(
+      jnp.broadcast_to(jnp.asarray(rows), (b,) + rows.shape),
+      x.reshape(b, h, w * c), (((2,), (1,)), ((0,), (0,))))
+  y = _reflect(y.reshape(b, rows.shape[0], w, c), 2, padding_lib.same_pads(k))
+  taps = pooling.binomial_filter(k).astype(np.float32)
+  return pooling._blur_axis(  # pylint: disable=protected-access
+      y, taps, 2, s, (w - 1) // s + 1)
 
 
 def _tiled_axis(x: jax.Array, k: int, s: int, axis: int, tile: int
@@ -151,10 +148,14 @@ def depthwise(x: jax.Array, k: int, s: int) -> jax.Array:
 
 def candidates() -> dict[str, Blur]:
   """Every formulation, ``name -> fn(x [B, H, W, C], filter_size, stride)``."""
+  def auto(x, k, s):
+    return pooling.blur_pool(x, stride=s, filter_size=k)
+
   def matmul(x, k, s):
     return pooling.blur_pool(x, stride=s, filter_size=k, method='matmul')
-  return {'matmul (default)': matmul, 'slices': _slices,
-          'phase': phase, 'rows_slices_cols_matmul': rows_slices_cols_matmul,
+  return {'auto (default)': auto, 'matmul': matmul, 'slices': _slices,
+          'phases': phase, 'rows_slices_cols_matmul': rows_slices_cols_matmul,
+          'rows_matmul_cols_slices': rows_matmul_cols_slices,
           'tiled4': functools.partial(tiled, tile=4),
           'tiled8': functools.partial(tiled, tile=8),
           'tiled16': functools.partial(tiled, tile=16),
@@ -176,7 +177,7 @@ def _slices(x: jax.Array, k: int, s: int) -> jax.Array:
 def run(shapes, *, rounds: int = 3, repeats: int = 3,
         formulations: dict[str, Blur] | None = None) -> list[dict]:
   """One row per (shape, formulation; default :func:`candidates`): median
-  ms, ratio to the default, and max |diff| of output and input gradient
+  ms, ratio to ``auto``, and max |diff| of output and input gradient
   against ``blur_pool(method='slices')``."""
   rng = np.random.default_rng(0)
   formulations = candidates() if formulations is None else formulations
@@ -195,7 +196,7 @@ def run(shapes, *, rounds: int = 3, repeats: int = 3,
     times = common.interleaved_medians(
         {n: common.jax_call(f, x, dy) for n, f in steps.items()},
         rounds=rounds, repeats=repeats, warmup=1)
-    base = times.get('matmul (default)', float('nan'))
+    base = times.get('auto (default)', float('nan'))
     for name in steps:
       rows.append({'shape': f'[{b},{h},{w},{c}] k={k} s={s}',
                    'formulation': name, 'ms': 1e3 * times[name],

@@ -166,6 +166,33 @@ def _blur_axis(x: jax.Array, taps: np.ndarray, axis: int, stride: int,
   return out
 
 
+def _blur_axis_phases(x: jax.Array, taps: np.ndarray, axis: int, stride: int,
+                      out_size: int) -> jax.Array:
+  """:func:`_blur_axis` with the axis reshaped into ``(n, stride)`` phases.
+
+  Tap ``t = q * stride + r`` reads phase ``r`` at offsets ``q .. q + out``:
+  unit-stride slices of a reshaped array instead of strided slices, summed
+  in the same order. For ``filter_size == stride`` every output is one
+  reshaped block (``q == 0``) and the unused padding is cropped away.
+  """
+  n = out_size + (len(taps) - 1) // stride
+  length = stride * n
+  if x.shape[axis] >= length:   # crop: the last samples are never read
+    x = jax.lax.slice_in_dim(x, 0, length, axis=axis)
+  else:                         # zero-fill: never read either
+    widths = [(0, 0)] * x.ndim
+    widths[axis] = (0, length - x.shape[axis])
+    x = jnp.pad(x, widths)
+  x = x.reshape(x.shape[:axis] + (n, stride) + x.shape[axis + 1:])
+  out = None
+  for t, tap in enumerate(taps):
+    q, r = divmod(t, stride)
+    phase = jax.lax.index_in_dim(x, r, axis + 1, keepdims=False)
+    term = tap * jax.lax.slice_in_dim(phase, q, q + out_size, axis=axis)
+    out = term if out is None else out + term
+  return out
+
+
 @functools.lru_cache(maxsize=256)
 def blur_matrix(size: int, *, filter_size: int, stride: int,
                 padding: str) -> np.ndarray:
@@ -257,7 +284,7 @@ def _blur_matmul_bwd(options, _, cotangent):
 _blur_matmul.defvjp(_blur_matmul_fwd, _blur_matmul_bwd)
 
 
-BLUR_METHODS = ('auto', 'matmul', 'slices')
+BLUR_METHODS = ('auto', 'matmul', 'slices', 'phases')
 
 
 def blur_pool(x: jax.typing.ArrayLike, *, stride: int = 2,
@@ -283,7 +310,12 @@ def blur_pool(x: jax.typing.ArrayLike, *, stride: int = 2,
       'slices': a sum of ``filter_size`` strided
       slices, every output pixel summed in the same order, so a circular
       shift by a multiple of ``stride`` commutes with it bit for bit;
-      'auto': 'slices' for ``stride == 1``, else 'matmul'.
+      'phases': the same sums as 'slices', read from each axis reshaped
+      into ``stride`` phases (no strided slices; for ``filter_size ==
+      stride == 2`` a 2 x 2 reshape-and-sum, 0.32x the matmul's time in
+      ``benchmarks/results/blur_formulations.md``);
+      'auto': 'slices' for ``stride == 1``, 'phases' for
+      ``filter_size == stride == 2``, else 'matmul'.
 
   Returns:
     ``[B, floor((H-1)/stride) + 1, floor((W-1)/stride) + 1, C]``.
@@ -300,15 +332,29 @@ def blur_pool(x: jax.typing.ArrayLike, *, stride: int = 2,
   # Checked here: the matmul path folds the pads into its matrices.
   padding_lib.check_pads_fit((pad, pad), x.shape[1:3], mode=padding)
   if method == 'auto':
-    method = 'slices' if stride == 1 else 'matmul'
+    method = auto_blur_method(filter_size, stride)
   if method == 'matmul':
     return _blur_matmul(x, (filter_size, stride, padding) + x.shape[1:3])
   x = padding_lib.pad_spatial(x, (pad, pad), mode=padding)
   out_h = (x.shape[1] - filter_size) // stride + 1
   out_w = (x.shape[2] - filter_size) // stride + 1
   taps = taps.astype(x.dtype)
-  x = _blur_axis(x, taps, 1, stride, out_h)
-  return _blur_axis(x, taps, 2, stride, out_w)
+  blur_axis = _blur_axis_phases if method == 'phases' else _blur_axis
+  x = blur_axis(x, taps, 1, stride, out_h)
+  return blur_axis(x, taps, 2, stride, out_w)
+
+
+def auto_blur_method(filter_size: int, stride: int) -> str:
+  """The formulation ``blur_pool(method='auto')`` runs: 'slices' for
+  ``stride == 1`` (bit-exact under circular shifts), 'phases' for
+  ``filter_size == stride == 2``, else 'matmul' (the fastest of eight
+  formulations on the other measured shapes,
+  ``python -m benchmarks.blur_formulations``)."""
+  if stride == 1:
+    return 'slices'
+  if filter_size == stride == 2:
+    return 'phases'
+  return 'matmul'
 
 
 def max_blur_pool(x: jax.typing.ArrayLike, *, window: int = 2, stride: int = 2,

@@ -12,6 +12,7 @@ from absl.testing import absltest
 from absl.testing import parameterized
 import chex
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 import layers
@@ -234,13 +235,36 @@ class BlurPoolTest(chex.TestCase):
 
   @chex.variants(with_jit=True)
   @parameterized.product(
-      method=('matmul', 'slices'), padding=pooling.BLUR_PADDINGS,
-      filter_size_stride=((2, 1), (3, 2), (4, 2), (7, 3)))
+      method=('matmul', 'slices', 'phases'), padding=pooling.BLUR_PADDINGS,
+      filter_size_stride=((2, 1), (2, 2), (3, 2), (4, 2), (7, 3)))
   def test_every_method_matches_antialiased_cnns(self, method, padding,
                                                  filter_size_stride):
     filter_size, stride = filter_size_stride
     self._check_against_reference(filter_size, stride, padding, (9, 8),
                                   method=method)
+
+  def test_phases_gradients_equal_slices(self):
+    # Values are checked against the reference above; here the input
+    # gradients, including the cropped (k <= s) and zero-filled tails.
+    x = _random((2, 9, 7, 3), seed=2)
+    for padding in pooling.BLUR_PADDINGS:
+      for filter_size, stride in ((2, 2), (3, 2), (5, 3), (2, 3)):
+        grads = []
+        for method in ('phases', 'slices'):
+          def loss(v, method=method, k=filter_size, s=stride):
+            y = layers.blur_pool(v, stride=s, filter_size=k, padding=padding,
+                                 method=method)
+            return jnp.sum(y * jnp.cos(jnp.arange(y.size).reshape(y.shape)))
+          grads.append(jax.jit(jax.grad(loss))(x))
+        np.testing.assert_allclose(
+            *grads, rtol=1e-5, atol=1e-6,
+            err_msg=f'{padding} k={filter_size} s={stride}')
+
+  def test_auto_method(self):
+    self.assertEqual(pooling.auto_blur_method(3, 1), 'slices')
+    self.assertEqual(pooling.auto_blur_method(2, 2), 'phases')
+    self.assertEqual(pooling.auto_blur_method(3, 2), 'matmul')
+    self.assertEqual(pooling.auto_blur_method(3, 3), 'matmul')
 
   def test_slices_commute_bitwise_with_circular_shifts(self):
     # What aps_pool relies on: equal numbers, not merely close ones.

@@ -14,7 +14,8 @@ claimed, the implementation before it ("before"), alternating, so other load
 on the machine slows all of them alike. ``ratio`` = equivlab / peer (< 1:
 equivlab is faster). Sections:
 
-* ``blur`` — ``layers.blur_pool`` vs ``antialiased_cnns.BlurPool``; outputs
+* ``blur`` — ``layers.blur_pool`` (``method='auto'``, the formulation it
+  picks is named in the case) vs ``antialiased_cnns.BlurPool``; outputs
   and input gradients are checked equal (``check`` = max abs difference).
   "before": ``method='slices'``.
 * ``layers`` — ``conv2d`` ('valid', 'circular') and a 2x2 ``max_pool`` vs

@@ -39,7 +39,8 @@ def blur_rows(bench: harness.Bench, quick: bool) -> list[harness.Row]:
   if not quick:
     cases += [(64, 64, 56, 56, 3, 2), (64, 64, 56, 56, 5, 2),
               (64, 64, 56, 56, 3, 3), (32, 128, 28, 28, 3, 2),
-              (16, 32, 112, 112, 3, 2), (128, 256, 14, 14, 4, 2)]
+              (16, 32, 112, 112, 3, 2), (128, 256, 14, 14, 4, 2),
+              (64, 64, 56, 56, 2, 2), (64, 64, 56, 56, 7, 2)]
   torch = bench.torch
   rows = []
   for b, c, h, w, k, s in cases:
@@ -59,19 +60,20 @@ def blur_rows(bench: harness.Bench, quick: bool) -> list[harness.Row]:
       return y
 
     steps = {}
-    for method in ('matmul', 'slices'):
+    for method in ('auto', 'slices'):
       fn = functools.partial(pooling.blur_pool, stride=s, filter_size=k,
                              padding='reflect', method=method)
       steps[method] = harness.compile_step(harness.vjp_step(fn, (0,)), x_j, dy)
     y_peer = peer_step()
-    y, (dx,) = steps['matmul'](x_j, dy)
+    y, (dx,) = steps['auto'](x_j, dy)
     check = max(harness.max_abs(y, harness.nhwc(y_peer.detach().numpy())),
                 harness.max_abs(dx, harness.nhwc(x_t.grad.numpy())))
     times = bench.time({
-        'equivlab': common.jax_call(steps['matmul'], x_j, dy),
+        'equivlab': common.jax_call(steps['auto'], x_j, dy),
         'peer': peer_step,
         'before': common.jax_call(steps['slices'], x_j, dy)})
-    rows.append(harness.Row('blur', f'[{b},{c},{h},{w}] k={k} s={s}',
+    method = pooling.auto_blur_method(k, s)
+    rows.append(harness.Row('blur', f'[{b},{c},{h},{w}] k={k} s={s} {method}',
                             times['equivlab'], 'antialiased_cnns.BlurPool',
                             times['peer'], times['before'],
                             check=f'max|diff| {check:.1e}'))

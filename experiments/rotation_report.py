@@ -36,7 +36,12 @@ refused before anything is touched):
   ``e^{i m theta}``; steerable CNNs, ``FieldTransform`` of the layer's field
   type (the subgroup's after a restriction); other models, only the logits.
   The logits' entry ``'__call__'`` is the invariance error
-  ``||f(Rx) - f(x)|| / ||f(x)||``.
+  ``||f(Rx) - f(x)|| / ||f(x)||``;
+* that invariance error of the logits (mean and its standard error over the
+  same digits) under two resamplings of the input, bilinear and three
+  Fourier shears (:class:`groups.FourierRotation`, no blur), at 22.5, 45
+  and 90 degrees and for "45 then -45" (the identity up to resampling: the
+  model's sensitivity to the resampling alone) (:func:`invariance_rows`).
 
 The same choices for every model: the rotation acts on the raw [0, 1] digits
 (zero fill = black background, as in the accuracy sweep), which are then
@@ -50,7 +55,9 @@ error, ci_low, ci_high, n) and ``.png``, ``layer_errors.csv`` (model, layer,
 transform, relative_error, the action and the compared region) and
 ``.png``, ``report.md`` (tables, command, date, CPU ISA, wall time),
 ``learning_curves.png`` (each run's ``metrics.jsonl``: training loss,
-accuracy and learning rate vs step, the final test accuracy as a marker).
+accuracy and learning rate vs step, the final test accuracy as a marker),
+``invariance.csv`` (model, interpolation, transform, relative_error,
+standard_error, n).
 Restoring runs the trainer's start-up (:func:`experiments.train.trainer.
 start_run`) with the model's workdir locked, as re-running a finished study
 does: it appends to the workdir's ``config_history.jsonl``, rewrites its
@@ -92,7 +99,19 @@ LAYER_DEGREES = (90.0, 45.0)      # the exact and the interpolated tier
 SUMMARY_DEGREES = (0.0, 45.0, 90.0)
 OUTPUTS = ('accuracy_vs_angle.csv', 'accuracy_vs_angle.png',
            'layer_errors.csv', 'layer_errors.png', 'report.md',
-           'learning_curves.png')
+           'learning_curves.png', 'invariance.csv')
+# The logits' invariance under two resamplings of the input: bilinear (blurs
+# by an angle-dependent amount) and three Fourier shears (no blur,
+# groups.FourierRotation); 'rot45 then rot-45' is the identity up to the
+# resampling, so it measures the model's sensitivity to the resampling alone.
+INVARIANCE_TRANSFORMS = tuple(
+    (kind, name, transform)
+    for kind, rotation in (('bilinear', groups.BilinearRotation),
+                           ('fourier', groups.FourierRotation))
+    for name, transform in (
+        ('rot22.5', rotation(22.5)), ('rot45', rotation(45.0)),
+        ('rot45 then rot-45', rotation(45.0).then(rotation(-45.0))),
+        ('rot90', rotation(90.0))))
 
 
 # ---------------------------------------------------------------------------
@@ -162,6 +181,53 @@ def layer_rows(trained: trained_runs.TrainedModel, *,
                  '[%.1f s]', trained.label, angle, len(images),
                  errors['__call__'], time.perf_counter() - start)
   return rows
+
+
+def invariance_rows(trained: trained_runs.TrainedModel, *,
+                    num_images: int = DEFAULT_LAYER_IMAGES) -> list[Row]:
+  """``||f(T x) - f(x)|| / ||f(x)||`` of the logits for each of
+  :data:`INVARIANCE_TRANSFORMS` on the first ``num_images`` test digits.
+
+  Returns:
+    One row per transform: ``model, interpolation, transform,
+    relative_error`` (the mean over digits), ``standard_error`` (of that
+    mean) and ``n``.
+  """
+  validate.integer(num_images, 'num_images', minimum=1)
+  images = np.asarray(trained.images[:num_images], np.float32)
+  reference = metrics.predict(trained.predict_fn, images,
+                              batch_size=trained.batch_size)
+  rows = []
+  for kind, name, transform in INVARIANCE_TRANSFORMS:
+    logits = metrics.predict(trained.predict_fn,
+                             np.asarray(transform(images)),
+                             batch_size=trained.batch_size)
+    errors = (np.linalg.norm(logits - reference, axis=1) /
+              np.linalg.norm(reference, axis=1))
+    rows.append(dict(model=trained.label, interpolation=kind, transform=name,
+                     relative_error=float(errors.mean()),
+                     standard_error=float(errors.std(ddof=1) /
+                                          math.sqrt(len(errors)))
+                     if len(errors) > 1 else math.nan, n=len(errors)))
+  return rows
+
+
+def _invariance_table(models_info: Sequence[Row],
+                      invariance: Sequence[Row]) -> str:
+  columns = list(dict.fromkeys((r['interpolation'], r['transform'])
+                               for r in invariance))
+  at = {(r['model'], r['interpolation'], r['transform']): r
+        for r in invariance}
+  table = ['| model | ' + ' | '.join(f'{t} ({k})' for k, t in columns) + ' |',
+           '|---|' + '---:|' * len(columns)]
+  for m in models_info:
+    cells = []
+    for k, t in columns:
+      row = at[(m['model'], k, t)]
+      cells.append(f'{_error(row["relative_error"])} ± '
+                   f'{_error(row["standard_error"])}')
+    table.append(f'| {m["model"]} | ' + ' | '.join(cells) + ' |')
+  return '\n'.join(table)
 
 
 # ---------------------------------------------------------------------------
@@ -251,7 +317,8 @@ def report(runs: Sequence[trained_runs.RunSpec], out: str, *,
       process's).
 
   Returns:
-    ``{'accuracy': rows, 'layers': rows}``, the rows of the two CSV files.
+    ``{'accuracy': rows, 'layers': rows, 'invariance': rows}``, the rows of
+    the three CSV files.
   """
   start = time.perf_counter()
   spec_type = trained_runs.RunSpec
@@ -270,7 +337,7 @@ def report(runs: Sequence[trained_runs.RunSpec], out: str, *,
   for spec in runs:  # all refusals before the first (long) measurement
     trained_runs.finished_run(spec.config, spec.label, spec.workdir)
   os.makedirs(out, exist_ok=True)
-  accuracy, layers, info, curves = [], [], [], {}
+  accuracy, layers, invariance, info, curves = [], [], [], [], {}
   for i, spec in enumerate(runs):
     logging.info('[%d/%d] %s: restoring from %s', i + 1, len(runs),
                  spec.label, spec.workdir)
@@ -283,6 +350,7 @@ def report(runs: Sequence[trained_runs.RunSpec], out: str, *,
         os.path.join(spec.workdir, study.MODELS_DIR, spec.label))
     accuracy += accuracy_rows(trained, angles, limit=limit)
     layers += layer_rows(trained, num_images=layer_images)
+    invariance += invariance_rows(trained, num_images=layer_images)
     del trained
   reporting.write_csv(accuracy, os.path.join(out, OUTPUTS[0]))
   plotting.error_vs_angle(accuracy, os.path.join(out, OUTPUTS[1]),
@@ -292,6 +360,7 @@ def report(runs: Sequence[trained_runs.RunSpec], out: str, *,
                               title='Per-layer equivariance error')
   plotting.learning_curves(curves, os.path.join(out, OUTPUTS[5]),
                            title='Training curves (metrics.jsonl)')
+  reporting.write_csv(invariance, os.path.join(out, OUTPUTS[6]))
   seconds = time.perf_counter() - start
   now = datetime.datetime.now(datetime.timezone.utc)
   command = shlex.join(sys.argv) if command is None else command
@@ -307,12 +376,16 @@ def report(runs: Sequence[trained_runs.RunSpec], out: str, *,
       'training mean and std; whole maps at the exact 90°, the inscribed '
       'disk of each map at 45°; `n/a`: no action for that angle (p4 at '
       '45°). The actions are in layer_errors.csv.')
+  tables = summary_tables(info, accuracy, layers)
+  tables.insert(3, (
+      'Invariance of the logits: bilinear vs Fourier rotation (mean ± s.e. '
+      f'over {layer_images} digits)', _invariance_table(info, invariance)))
   reporting.write_markdown(os.path.join(out, OUTPUTS[4]),
                            title='Rotation report', summary=summary,
-                           tables=summary_tables(info, accuracy, layers))
+                           tables=tables)
   logging.info('rotation report of %d models in %.1f s: %s', len(runs),
                seconds, out)
-  return {'accuracy': accuracy, 'layers': layers}
+  return {'accuracy': accuracy, 'layers': layers, 'invariance': invariance}
 
 
 # ---------------------------------------------------------------------------

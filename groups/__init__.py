@@ -26,6 +26,7 @@ from groups.fields import group_map_to_fields
 from groups.finite import finite_group
 from groups.finite import FiniteGroup
 from groups.finite import RegularAction
+from groups.fourier_rotation import FourierRotation
 from groups.interpolated import BilinearRotation
 from groups.interpolated import inscribed_disk
 from groups.representations import direct_sum
@@ -45,8 +46,8 @@ for _module in _pkgutil.iter_modules(__path__):
 __all__ = [
     'BilinearRotation', 'CircularShift', 'Compose', 'Cyclic', 'Dihedral',
     'equivariance_error', 'FEATURE_LAYOUT', 'finite_group', 'FiniteGroup',
-    'Flip', 'FourierShift', 'Identity', 'inscribed_disk', 'interior_mask',
-    'RegularAction', 'relative_error', 'Rot90', 'Transform',
+    'Flip', 'FourierRotation', 'FourierShift', 'Identity', 'inscribed_disk',
+    'interior_mask', 'RegularAction', 'relative_error', 'Rot90', 'Transform',
     'transformed_pair', 'ZeroFillShift',
     # Steerable (issue 14): representations and field types.
     'direct_sum', 'FieldTransform', 'FieldType', 'fields_to_group_map',

@@ -168,10 +168,12 @@ BAD_INPUTS = (
      r'^step_degrees must be a finite number in \(0, 360\]'),
     ('sweep_angles_text', lambda: report.sweep_angles('5'),
      r'^step_degrees must be a finite number'),
-    # accuracy_rows, layer_rows
+    # accuracy_rows, layer_rows, invariance_rows
     ('accuracy_rows_limit_zero', lambda: report.accuracy_rows(
         _TRAINED, [0.0], limit=0), r'^limit must be in 1\.\.inf; got 0'),
     ('layer_rows_num_images_zero', lambda: report.layer_rows(
+        _TRAINED, num_images=0), r'^num_images must be in 1\.\.inf'),
+    ('invariance_rows_num_images_zero', lambda: report.invariance_rows(
         _TRAINED, num_images=0), r'^num_images must be in 1\.\.inf'),
     # experiments/layer_equivariance.py: layer_actions
     ('layer_actions_not_a_module', lambda: layer_equivariance.layer_actions('p4cnn', 90),

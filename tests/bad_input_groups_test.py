@@ -88,6 +88,15 @@ BAD_INPUTS = (
      r'^x ' + FLOAT),
     ('bilinear_rotation_str', lambda: groups.BilinearRotation('45'),
      r"^degrees must be a finite real number; got '45'"),
+    # groups/fourier_rotation.py
+    ('fourier_rotation_nan', lambda: groups.FourierRotation(float('nan')),
+     r'^degrees must be a finite real number; got nan'),
+    ('fourier_rotation_int', lambda: groups.FourierRotation(45.0)(X_INT),
+     r'^x ' + FLOAT),
+    ('fourier_rotation_non_square', lambda: groups.FourierRotation(45.0)(
+        np.zeros((1, 4, 5, 1), np.float32)),
+     r'^x must have a square grid \(H == W\) for a Fourier rotation by 45.0 '
+     r'degrees; got H=4, W=5'),
     ('inscribed_disk_margin', lambda: groups.inscribed_disk(4, 4, margin=-1),
      r'^margin must be a real number >= 0'),
     ('inscribed_disk_margin_too_big', lambda: groups.inscribed_disk(

@@ -100,6 +100,23 @@ class RotationReportTest(absltest.TestCase):
                      '## Per-layer equivariance error', '| c16cnn | conv6 |'):
       self.assertIn(fragment, text)
 
+  def test_invariance_under_bilinear_and_fourier_rotations(self):
+    rows = _read_csv(os.path.join(self.out, 'invariance.csv'))
+    self.assertEqual(list(rows[0]), ['model', 'interpolation', 'transform',
+                                     'relative_error', 'standard_error', 'n'])
+    self.assertLen(rows, 3 * len(rotation_report.INVARIANCE_TRANSFORMS))
+    at = {(r['model'], r['interpolation'], r['transform']):
+          float(r['relative_error']) for r in self.rows['invariance']}
+    for label in _CONFIGS:
+      for kind in ('bilinear', 'fourier'):
+        # Both resamplings are exact quarter turns: invariant to rounding.
+        self.assertLess(at[(label, kind, 'rot90')], _EXACT, (label, kind))
+        # Negative control: 45 degrees is not a symmetry of the grid.
+        self.assertGreater(at[(label, kind, 'rot45')], _EXACT, (label, kind))
+    with open(os.path.join(self.out, 'report.md')) as f:
+      self.assertIn('## Invariance of the logits: bilinear vs Fourier',
+                    f.read())
+
   def test_error_rows_with_wilson_intervals(self):
     for row in self.rows['accuracy']:
       self.assertEqual(row['n'], 16)

@@ -1,0 +1,133 @@
+"""Rotation by any angle as three Fourier shears (no interpolation blur).
+
+:class:`groups.BilinearRotation` low-passes: every output pixel averages up to
+four input pixels, by an amount that depends on the angle (none at 0 and
+90 degrees, most near 45). A model's measured "rotation invariance error" at
+45 degrees therefore mixes two things: how the model reacts to the rotation,
+and how it reacts to the blur. :class:`FourierRotation` removes the second.
+
+It writes a rotation as three shears (Unser, Thevenaz & Yaroslavsky 1995,
+"Convolution-based interpolation for fast, high-quality rotation of images";
+Larkin, Oldfield & Klemm 1997)::
+
+  R(theta) = Sx(-tan(theta / 2)) Sy(sin(theta)) Sx(-tan(theta / 2)),
+
+where ``Sx(a)`` shifts row ``y`` by ``a * y`` pixels along x (about the grid
+centre). Each shear is a per-line Fourier shift (the shift theorem, as
+:class:`groups.FourierShift`): a unitary map that keeps every frequency's
+amplitude, so nothing is blurred, and ``Sx(a) Sx(-a)`` is the identity. The
+angle is first reduced to ``[-45, 45]`` degrees by an exact quarter turn
+(:class:`groups.Rot90`), where the shears are smallest.
+
+What it costs, measured in ``tests/fourier_rotation_test.py``:
+
+* the image is zero-padded by half its size on every side so that sheared
+  content does not wrap around; the output is cropped back to ``[H, W]``,
+  so the corners that turn out of the grid are lost (as with bilinear);
+* sharp edges ring (Gibbs): the shears are sinc interpolation. On a smooth
+  image (a Gaussian blob of width 2 px) the error against the analytically
+  rotated blob is at most 1.2e-5 of its peak (28 x 28 and 29 x 29 grids),
+  against 4-6e-2 for bilinear;
+* on the (odd-sized) padded canvas, before the crop, it is unitary: the
+  norm is kept and ``R(-theta) R(theta)`` is the identity to float rounding.
+
+Square grids only (``H == W``) for angles that are not multiples of 90
+degrees. Layout ``[B, H, W, ...]``, floating.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from groups import base
+from groups import rotations
+
+
+def _shear(x: jax.Array, factor: float, shifted_axis: int,
+           line_axis: int, centre: float) -> jax.Array:
+  """Shifts each line of ``x`` along ``shifted_axis`` by ``factor * (i -
+  centre)`` pixels, ``i`` its index along ``line_axis``."""
+  n, m = x.shape[shifted_axis], x.shape[line_axis]
+  offsets = factor * (np.arange(m) - centre)                       # [m]
+  phase = np.exp(-2j * np.pi * np.outer(offsets, np.fft.fftfreq(n)))  # [m, n]
+  shape = [1] * x.ndim
+  shape[line_axis], shape[shifted_axis] = m, n
+  phase = (phase if line_axis < shifted_axis else phase.T).reshape(shape)
+  spectrum = jnp.fft.fft(x, axis=shifted_axis)
+  sheared = jnp.fft.ifft(spectrum * phase.astype(np.complex64),
+                         axis=shifted_axis)
+  return sheared.real.astype(x.dtype)
+
+
+def rotate_padded(x: jax.Array, degrees: float,
+                  centre: float | None = None) -> jax.Array:
+  """The three shears on ``x`` as given, ``[B, N, N, ...]`` -> same shape.
+
+  Counter-clockwise by ``degrees`` about pixel ``(centre, centre)`` (default
+  the grid centre ``(N - 1) / 2``), periodic: content sheared past an edge
+  wraps around, so :class:`FourierRotation` pads first. For odd ``N`` a
+  unitary map for any angle (no Nyquist frequency, whose shift would be
+  complex), so ``rotate_padded(rotate_padded(x, t), -t)`` is ``x`` to float
+  rounding; for even ``N`` the real part drops some of the Nyquist energy.
+  """
+  if centre is None:
+    centre = (x.shape[1] - 1) / 2
+  theta = -math.radians(degrees)  # row index points down: flip the sense
+  along_rows = -math.tan(theta / 2)
+  y = _shear(x, along_rows, 2, 1, centre)
+  y = _shear(y, math.sin(theta), 1, 2, centre)
+  return _shear(y, along_rows, 2, 1, centre)
+
+
+@dataclasses.dataclass(frozen=True)
+class FourierRotation(base.Transform):
+  """Counter-clockwise rotation by ``degrees`` about the grid centre, by three
+  Fourier shears on a zero-padded canvas, cropped back to ``[H, W]``.
+
+  Same sense and centre as :class:`groups.BilinearRotation`; exact
+  (:class:`groups.Rot90`) for multiples of 90 degrees. Otherwise sinc
+  interpolation: no blur, some ringing at sharp edges (module docstring).
+  """
+  degrees: float
+
+  def __post_init__(self):
+    if (not isinstance(self.degrees, numbers.Real) or
+        isinstance(self.degrees, bool) or not math.isfinite(self.degrees)):
+      raise ValueError(
+          f'degrees must be a finite real number; got {self.degrees!r}.')
+
+  @property
+  def exact(self) -> bool:  # type: ignore[override]
+    return float(self.degrees) % 90 == 0
+
+  def __call__(self, x):
+    quarter_turns = round(float(self.degrees) / 90)
+    rest = float(self.degrees) - 90 * quarter_turns   # in [-45, 45]
+    x = rotations.Rot90(quarter_turns % 4)(x)
+    if rest == 0:
+      return x
+    base.check_features(x, floating=True)
+    x = jnp.asarray(x)
+    h, w = x.shape[1], x.shape[2]
+    if h != w:
+      raise ValueError(f'x must have a square grid (H == W) for a Fourier '
+                       f'rotation by {self.degrees} degrees; got H={h}, W={w} '
+                       '(use groups.BilinearRotation).')
+    # Half the grid on each side, one more after it if that makes the
+    # canvas odd (unitary shears); the centre stays the grid's centre.
+    pad = (h + 1) // 2
+    after = pad + (h + 2 * pad + 1) % 2
+    widths = [(0, 0), (pad, after), (pad, after)] + [(0, 0)] * (x.ndim - 3)
+    rotated = rotate_padded(jnp.pad(x, widths), rest,
+                            centre=pad + (h - 1) / 2)
+    return rotated[:, pad:pad + h, pad:pad + w]
+
+  def inverse(self):
+    """The rotation back; a true inverse only for exact angles (the crop)."""
+    return FourierRotation(-self.degrees)

@@ -122,7 +122,11 @@ def _steerable_actions(model: models.SteerableCNN,
         None if g is None else conv_type.transform(g))
     if model.nonlinearity == 'norm':
       actions[f'nonlin{index}'] = None if g is None else out_type.transform(g)
-  actions['dense1'] = actions['logits'] = groups.Identity()
+  for index in range(1, model.head_layers + 2):  # the invariant head
+    names = ([f'head_dropout{index}'] if model.dropout_rate else []) + (
+        ['logits'] if index > model.head_layers else
+        [f'dense{index}'] + ([f'head_bn{index}'] if model.head_norm else []))
+    actions.update(dict.fromkeys(names, groups.Identity()))
   return actions
 
 

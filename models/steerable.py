@@ -85,7 +85,8 @@ class SteerableCNN(nn.Module):
   """Steerable CNN: ``[B, H, W, C]`` images -> ``[B, num_classes]`` logits.
 
   Submodules ``conv{i}``, ``bn{i}``, ``nonlin{i}`` (norm nonlinearity),
-  ``dense1``, ``logits``.
+  ``dense{j}``, ``head_bn{j}`` (``head_norm``), ``head_dropout{j}``
+  (``dropout_rate``), ``logits``.
 
   Attributes:
     group: the symmetry group of blocks 1..6 (``groups.Cyclic(8)``,
@@ -98,7 +99,14 @@ class SteerableCNN(nn.Module):
       (any group).
     restrict_at: None, or the block (2..6) from which ``subgroup`` is used.
     subgroup: the subgroup after restriction (e.g. ``groups.Cyclic(16)``).
-    head_width: units of the hidden dense layer of the head.
+    head_width: units of each hidden dense layer of the head.
+    head_layers: hidden dense layers of the head (>= 1), each followed by
+      ELU (and batch norm before it with ``head_norm``).
+    head_norm: batch norm after each hidden dense layer (e2cnn's
+      ``E2SFCNN`` head: ``head_layers=2, head_width=96, head_norm=True,
+      dropout_rate=0.3``).
+    dropout_rate: dropout before every dense layer of the head in training,
+      in [0, 1) (0: none).
     bn_momentum: decay of the batch-norm running averages.
   """
   group: Any
@@ -109,6 +117,9 @@ class SteerableCNN(nn.Module):
   restrict_at: int | None = None
   subgroup: Any = None
   head_width: int = 64
+  head_layers: int = 1
+  head_norm: bool = False
+  dropout_rate: float = 0.0
   bn_momentum: float = 0.9
 
   def _check(self, x) -> tuple[int, ...]:
@@ -130,6 +141,12 @@ class SteerableCNN(nn.Module):
       raise ValueError(f'kernel_size must be odd (a centred kernel); got {k}.')
     validate.check_choice(self.nonlinearity, 'nonlinearity', NONLINEARITIES)
     validate.integer(self.head_width, 'head_width', minimum=1)
+    validate.integer(self.head_layers, 'head_layers', minimum=1)
+    if not isinstance(self.head_norm, bool):
+      raise ValueError(f'head_norm must be True or False; got '
+                       f'{self.head_norm!r}.')
+    validate.number(self.dropout_rate, 'dropout_rate', minimum=0, maximum=1,
+                    exclusive_maximum=True)
     validate.number(self.bn_momentum, 'bn_momentum', minimum=0, maximum=1)
     if self.restrict_at is not None:
       validate.integer(self.restrict_at, 'restrict_at', minimum=2, maximum=6)
@@ -199,9 +216,18 @@ class SteerableCNN(nn.Module):
         y = steerable.pointwise_blur_pool(y, field_type=field_type, stride=1,
                                           padding='zeros')
         y = steerable.pointwise_avg_pool(y, field_type=field_type, window=2)
-    features = steerable.invariant_readout(y, field_type=field_type)
-    hidden = nn.elu(nn.Dense(self.head_width, name='dense1')(features))
-    return nn.Dense(self.num_classes, name='logits')(hidden)
+    y = steerable.invariant_readout(y, field_type=field_type)
+    for index in range(1, self.head_layers + 2):
+      if self.dropout_rate:
+        y = nn.Dropout(self.dropout_rate, deterministic=not train,
+                       name=f'head_dropout{index}')(y)
+      if index == self.head_layers + 1:
+        return nn.Dense(self.num_classes, name='logits')(y)
+      y = nn.Dense(self.head_width, name=f'dense{index}')(y)
+      if self.head_norm:
+        y = nn.BatchNorm(use_running_average=not train,
+                         momentum=self.bn_momentum, name=f'head_bn{index}')(y)
+      y = nn.elu(y)
 
 
 C8CNN = functools.partial(SteerableCNN, group=groups.Cyclic(8))

@@ -154,6 +154,26 @@ BAD_INPUTS = (
      r'^x must be larger for HNet: the mean pool after layer 2 sees a 1x1 '
      r"map from an input of H, W = 2, 2, and padding='valid' needs window"),
 
+    # models/steerable.py
+    ('steerable_fields', lambda: models.build_model(
+        'c8cnn', fields=(1, 1)).init(KEY, MNIST),
+     r'^fields must be a tuple of 6 ints >= 1'),
+    ('steerable_kernel_even', lambda: models.build_model(
+        'c8cnn', kernel_size=4).init(KEY, MNIST),
+     r'^kernel_size must be odd \(a centred kernel\); got 4'),
+    ('steerable_head_layers_0', lambda: models.build_model(
+        'c8cnn', head_layers=0).init(KEY, MNIST),
+     r'^head_layers must be in 1\.\.'),
+    ('steerable_head_norm_str', lambda: models.build_model(
+        'c8cnn', head_norm='yes').init(KEY, MNIST),
+     r"^head_norm must be True or False; got 'yes'"),
+    ('steerable_dropout_rate_1', lambda: models.build_model(
+        'c8cnn', dropout_rate=1.0).init(KEY, MNIST),
+     r'^dropout_rate must be a finite number in \[0, 1\); got 1\.0'),
+    ('steerable_x_not_square', lambda: models.build_model('c8cnn').init(
+        KEY, np.zeros((1, 28, 24, 1), np.float32)),
+     r'^x must be square with a side divisible by 4'),
+
     # models/registry.py
     ('build_model_name', lambda: models.build_model('vgg'),
      r"^name must be one of 'cnn', 'mlp', 'resnet'.*; got 'vgg'"),

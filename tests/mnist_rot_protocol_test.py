@@ -90,6 +90,14 @@ class ProtocolConfigsTest(parameterized.TestCase):
     self.assertEqual(config.models.p4cnn.dropout_rate, 0.0)
     self.assertEqual(mnist_rot_p4cnn.PAPER_STEPS, 100 * 12000 // 128)
 
+  def test_steerable_alternatives_build_with_their_stated_sizes(self):
+    config = study.resolve_presets(mnist_rot_steerable.get_config())
+    for label, params in (('d16c16cnn', 77880), ('c16cnn_e2head', 58145)):
+      self.assertIn(f'{params:,} params',
+                    config.models[label].description, label)
+      self.assertEqual(_num_params(config, label), params, label)
+    self.assertEqual(config.models.c16cnn_e2head.dropout_rate, 0.3)
+
   def test_hnet_rate_drops_tenfold_after_each_quarter(self):
     self.assertEqual(mnist_rot_hnet.PAPER_STEPS, 200 * (12000 // 46))
     config = study.resolve_presets(mnist_rot_hnet.get_config())

@@ -151,6 +151,34 @@ class InvarianceTest(parameterized.TestCase):
     self.assertFalse(np.allclose(updates['batch_stats']['bn1']['var'],
                                  variables['batch_stats']['bn1']['var']))
 
+  def test_e2cnn_head_is_invariant_in_eval_and_drops_in_training(self):
+    options = dict(fields=_SMALL, head_layers=2, head_width=12,
+                   head_norm=True, dropout_rate=0.3)
+    model = models.build_model('c8cnn', **options)
+    variables = numpy_variables(model)
+    # One field, one invariant feature -> 12 + BN 24 -> 12 + BN 24 -> 10.
+    head = {k: v for k, v in variables['params'].items()
+            if k.startswith(('dense', 'head_bn', 'logits'))}
+    self.assertEqual(sorted(head), ['dense1', 'dense2', 'head_bn1',
+                                    'head_bn2', 'logits'])
+    self.assertEqual(_count(head), 1 * 12 + 12 + 24 + 12 * 12 + 12 + 24 +
+                     12 * 10 + 10)
+    fn = jax.jit(lambda x: model.apply(variables, x))
+    testing.assert_equivariant(fn, groups.Rot90(1), self.x,
+                               output_transform=groups.Identity(),
+                               atol=1e-5, rtol=1e-5)
+
+    @jax.jit
+    def train_logits(seed):
+      logits, _ = model.apply(variables, self.x, train=True,
+                              mutable=['batch_stats'],
+                              rngs={'dropout': jax.random.PRNGKey(seed)})
+      return logits
+    # Dropout draws differ per rng in training; eval mode is deterministic.
+    self.assertGreater(float(jnp.max(jnp.abs(train_logits(0) -
+                                             train_logits(1)))), 1e-3)
+    np.testing.assert_array_equal(fn(self.x), fn(self.x))
+
   def test_unit_representations(self):
     self.assertEqual(
         [r.name for r in steerable_models.unit_representations(

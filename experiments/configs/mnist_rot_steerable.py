@@ -52,7 +52,11 @@ steerable convs of C16 regular fields (3, 6, 6, 8, 8, 12 fields of 16
 channels), batch norm, ELU, anti-aliased 2x2 average pools after blocks 2
 and 4, an invariant read-out (max over each field, global average) and a
 64-unit dense head. ``--config.run=d16c16cnn`` trains the D16 -> C16
-restricted model (77,880 parameters) at the same protocol.
+restricted model (77,880 parameters) at the same protocol;
+``--config.run=c16cnn_e2head`` the same C16 convs with the head of the
+authors' ``E2SFCNN`` (``p_drop_fully=0.3``: dropout 0.3 before each of
+three dense layers, two of 96 units with batch norm and ELU; 58,145
+parameters), the protocol's dropout.
 
 Budget: the paper's 40 epochs are 7,480 steps; the default
 (``num_train_steps`` below) is cut to fit 90 minutes on 2 CPU cores, with the
@@ -119,6 +123,13 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       d16c16cnn=dict(name='d16c16cnn',
                      description='steerable D16 -> C16 CNN (restricted at '
                                  'block 5); 77,880 params'),
+      # e2cnn's E2SFCNN head (p_drop_fully=0.3): dropout before each of
+      # three dense layers, two of 96 units with batch norm and ELU.
+      c16cnn_e2head=dict(name='c16cnn', head_layers=2, head_width=96,
+                         head_norm=True, dropout_rate=0.3,
+                         description='steerable C16 CNN with e2cnn\'s head '
+                                     '(2 x 96 units, batch norm, dropout '
+                                     '0.3); 58,145 params'),
   ))
   config.run = ('c16cnn',)
 

@@ -39,13 +39,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from groups import base
+from groups import interpolated
 from groups import rotations
 
 
@@ -86,7 +86,7 @@ def rotate_padded(x: jax.Array, degrees: float,
 
 
 @dataclasses.dataclass(frozen=True)
-class FourierRotation(base.Transform):
+class FourierRotation(interpolated.AngleRotation):
   """Counter-clockwise rotation by ``degrees`` about the grid centre, by three
   Fourier shears on a zero-padded canvas, cropped back to ``[H, W]``.
 
@@ -94,17 +94,6 @@ class FourierRotation(base.Transform):
   (:class:`groups.Rot90`) for multiples of 90 degrees. Otherwise sinc
   interpolation: no blur, some ringing at sharp edges (module docstring).
   """
-  degrees: float
-
-  def __post_init__(self):
-    if (not isinstance(self.degrees, numbers.Real) or
-        isinstance(self.degrees, bool) or not math.isfinite(self.degrees)):
-      raise ValueError(
-          f'degrees must be a finite real number; got {self.degrees!r}.')
-
-  @property
-  def exact(self) -> bool:  # type: ignore[override]
-    return float(self.degrees) % 90 == 0
 
   def __call__(self, x):
     quarter_turns = round(float(self.degrees) / 90)

@@ -27,7 +27,6 @@ import functools
 import math
 import numbers
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -64,12 +63,9 @@ def _bilinear_taps(height: int, width: int, degrees: float
 
 
 @dataclasses.dataclass(frozen=True)
-class BilinearRotation(base.Transform):
-  """Counter-clockwise rotation by ``degrees`` about the grid centre.
-
-  Exact (``Rot90``) for multiples of 90 degrees; bilinear with zero fill
-  otherwise, keeping the shape ``[B, H, W, ...]`` (non-square grids too).
-  """
+class AngleRotation(base.Transform):
+  """A rotation by ``degrees`` (a finite real number), exact for multiples
+  of 90; subclasses say how other angles are resampled."""
   degrees: float
 
   def __post_init__(self):
@@ -81,6 +77,15 @@ class BilinearRotation(base.Transform):
   @property
   def exact(self) -> bool:  # type: ignore[override]
     return float(self.degrees) % 90 == 0
+
+
+@dataclasses.dataclass(frozen=True)
+class BilinearRotation(AngleRotation):
+  """Counter-clockwise rotation by ``degrees`` about the grid centre.
+
+  Exact (``Rot90``) for multiples of 90 degrees; bilinear with zero fill
+  otherwise, keeping the shape ``[B, H, W, ...]`` (non-square grids too).
+  """
 
   def __call__(self, x):
     if self.exact:

@@ -61,15 +61,6 @@ def _reflect(x: jax.Array, axis: int, pads: tuple[int, int]) -> jax.Array:
   return jnp.pad(x, widths, mode='reflect')
 
 
-def _fit(x: jax.Array, axis: int, size: int) -> jax.Array:
-  """Crops or zero-pads ``x`` at the end of ``axis`` to ``size``."""
-  if x.shape[axis] >= size:
-    return jax.lax.slice_in_dim(x, 0, size, axis=axis)
-  widths = [(0, 0)] * x.ndim
-  widths[axis] = (0, size - x.shape[axis])
-  return jnp.pad(x, widths)
-
-
 def phase(x: jax.Array, k: int, s: int) -> jax.Array:
   return pooling.blur_pool(x, stride=s, filter_size=k, method='phases')
 
@@ -110,8 +101,8 @@ def _tiled_axis(x: jax.Array, k: int, s: int, axis: int, tile: int
   blocks = -(-out // tile)
   halo = max(k - s, 0)
   step = s * tile
-  x = _fit(_reflect(x, axis, padding_lib.same_pads(k)), axis,
-           blocks * step + halo)
+  x = pooling._fit_axis(  # pylint: disable=protected-access
+      _reflect(x, axis, padding_lib.same_pads(k)), axis, blocks * step + halo)
   main = jax.lax.slice_in_dim(x, 0, blocks * step, axis=axis)
   parts = [main.reshape(x.shape[:axis] + (blocks, step) +
                         x.shape[axis + 1:])]

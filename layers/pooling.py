@@ -166,6 +166,15 @@ def _blur_axis(x: jax.Array, taps: np.ndarray, axis: int, stride: int,
   return out
 
 
+def _fit_axis(x: jax.Array, axis: int, size: int) -> jax.Array:
+  """Crops ``x`` at the end of ``axis`` to ``size``, or zero-pads it there."""
+  if x.shape[axis] >= size:
+    return jax.lax.slice_in_dim(x, 0, size, axis=axis)
+  widths = [(0, 0)] * x.ndim
+  widths[axis] = (0, size - x.shape[axis])
+  return jnp.pad(x, widths)
+
+
 def _blur_axis_phases(x: jax.Array, taps: np.ndarray, axis: int, stride: int,
                       out_size: int) -> jax.Array:
   """:func:`_blur_axis` with the axis reshaped into ``(n, stride)`` phases.
@@ -176,13 +185,8 @@ def _blur_axis_phases(x: jax.Array, taps: np.ndarray, axis: int, stride: int,
   reshaped block (``q == 0``) and the unused padding is cropped away.
   """
   n = out_size + (len(taps) - 1) // stride
-  length = stride * n
-  if x.shape[axis] >= length:   # crop: the last samples are never read
-    x = jax.lax.slice_in_dim(x, 0, length, axis=axis)
-  else:                         # zero-fill: never read either
-    widths = [(0, 0)] * x.ndim
-    widths[axis] = (0, length - x.shape[axis])
-    x = jnp.pad(x, widths)
+  # Crop or zero-fill to whole phases: the samples cut or added are never read.
+  x = _fit_axis(x, axis, stride * n)
   x = x.reshape(x.shape[:axis] + (n, stride) + x.shape[axis + 1:])
   out = None
   for t, tap in enumerate(taps):

@@ -22,6 +22,11 @@ command again to resume.
 
 import os
 
+from experiments import runtime
+
+runtime.use_huge_pages()  # may re-execute this command (see its docstring)
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app
 from absl import flags
 from absl import logging

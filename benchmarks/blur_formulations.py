@@ -15,7 +15,8 @@ all on ``[B, H, W, C]`` inputs with reflect padding, forward + gradient to
 the input for a random cotangent (what ``benchmarks.peers`` times):
 
 * ``rows_slices_cols_matmul``: strided slices along H (contiguous W*C rows),
-  the banded matrix along W; ``rows_matmul_cols_slices`` the other way;
+  the banded matrix along W; ``rows_matmul_cols_slices`` the other way
+  (the library's ``method='matmul_slices'``);
 * ``tiled{T}``: the banded matrix cut into blocks of T outputs: each block of
   ``stride*T + k - stride`` input rows (a halo from the next block) is
   multiplied by one [T, stride*T + k - stride] matrix, so an output costs
@@ -42,6 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks import common
+from experiments import runtime
 from layers import padding as padding_lib
 from layers import pooling
 
@@ -50,7 +52,10 @@ SHAPES = ((64, 56, 56, 64, 4, 2), (64, 56, 56, 64, 3, 2),
           (64, 56, 56, 64, 5, 2), (64, 56, 56, 64, 3, 3),
           (32, 28, 28, 128, 3, 2), (16, 112, 112, 32, 3, 2),
           (128, 14, 14, 256, 4, 2), (64, 56, 56, 64, 2, 2),
-          (64, 56, 56, 64, 7, 2))
+          (64, 56, 56, 64, 7, 2),
+          # around auto's wide-map threshold (W >= 32 pixels per tap)
+          (16, 112, 112, 32, 4, 2), (16, 112, 112, 32, 5, 2),
+          (32, 84, 84, 32, 3, 2), (8, 224, 224, 16, 3, 2))
 QUICK_SHAPES = (SHAPES[0], SHAPES[5])
 Blur = Callable[[jax.Array, int, int], jax.Array]
 
@@ -83,15 +88,8 @@ def rows_slices_cols_matmul(x: jax.Array, k: int, s: int) -> jax.Array:
 
 
 def rows_matmul_cols_slices(x: jax.Array, k: int, s: int) -> jax.Array:
-  b, h, w, c = x.shape
-  rows = pooling.blur_matrix(h, filter_size=k, stride=s, padding='reflect')
-  y = jax.lax.dot_general(
-      jnp.broadcast_to(jnp.asarray(rows), (b,) + rows.shape),
-      x.reshape(b, h, w * c), (((2,), (1,)), ((0,), (0,))))
-  y = _reflect(y.reshape(b, rows.shape[0], w, c), 2, padding_lib.same_pads(k))
-  taps = pooling.binomial_filter(k).astype(np.float32)
-  return pooling._blur_axis(  # pylint: disable=protected-access
-      y, taps, 2, s, (w - 1) // s + 1)
+  return pooling.blur_pool(x, stride=s, filter_size=k,
+                           method='matmul_slices')
 
 
 def _tiled_axis(x: jax.Array, k: int, s: int, axis: int, tile: int
@@ -217,4 +215,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
+  runtime.use_huge_pages()  # what main.py runs with; may re-execute
   main()

@@ -112,7 +112,9 @@ def compiled_flops(compiled: Any) -> float:
 
 
 def machine_summary() -> str:
-  """One line: CPU and its vector ISA, cores, JAX version, devices."""
+  """One line: CPU and its vector ISA, cores, JAX version, devices, and the
+  two environment variables that change speed (XLA flags; glibc's huge-page
+  tunable, which :func:`experiments.runtime.use_huge_pages` sets)."""
   cpu = platform.processor() or platform.machine()
   try:
     with open('/proc/cpuinfo') as f:
@@ -125,7 +127,8 @@ def machine_summary() -> str:
   return (f'{cpu} ({cpu_isa()}), {os.cpu_count()} cores, '
           f'jax {jax.__version__} on '
           f'{jax.devices()[0].platform} ({jax.device_count()} device(s)), '
-          f"XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}")
+          f"XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}, "
+          f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '')!r}")
 
 
 def write_csv(path: str, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -1,4 +1,4 @@
-"""How long each registered model takes to jit: init, eval and a training step.
+"""How long each registered classifier takes to jit: init, eval and a training step.
 
     python -m benchmarks.compile_time [--out runs/benchmarks] [--models a,b]
 
@@ -45,6 +45,7 @@ import optax
 
 import models
 from benchmarks import common
+from experiments import runtime
 
 DEFAULT_OUT = os.path.join('runs', 'benchmarks')
 DEFAULT_BATCH = 64  # the configs' batch_size (train.py, rotation_*, cifar)
@@ -60,6 +61,8 @@ MODEL_INPUTS: dict[str, tuple[tuple[int, int, int], str]] = {
     'p4mcnn': ((28, 28, 1), 'MNIST-rot (rotation_gcnn.py)'),
     'hnet': ((28, 28, 1), 'MNIST-rot (rotation_hnet.py)'),
     'hnet_deep': ((29, 29, 1), 'MNIST-size, 4n+1 side (models/hnet.py)'),
+    'c16cnn': ((28, 28, 1), 'MNIST-rot (mnist_rot_steerable.py)'),
+    'd16c16cnn': ((28, 28, 1), 'MNIST-rot (mnist_rot_steerable.py)'),
 }
 DEFAULT_INPUT = ((32, 32, 1), 'not in MODEL_INPUTS: 32x32x1')
 
@@ -113,6 +116,12 @@ def _lower_and_compile(fn, *args) -> tuple[Any, float, float, float]:
   compiled_at = time.perf_counter()
   return (lowered, lowered_at - start, compiled_at - lowered_at,
           time.process_time() - cpu_start)
+
+
+def default_models() -> list[str]:
+  """Every registered classifier: the models with a ``num_classes`` option
+  (the train step needs labels; the U-Net predicts maps)."""
+  return [n for n in models.MODELS if 'num_classes' in models.model_options(n)]
 
 
 def measure_model(name: str, *, batch_size: int = DEFAULT_BATCH,
@@ -190,7 +199,8 @@ def run(names: Sequence[str] | None = None, *, out_dir: str = DEFAULT_OUT,
   """Measures every model in ``names``; writes CSV and markdown to ``out_dir``.
 
   Args:
-    names: registered models (default: all of :data:`models.MODELS`).
+    names: registered models (default: every one with a ``num_classes``
+      option, i.e. the classifiers; the U-Net is a dense predictor).
     out_dir: folder of ``compile_time.csv`` and ``compile_time.md``.
     batch_size: ``B`` of eval and train.
     options: per-model :func:`models.build_model` options (tests shrink
@@ -203,7 +213,7 @@ def run(names: Sequence[str] | None = None, *, out_dir: str = DEFAULT_OUT,
     ``{'rows', 'paths'}``.
   """
   log = print if verbose else (lambda *a, **k: None)
-  names = list(models.MODELS) if names is None else list(names)
+  names = default_models() if names is None else list(names)
   options, image_shapes = options or {}, image_shapes or {}
   log(f'# {common.machine_summary()}')
   log(f'# batch {batch_size}, init key impl {prng_impl!r}; seconds')
@@ -264,4 +274,5 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == '__main__':
+  runtime.use_huge_pages()  # what main.py runs with; may re-execute
   main(sys.argv[1:])

@@ -37,8 +37,13 @@ import groups
 from groups import representations as reps_lib
 from layers.steerable import basis as basis_lib
 
-_OUT = flags.DEFINE_string('results_dir', 'benchmarks/results',
-                           'Folder for steerable_basis.md / .csv.')
+
+def _define_flags():
+  """Only when run as a script: ``import_e2cnn`` imports benchmarks.peers,
+  which imports this module again as ``benchmarks.steerable_basis``; a
+  module-level flag would then be defined twice (absl DuplicateFlagError)."""
+  return flags.DEFINE_string('results_dir', 'benchmarks/results',
+                             'Folder for steerable_basis.md / .csv.')
 
 # (group, input fields, output fields, kernel size); a field is 'regular',
 # 'trivial', ('irrep', *id) or ('quotient', 'C'|'D', M).
@@ -285,4 +290,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  _OUT = _define_flags()
   app.run(main)

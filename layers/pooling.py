@@ -227,6 +227,20 @@ def blur_matrix(size: int, *, filter_size: int, stride: int,
   return matrix.astype(np.float32)
 
 
+_BATCHED = (((2,), (1,)), ((0,), (0,)))  # [N, m, n] x [N, n, k] -> [N, m, k]
+
+
+def _apply_rows(x: jax.Array, rows: np.ndarray) -> jax.Array:
+  """``out[b, i, w, c] = sum_h rows[i, h] x[b, h, w, c]``: one batched
+  product on ``[B, H, W*C]`` with the broadcast matrix (no transposes)."""
+  b, h, w, c = x.shape
+  rows = jnp.asarray(rows, x.dtype)
+  y = jax.lax.dot_general(jnp.broadcast_to(rows, (b,) + rows.shape),
+                          x.reshape(b, h, w * c), _BATCHED,
+                          precision=jax.lax.Precision.HIGHEST)  # no TF32/bf16
+  return y.reshape(b, rows.shape[0], w, c)
+
+
 def _rows_then_columns(x: jax.Array, rows: np.ndarray, cols: np.ndarray
                        ) -> jax.Array:
   """``out[b, i, j, c] = sum_{h, w} rows[i, h] cols[j, w] x[b, h, w, c]``.
@@ -235,18 +249,14 @@ def _rows_then_columns(x: jax.Array, rows: np.ndarray, cols: np.ndarray
   transposes): rows act on ``[B, H, W*C]`` and columns on ``[B*H', W, C]``,
   each a batch of small products with the broadcast matrix.
   """
-  b, h, w, c = x.shape
-  out_h, out_w = rows.shape[0], cols.shape[0]
-  precision = jax.lax.Precision.HIGHEST  # no TF32/bf16 passes on GPUs
-  batched = (((2,), (1,)), ((0,), (0,)))
-  rows = jnp.asarray(rows, x.dtype)
+  y = _apply_rows(x, rows)  # [B, H', W, C]
+  b, out_h, w, c = y.shape
+  out_w = cols.shape[0]
   cols = jnp.asarray(cols, x.dtype)
-  y = jax.lax.dot_general(jnp.broadcast_to(rows, (b,) + rows.shape),
-                          x.reshape(b, h, w * c), batched,
-                          precision=precision)  # [B, H', W*C]
-  y = y.reshape(b * out_h, w, c)
-  y = jax.lax.dot_general(jnp.broadcast_to(cols, (b * out_h,) + cols.shape),
-                          y, batched, precision=precision)  # [B*H', W', C]
+  y = jax.lax.dot_general(
+      jnp.broadcast_to(cols, (b * out_h,) + cols.shape),
+      y.reshape(b * out_h, w, c), _BATCHED,
+      precision=jax.lax.Precision.HIGHEST)  # [B*H', W', C]
   return y.reshape(b, out_h, out_w, c)
 
 
@@ -288,7 +298,32 @@ def _blur_matmul_bwd(options, _, cotangent):
 _blur_matmul.defvjp(_blur_matmul_fwd, _blur_matmul_bwd)
 
 
-BLUR_METHODS = ('auto', 'matmul', 'slices', 'phases')
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
+def _blur_rows_matmul(x: jax.Array, options: tuple[int, int, str, int]
+                      ) -> jax.Array:
+  """The H pass of :func:`_blur_matmul` alone, ``options = (filter_size,
+  stride, padding, H)``; ``[B, H, W, C] -> [B, H', W, C]``, with the same
+  stored-transposed gradient."""
+  filter_size, stride, padding, h = options
+  return _apply_rows(x, blur_matrix(h, filter_size=filter_size,
+                                    stride=stride, padding=padding))
+
+
+def _blur_rows_matmul_fwd(x, options):
+  return _blur_rows_matmul(x, options), None
+
+
+def _blur_rows_matmul_bwd(options, _, cotangent):
+  filter_size, stride, padding, h = options
+  rows = blur_matrix(h, filter_size=filter_size, stride=stride,
+                     padding=padding)
+  return (_apply_rows(cotangent, np.ascontiguousarray(rows.T)),)
+
+
+_blur_rows_matmul.defvjp(_blur_rows_matmul_fwd, _blur_rows_matmul_bwd)
+
+
+BLUR_METHODS = ('auto', 'matmul', 'slices', 'phases', 'matmul_slices')
 
 
 def blur_pool(x: jax.typing.ArrayLike, *, stride: int = 2,
@@ -316,10 +351,12 @@ def blur_pool(x: jax.typing.ArrayLike, *, stride: int = 2,
       shift by a multiple of ``stride`` commutes with it bit for bit;
       'phases': the same sums as 'slices', read from each axis reshaped
       into ``stride`` phases (no strided slices; for ``filter_size ==
-      stride == 2`` a 2 x 2 reshape-and-sum, 0.32x the matmul's time in
+      stride == 2`` a 2 x 2 reshape-and-sum, 0.29x the matmul's time in
       ``benchmarks/results/blur_formulations.md``);
-      'auto': 'slices' for ``stride == 1``, 'phases' for
-      ``filter_size == stride == 2``, else 'matmul'.
+      'matmul_slices': the matmul along H, strided slices along W (for
+      wide maps: the dense product costs W multiplications per output,
+      the slices ``filter_size``; reverse-mode gradients only);
+      'auto': :func:`auto_blur_method`.
 
   Returns:
     ``[B, floor((H-1)/stride) + 1, floor((W-1)/stride) + 1, C]``.
@@ -336,28 +373,50 @@ def blur_pool(x: jax.typing.ArrayLike, *, stride: int = 2,
   # Checked here: the matmul path folds the pads into its matrices.
   padding_lib.check_pads_fit((pad, pad), x.shape[1:3], mode=padding)
   if method == 'auto':
-    method = auto_blur_method(filter_size, stride)
+    method = auto_blur_method(filter_size, stride, x.shape[2])
   if method == 'matmul':
     return _blur_matmul(x, (filter_size, stride, padding) + x.shape[1:3])
-  x = padding_lib.pad_spatial(x, (pad, pad), mode=padding)
-  out_h = (x.shape[1] - filter_size) // stride + 1
-  out_w = (x.shape[2] - filter_size) // stride + 1
   taps = taps.astype(x.dtype)
+  if method == 'matmul_slices':
+    x = _blur_rows_matmul(x, (filter_size, stride, padding, x.shape[1]))
+    x = padding_lib.pad_spatial(x, ((0, 0), pad), mode=padding)
+    out_w = (x.shape[2] - filter_size) // stride + 1
+    return _blur_axis(x, taps, 2, stride, out_w)
   blur_axis = _blur_axis_phases if method == 'phases' else _blur_axis
-  x = blur_axis(x, taps, 1, stride, out_h)
-  return blur_axis(x, taps, 2, stride, out_w)
+  # Each axis is padded just before its pass: XLA then folds a pad that the
+  # phase form crops off again (filter_size <= stride) into nothing, which
+  # halves the phase form's time at k = s = 2 (benchmarks/blur_formulations).
+  for axis, pads in ((1, (pad, (0, 0))), (2, ((0, 0), pad))):
+    x = padding_lib.pad_spatial(x, pads, mode=padding)
+    out_size = (x.shape[axis] - filter_size) // stride + 1
+    x = blur_axis(x, taps, axis, stride, out_size)
+  return x
 
 
-def auto_blur_method(filter_size: int, stride: int) -> str:
-  """The formulation ``blur_pool(method='auto')`` runs: 'slices' for
-  ``stride == 1`` (bit-exact under circular shifts), 'phases' for
-  ``filter_size == stride == 2``, else 'matmul' (the fastest of eight
-  formulations on the other measured shapes,
-  ``python -m benchmarks.blur_formulations``)."""
+# Width (in pixels per filter tap) from which 'auto' blurs W by strided slices
+# instead of the dense banded product. Measured on a 2-core EPYC (AVX-512),
+# forward + input gradient, benchmarks/results/blur_formulations.md (with
+# huge pages, experiments.runtime): at 18.7 px/tap (W = 56, k = 3) the two
+# tie (1.05x), at 22.4 (W = 112, k = 5) the slices take 0.72x the matmul's
+# time, at 28 (W = 84, k = 3; W = 112, k = 4) 0.65-0.74x, at 37 and 75
+# (W = 112, 224, k = 3) 0.52x and 0.33x.
+WIDE_MAP_PIXELS_PER_TAP = 22
+
+
+def auto_blur_method(filter_size: int, stride: int, width: int = 0) -> str:
+  """The formulation ``blur_pool(method='auto')`` runs for ``[B, H, W, C]``
+  inputs of width ``W = width``: 'slices' for ``stride == 1`` (bit-exact
+  under circular shifts), 'phases' for ``filter_size == stride == 2``,
+  'matmul_slices' when ``width >= WIDE_MAP_PIXELS_PER_TAP * filter_size``,
+  else 'matmul' (measured per shape by ``python -m
+  benchmarks.blur_formulations``; the thresholds come from one CPU, so
+  re-run it on yours)."""
   if stride == 1:
     return 'slices'
   if filter_size == stride == 2:
     return 'phases'
+  if width >= WIDE_MAP_PIXELS_PER_TAP * filter_size:
+    return 'matmul_slices'
   return 'matmul'
 
 

@@ -15,6 +15,7 @@ from absl.testing import absltest
 from benchmarks import blur_formulations
 from benchmarks import compile_time
 from benchmarks import scaling
+import models
 
 _CONV_SWEEPS = ('size', 'batch', 'channels', 'group_order', 'streams')
 _NEW_SWEEPS = ('steerable_order', 'steerable_fields', 'train_batch')
@@ -149,6 +150,13 @@ class CompileTimeTest(absltest.TestCase):
       for column in compile_time.COLUMNS[3:]:
         self.assertGreater(float(row[column]), 0, column)
     self.assertTrue(os.path.isfile(result['paths']['markdown']))
+
+  def test_default_models_are_the_classifiers(self):
+    names = compile_time.default_models()
+    self.assertNotIn('unet', names)  # no num_classes: no label loss
+    self.assertContainsSubset(['cnn', 'p4cnn', 'hnet', 'c16cnn'], names)
+    for name in names:  # what measure_model passes
+      models.build_model(name, num_classes=3)
 
 
 class BlurFormulationsTest(absltest.TestCase):

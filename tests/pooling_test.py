@@ -235,7 +235,8 @@ class BlurPoolTest(chex.TestCase):
 
   @chex.variants(with_jit=True)
   @parameterized.product(
-      method=('matmul', 'slices', 'phases'), padding=pooling.BLUR_PADDINGS,
+      method=('matmul', 'slices', 'phases', 'matmul_slices'),
+      padding=pooling.BLUR_PADDINGS,
       filter_size_stride=((2, 1), (2, 2), (3, 2), (4, 2), (7, 3)))
   def test_every_method_matches_antialiased_cnns(self, method, padding,
                                                  filter_size_stride):
@@ -243,14 +244,16 @@ class BlurPoolTest(chex.TestCase):
     self._check_against_reference(filter_size, stride, padding, (9, 8),
                                   method=method)
 
-  def test_phases_gradients_equal_slices(self):
+  @parameterized.parameters('phases', 'matmul_slices')
+  def test_gradients_equal_slices(self, method_under_test):
     # Values are checked against the reference above; here the input
-    # gradients, including the cropped (k <= s) and zero-filled tails.
+    # gradients: the phases' cropped (k <= s) and zero-filled tails, the
+    # matmul's hand-written transpose.
     x = _random((2, 9, 7, 3), seed=2)
     for padding in pooling.BLUR_PADDINGS:
       for filter_size, stride in ((2, 2), (3, 2), (5, 3), (2, 3)):
         grads = []
-        for method in ('phases', 'slices'):
+        for method in (method_under_test, 'slices'):
           def loss(v, method=method, k=filter_size, s=stride):
             y = layers.blur_pool(v, stride=s, filter_size=k, padding=padding,
                                  method=method)
@@ -265,6 +268,11 @@ class BlurPoolTest(chex.TestCase):
     self.assertEqual(pooling.auto_blur_method(2, 2), 'phases')
     self.assertEqual(pooling.auto_blur_method(3, 2), 'matmul')
     self.assertEqual(pooling.auto_blur_method(3, 3), 'matmul')
+    wide = pooling.WIDE_MAP_PIXELS_PER_TAP * 3
+    self.assertEqual(pooling.auto_blur_method(3, 2, wide), 'matmul_slices')
+    self.assertEqual(pooling.auto_blur_method(3, 2, wide - 1), 'matmul')
+    self.assertEqual(pooling.auto_blur_method(2, 2, 10 * wide), 'phases')
+    self.assertEqual(pooling.auto_blur_method(3, 1, 10 * wide), 'slices')
 
   def test_slices_commute_bitwise_with_circular_shifts(self):
     # What aps_pool relies on: equal numbers, not merely close ones.

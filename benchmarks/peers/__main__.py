@@ -6,6 +6,7 @@ from absl import app
 from absl import flags
 
 from benchmarks.peers import runner
+from experiments import runtime
 
 _QUICK = flags.DEFINE_bool('quick', False, 'One case per section.')
 _SECTIONS = flags.DEFINE_list(
@@ -25,4 +26,5 @@ def main(argv: Sequence[str]) -> None:
 
 
 if __name__ == '__main__':
+  runtime.use_huge_pages()  # what main.py runs with; may re-execute
   app.run(main)

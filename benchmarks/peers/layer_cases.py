@@ -72,7 +72,7 @@ def blur_rows(bench: harness.Bench, quick: bool) -> list[harness.Row]:
         'equivlab': common.jax_call(steps['auto'], x_j, dy),
         'peer': peer_step,
         'before': common.jax_call(steps['slices'], x_j, dy)})
-    method = pooling.auto_blur_method(k, s)
+    method = pooling.auto_blur_method(k, s, w)
     rows.append(harness.Row('blur', f'[{b},{c},{h},{w}] k={k} s={s} {method}',
                             times['equivlab'], 'antialiased_cnns.BlurPool',
                             times['peer'], times['before'],
@@ -142,9 +142,39 @@ def layer_rows(bench: harness.Bench, quick: bool) -> list[harness.Row]:
   rows.append(harness.Row('layers', f'max_pool 2x2 [{b},{size},{size},{c}]',
                           times['equivlab'], 'F.max_pool2d', times['peer'],
                           times['before'], check=f'max|diff| {check:.1e}'))
+  return rows + matmul_rows(bench, quick)
+
+
+def matmul_rows(bench: harness.Bench, quick: bool) -> list[harness.Row]:
+  """One float32 matrix product, ``jnp.dot`` (XLA:CPU) vs ``torch.matmul``.
+
+  The same product on both sides, so the ratio is the gap between the two
+  libraries' GEMM kernels, below every convolution row: ``[2048, 2048]``
+  squared (the header's matmul peak), and the im2col product of the 3x3,
+  64 -> 64 conv on ``[64, 28, 28, 64]`` (``[50176, 576] @ [576, 64]``).
+  """
+  cases = [(2048, 2048, 2048)]
+  if not quick:
+    cases.append((64 * 28 * 28, 9 * 64, 64))
+  rows = []
+  for m, k, n in cases:
+    a, b = bench.normal(m, k), bench.normal(k, n)
+    a_t, b_t = bench.tensor(a), bench.tensor(b)
+    a_j, b_j = jnp.asarray(a), jnp.asarray(b)
+    product = harness.compile_step(jnp.dot, a_j, b_j)
+
+    def peer_step(a_t=a_t, b_t=b_t):
+      with bench.torch.no_grad():
+        return bench.torch.matmul(a_t, b_t)
+
+    check = harness.max_abs(product(a_j, b_j), peer_step().numpy())
+    times = bench.time({'equivlab': common.jax_call(product, a_j, b_j),
+                        'peer': peer_step})
+    rows.append(harness.Row(
+        'layers', f'matmul [{m},{k}] @ [{k},{n}] (XLA dot)', times['equivlab'],
+        'torch.matmul', times['peer'], check=f'max|diff| {check:.1e}',
+        equivlab_gflops=2 * m * k * n / times['equivlab'] / 1e6))
   return rows
-
-
 
 
 # ------------------------------------------------------------ autotune

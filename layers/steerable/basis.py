@@ -194,6 +194,13 @@ def _angular_action(frequency: int, mirror: int, angle: float) -> np.ndarray:
                    [math.sin(beta), -math.cos(beta)]])
 
 
+def _kron(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+  """``np.kron`` of two matrices, without its general-rank overhead (the
+  basis solver calls it for every generator of every irrep pair)."""
+  return (a[:, None, :, None] * b[None, :, None, :]).reshape(
+      a.shape[0] * b.shape[0], a.shape[1] * b.shape[1])
+
+
 @functools.lru_cache(maxsize=4096)
 def angular_solutions(group: reps_lib.RepresentationGroup, irrep_in,
                       irrep_out, frequency: int) -> np.ndarray:
@@ -221,8 +228,8 @@ def angular_solutions(group: reps_lib.RepresentationGroup, irrep_in,
     psi_in, psi_out = group.irrep_matrix(irrep_in, g), group.irrep_matrix(
         irrep_out, g)
     # sum_a M[a, c] C[a] = psi_out C[c] psi_in^T, vectorised over [a, o, i].
-    blocks.append(np.kron(m.T, np.eye(d_out * d_in)) -
-                  np.kron(np.eye(n_angular), np.kron(psi_out, psi_in)))
+    blocks.append(_kron(m.T, np.eye(d_out * d_in)) -
+                  _kron(np.eye(n_angular), _kron(psi_out, psi_in)))
   solutions = reps_lib.null_space(np.concatenate(blocks))
   return solutions.T.reshape(-1, n_angular, d_out, d_in)
 
@@ -264,9 +271,13 @@ def irreps_basis(group: reps_lib.RepresentationGroup, irrep_in, irrep_out,
         harmonics = np.stack([np.cos(frequency * angle),
                               np.sin(frequency * angle)])
         harmonics = harmonics * ~origin  # no direction at the centre tap
-      # [n, k, k, d_out, d_in] -> [n, k, k, d_in, d_out]
-      sampled = np.einsum('saoi,ahw,hw->shwio', solutions, harmonics, profile)
-      elements.append(sampled)
+      # sum_a solutions[s, a, o, i] harmonics[a, h, w] profile[h, w], laid
+      # out [n, k, k, d_in, d_out]: one matmul (einsum was the slow part).
+      n, _, d_o, d_i = solutions.shape
+      waves = (harmonics * profile).reshape(len(harmonics), -1)  # [A, k*k]
+      sampled = np.swapaxes(solutions, 1, 3).reshape(-1, len(harmonics)) @ waves
+      elements.append(sampled.reshape(n, d_i, d_o, *radius.shape)
+                      .transpose(0, 3, 4, 1, 2))
   d_in, d_out = group.irrep_size(irrep_in), group.irrep_size(irrep_out)
   if not elements:
     return np.zeros((0, options.kernel_size, options.kernel_size, d_in,
@@ -302,7 +313,7 @@ def representation_basis(rep_in: reps_lib.Representation,
       if not len(block):
         continue
       q_out = rep_out.change_of_basis[:, out_offsets[b]:out_offsets[b + 1]]
-      parts.append(np.einsum('nhwab,ia,ob->nhwio', block, q_in, q_out))
+      parts.append(q_in @ block @ q_out.T)  # sum_ab q_in[i,a] b[a,b] q_out[o,b]
   if not parts:
     return np.zeros((0, k, k, rep_in.size, rep_out.size))
   return np.concatenate(parts)  # orthogonal Q: norms stay 1

@@ -1,0 +1,60 @@
+"""experiments.runtime: the huge-page re-execution of entry points."""
+
+import os
+import subprocess
+import sys
+
+from absl.testing import absltest
+
+from experiments import runtime
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class HugePagesEnvironmentTest(absltest.TestCase):
+
+  def test_adds_the_tunable(self):
+    env = runtime.huge_pages_environment({'PATH': '/bin'}, (2, 36))
+    self.assertEqual(env, {'PATH': '/bin', 'GLIBC_TUNABLES': runtime.TUNABLE})
+
+  def test_appends_to_other_tunables(self):
+    env = runtime.huge_pages_environment(
+        {'GLIBC_TUNABLES': 'glibc.malloc.arena_max=2'}, (2, 35))
+    self.assertEqual(env['GLIBC_TUNABLES'],
+                     f'glibc.malloc.arena_max=2:{runtime.TUNABLE}')
+
+  def test_keeps_the_process(self):
+    # Already set (by the user, any value, or an earlier re-exec), opted
+    # out, an old glibc, or no glibc: no re-execution.
+    for environ, libc in (
+        ({'GLIBC_TUNABLES': 'glibc.malloc.hugetlb=0'}, (2, 36)),
+        ({'GLIBC_TUNABLES': runtime.TUNABLE}, (2, 36)),
+        ({runtime.SWITCH: '0'}, (2, 36)),
+        ({}, (2, 34)),
+        ({}, None)):
+      self.assertIsNone(runtime.huge_pages_environment(environ, libc),
+                        msg=f'{environ} {libc}')
+
+  def test_bad_switch(self):
+    with self.assertRaisesRegex(ValueError, 'EQUIVLAB_HUGE_PAGES must be 0 or '
+                                '1; got .yes.'):
+      runtime.huge_pages_environment({runtime.SWITCH: 'yes'}, (2, 36))
+
+  def test_reexecutes_once_with_the_same_arguments(self):
+    code = ('import os, sys; from experiments import runtime; '
+            'runtime.use_huge_pages(); '
+            'print(os.environ.get("GLIBC_TUNABLES"), sys.argv[1:])')
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('GLIBC_TUNABLES', runtime.SWITCH)}
+    out = subprocess.run([sys.executable, '-c', code, 'a', '--b=1'],
+                         cwd=_ROOT, env=env, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    libc = runtime.glibc_version()
+    on = (sys.platform.startswith('linux') and libc is not None and
+          libc >= (2, 35))
+    expected = runtime.TUNABLE if on else None
+    self.assertEqual(out, f"{expected} ['a', '--b=1']")
+
+
+if __name__ == '__main__':
+  absltest.main()

@@ -22,10 +22,11 @@ separately (lowering = tracing + StableHLO; compile = XLA):
 Arguments are abstract (``jax.ShapeDtypeStruct``) wherever they can be, so
 nothing but the compiles runs. Each model is measured once per process (a
 second ``lower().compile()`` of the same function in one process may hit
-JAX's caches). Prints a table and writes ``compile_time.csv`` and
-``compile_time.md`` to ``--out``. Times are wall-clock seconds on a machine
-that may be shared with other jobs; compile time is single-threaded enough
-that it suffers less than execution.
+JAX's caches). ``train_fusions`` counts the fused kernels of the optimised
+training step (:func:`fusion_count`), which compile time follows. Prints a
+table and writes ``compile_time.csv`` and ``compile_time.md`` to ``--out``.
+Times are wall-clock seconds on a machine that may be shared with other jobs;
+compile time is single-threaded enough that it suffers less than execution.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import argparse
 import functools
 import math
 import os
+import re
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -68,7 +70,7 @@ DEFAULT_INPUT = ((32, 32, 1), 'not in MODEL_INPUTS: 32x32x1')
 
 COLUMNS = ('model', 'input', 'params', 'init_lower_s', 'init_compile_s',
            'eval_lower_s', 'eval_compile_s', 'train_lower_s',
-           'train_compile_s', 'total_s', 'total_cpu_s')
+           'train_compile_s', 'train_fusions', 'total_s', 'total_cpu_s')
 
 
 def make_train_step(model: Any, tx: optax.GradientTransformation):
@@ -101,8 +103,16 @@ def make_train_step(model: Any, tx: optax.GradientTransformation):
   return step
 
 
-def _lower_and_compile(fn, *args) -> tuple[Any, float, float, float]:
-  """``jax.jit(fn)``: ``(lowered, lower s, compile s, CPU s of both)``.
+def fusion_count(compiled: Any) -> int:
+  """Fused kernels in a compiled function's optimised HLO: XLA:CPU emits
+  (and LLVM compiles) one function per fusion, so compile time follows it."""
+  return len(re.findall(r'^\s*(?:ROOT )?%?\S+ = \S+ fusion\(',
+                        compiled.as_text(), re.M))
+
+
+def _lower_and_compile(fn, *args) -> tuple[Any, float, float, float, Any]:
+  """``jax.jit(fn)``: ``(lowered, lower s, compile s, CPU s of both,
+  compiled)``.
 
   The CPU seconds (``time.process_time``, all threads of this process) are
   what the work costs whatever else runs on the machine; the wall seconds
@@ -112,10 +122,10 @@ def _lower_and_compile(fn, *args) -> tuple[Any, float, float, float]:
   start = time.perf_counter()
   lowered = jax.jit(fn).lower(*args)
   lowered_at = time.perf_counter()
-  lowered.compile()
+  compiled = lowered.compile()
   compiled_at = time.perf_counter()
   return (lowered, lowered_at - start, compiled_at - lowered_at,
-          time.process_time() - cpu_start)
+          time.process_time() - cpu_start, compiled)
 
 
 def default_models() -> list[str]:
@@ -159,7 +169,7 @@ def measure_model(name: str, *, batch_size: int = DEFAULT_BATCH,
   labels = jax.ShapeDtypeStruct((batch_size,), jnp.int32)
 
   init = functools.partial(model.init, train=False)
-  lowered, init_lower, init_compile, init_cpu = _lower_and_compile(
+  lowered, init_lower, init_compile, init_cpu, _ = _lower_and_compile(
       init, key, one_image)
   variables = lowered.out_info  # ShapeDtypeStructs: nothing runs
   params = variables['params']
@@ -167,12 +177,12 @@ def measure_model(name: str, *, batch_size: int = DEFAULT_BATCH,
 
   def evaluate(variables, images):
     return model.apply(variables, images, train=False)
-  _, eval_lower, eval_compile, eval_cpu = _lower_and_compile(
+  _, eval_lower, eval_compile, eval_cpu, _ = _lower_and_compile(
       evaluate, variables, images)
 
   tx = optax.adam(1e-3)
   opt_state = jax.eval_shape(tx.init, params)
-  _, train_lower, train_compile, train_cpu = _lower_and_compile(
+  _, train_lower, train_compile, train_cpu, train_step = _lower_and_compile(
       make_train_step(model, tx), params, batch_stats, opt_state, images,
       labels, key)
   times = {'init_lower_s': init_lower, 'init_compile_s': init_compile,
@@ -183,7 +193,8 @@ def measure_model(name: str, *, batch_size: int = DEFAULT_BATCH,
       'input': 'x'.join(str(d) for d in image_shape),
       'params': sum(math.prod(leaf.shape)
                     for leaf in jax.tree.leaves(params)),
-      **times, 'total_s': sum(times.values()),
+      **times, 'train_fusions': fusion_count(train_step),
+      'total_s': sum(times.values()),
       'total_cpu_s': init_cpu + eval_cpu + train_cpu,
       'init_cpu_s': init_cpu, 'eval_cpu_s': eval_cpu,
       'train_cpu_s': train_cpu, 'batch': batch_size,

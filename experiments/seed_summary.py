@@ -35,11 +35,20 @@ COLUMNS = ('run', 'label', 'steps', 'num_eval', 'test_error',
 _FLOATS = ('test_error', 'test_error_ci95_low', 'test_error_ci95_high',
            'total_seconds')
 
-_RESULTS = flags.DEFINE_multi_string(
-    'results', [], 'NAME=PATH of a study run\'s results.csv (repeat).')
-_LABEL = flags.DEFINE_string(
-    'label', None, 'Model label to read when a results.csv has several rows.')
-_OUT = flags.DEFINE_string('out', None, 'Folder for seeds.csv and seeds.md.')
+
+
+def _define_flags() -> dict[str, flags.FlagHolder]:
+  """The command's flags, defined only when it runs as a script: the other
+  post-hoc tools define ``--out`` too (experiments.trained_runs), and a test
+  process may import them all."""
+  return dict(
+      results=flags.DEFINE_multi_string(
+          'results', [], 'NAME=PATH of a study run\'s results.csv (repeat).'),
+      label=flags.DEFINE_string(
+          'label', None,
+          'Model label to read when a results.csv has several rows.'),
+      out=flags.DEFINE_string('out', None,
+                              'Folder for seeds.csv and seeds.md.'))
 
 
 def parse_results_flag(value: str) -> tuple[str, str]:
@@ -121,19 +130,20 @@ def markdown_table(rows: Sequence[Mapping[str, object]]) -> str:
 
 def main(argv: Sequence[str]) -> None:
   del argv
-  if not _OUT.value:
+  out = _FLAGS['out'].value
+  if not out:
     raise app.UsageError('--out is required.')
   results = {}
-  for value in _RESULTS.value:
+  for value in _FLAGS['results'].value:
     name, path = parse_results_flag(value)
-    results[name] = load_result(path, _LABEL.value)
+    results[name] = load_result(path, _FLAGS['label'].value)
   rows = summarize(results)
-  os.makedirs(_OUT.value, exist_ok=True)
-  reporting.write_csv(rows, os.path.join(_OUT.value, 'seeds.csv'))
+  os.makedirs(out, exist_ok=True)
+  reporting.write_csv(rows, os.path.join(out, 'seeds.csv'))
   command = 'python -m experiments.seed_summary ' + ' '.join(
       shlex.quote(a) for a in sys.argv[1:])
   reporting.write_markdown(
-      os.path.join(_OUT.value, 'seeds.md'), title='Test error over seeds',
+      os.path.join(out, 'seeds.md'), title='Test error over seeds',
       summary=f'`{command}`\n\nEach run on its n test digits (95 % Wilson '
               'interval); the mean, sample standard deviation and standard '
               'error of the mean over runs.',
@@ -142,4 +152,5 @@ def main(argv: Sequence[str]) -> None:
 
 
 if __name__ == '__main__':
+  _FLAGS = _define_flags()
   app.run(main)

@@ -11,6 +11,9 @@ from absl.testing import absltest
 import numpy as np
 
 from experiments import seed_summary
+# Defines --out too: importing both in one process (as a pytest worker may)
+# must not raise absl's DuplicateFlagError.
+from experiments import trained_runs  # pylint: disable=unused-import
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -351,7 +351,7 @@ def blur_pool(x: jax.typing.ArrayLike, *, stride: int = 2,
       shift by a multiple of ``stride`` commutes with it bit for bit;
       'phases': the same sums as 'slices', read from each axis reshaped
       into ``stride`` phases (no strided slices; for ``filter_size ==
-      stride == 2`` a 2 x 2 reshape-and-sum, 0.29x the matmul's time in
+      stride == 2`` a 2 x 2 reshape-and-sum, 0.28x the matmul's time in
       ``benchmarks/results/blur_formulations.md``);
       'matmul_slices': the matmul along H, strided slices along W (for
       wide maps: the dense product costs W multiplications per output,
@@ -384,8 +384,9 @@ def blur_pool(x: jax.typing.ArrayLike, *, stride: int = 2,
     return _blur_axis(x, taps, 2, stride, out_w)
   blur_axis = _blur_axis_phases if method == 'phases' else _blur_axis
   # Each axis is padded just before its pass: XLA then folds a pad that the
-  # phase form crops off again (filter_size <= stride) into nothing, which
-  # halves the phase form's time at k = s = 2 (benchmarks/blur_formulations).
+  # phase form crops off again (filter_size <= stride) into nothing; padding
+  # both axes up front made the phase form 1.7-5x slower at k = s = 2
+  # (docs/performance.md, "BlurPool formulations per shape").
   for axis, pads in ((1, (pad, (0, 0))), (2, ((0, 0), pad))):
     x = padding_lib.pad_spatial(x, pads, mode=padding)
     out_size = (x.shape[axis] - filter_size) // stride + 1

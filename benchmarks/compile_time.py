@@ -23,7 +23,8 @@ Arguments are abstract (``jax.ShapeDtypeStruct``) wherever they can be, so
 nothing but the compiles runs. Each model is measured once per process (a
 second ``lower().compile()`` of the same function in one process may hit
 JAX's caches). ``train_fusions`` counts the fused kernels of the optimised
-training step (:func:`fusion_count`), which compile time follows. Prints a
+training step (:func:`fusion_count`), which compile time follows, and
+``train_gflop`` its FLOPs by XLA's cost analysis. Prints a
 table and writes ``compile_time.csv`` and ``compile_time.md`` to ``--out``.
 Times are wall-clock seconds on a machine that may be shared with other jobs;
 compile time is single-threaded enough that it suffers less than execution.
@@ -70,7 +71,8 @@ DEFAULT_INPUT = ((32, 32, 1), 'not in MODEL_INPUTS: 32x32x1')
 
 COLUMNS = ('model', 'input', 'params', 'init_lower_s', 'init_compile_s',
            'eval_lower_s', 'eval_compile_s', 'train_lower_s',
-           'train_compile_s', 'train_fusions', 'total_s', 'total_cpu_s')
+           'train_compile_s', 'train_fusions', 'train_gflop', 'total_s',
+           'total_cpu_s')
 
 
 def make_train_step(model: Any, tx: optax.GradientTransformation):
@@ -194,6 +196,7 @@ def measure_model(name: str, *, batch_size: int = DEFAULT_BATCH,
       'params': sum(math.prod(leaf.shape)
                     for leaf in jax.tree.leaves(params)),
       **times, 'train_fusions': fusion_count(train_step),
+      'train_gflop': common.compiled_flops(train_step) / 1e9,
       'total_s': sum(times.values()),
       'total_cpu_s': init_cpu + eval_cpu + train_cpu,
       'init_cpu_s': init_cpu, 'eval_cpu_s': eval_cpu,

@@ -8,7 +8,7 @@ product with a small dense banded matrix (``method='matmul'``, with a
 hand-written gradient), a sum of strided slices (``method='slices'``) or
 the same sums read from each axis reshaped into ``stride`` phases
 (``method='phases'``); ``method='auto'`` (the default) picks one per
-(filter size, stride) by :func:`layers.pooling.auto_blur_method`. The
+(filter size, stride) by :func:`layers.blur.auto_blur_method`. The
 performance issue asks for the fastest formulation per shape. This script
 times those against the other formulations that compute the same function,
 all on ``[B, H, W, C]`` inputs with reflect padding, forward + gradient to
@@ -44,6 +44,7 @@ import numpy as np
 
 from benchmarks import common
 from experiments import runtime
+from layers import blur as blur_lib
 from layers import padding as padding_lib
 from layers import pooling
 
@@ -82,7 +83,7 @@ def _columns_matmul(y: jax.Array, k: int, s: int) -> jax.Array:
 def rows_slices_cols_matmul(x: jax.Array, k: int, s: int) -> jax.Array:
   taps = pooling.binomial_filter(k).astype(np.float32)
   out_h = (x.shape[1] - 1) // s + 1
-  rows = pooling._blur_axis(  # pylint: disable=protected-access
+  rows = blur_lib._blur_axis(  # pylint: disable=protected-access
       _reflect(x, 1, padding_lib.same_pads(k)), taps, 1, s, out_h)
   return _columns_matmul(rows, k, s)
 
@@ -99,7 +100,7 @@ def _tiled_axis(x: jax.Array, k: int, s: int, axis: int, tile: int
   blocks = -(-out // tile)
   halo = max(k - s, 0)
   step = s * tile
-  x = pooling._fit_axis(  # pylint: disable=protected-access
+  x = blur_lib._fit_axis(  # pylint: disable=protected-access
       _reflect(x, axis, padding_lib.same_pads(k)), axis, blocks * step + halo)
   main = jax.lax.slice_in_dim(x, 0, blocks * step, axis=axis)
   parts = [main.reshape(x.shape[:axis] + (blocks, step) +

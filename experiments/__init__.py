@@ -1,27 +1,39 @@
 """Experiments: train / evaluate / probe code behind ``main.py``.
 
 :func:`run` dispatches on ``config.experiment`` to the module that runs it.
+The modules are imported when first needed, so importing a light submodule
+(:mod:`experiments.runtime`, which ``main.py`` calls before anything else)
+does not load JAX and every experiment.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+import importlib
 from typing import Any
 
 import ml_collections
 
-from experiments import hnet_depth
-from experiments import probe
-from experiments import study
-from experiments import train
-
-# config.experiment -> run(config, workdir).
-EXPERIMENTS: dict[str, Callable[[ml_collections.ConfigDict, str], Any]] = {
-    'probe': probe.run,
-    'study': study.run,
-    'train': train.train_and_evaluate,
-    'hnet_depth': hnet_depth.run,
+# config.experiment -> (module, its run(config, workdir) function).
+_RUNNERS: dict[str, tuple[str, str]] = {
+    'probe': ('experiments.probe', 'run'),
+    'study': ('experiments.study', 'run'),
+    'train': ('experiments.train', 'train_and_evaluate'),
+    'hnet_depth': ('experiments.hnet_depth', 'run'),
 }
+
+
+def _runner(name: str) -> Callable[[ml_collections.ConfigDict, str], Any]:
+  module, function = _RUNNERS[name]
+  return getattr(importlib.import_module(module), function)
+
+
+def __getattr__(name: str) -> Any:
+  # EXPERIMENTS: config.experiment -> run(config, workdir), built on demand
+  # (it imports every experiment module).
+  if name == 'EXPERIMENTS':
+    return {key: _runner(key) for key in _RUNNERS}
+  raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
 def run(config: ml_collections.ConfigDict, workdir: str) -> Any:
@@ -38,7 +50,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> Any:
     ValueError: if ``config.experiment`` is missing or unknown.
   """
   name = config.get('experiment')
-  if name not in EXPERIMENTS:
+  if name not in _RUNNERS:
     raise ValueError(f'unknown experiment {name!r} (config.experiment); '
-                     f'accepted: {", ".join(map(repr, EXPERIMENTS))}.')
-  return EXPERIMENTS[name](config, workdir)
+                     f'accepted: {", ".join(map(repr, _RUNNERS))}.')
+  return _runner(name)(config, workdir)

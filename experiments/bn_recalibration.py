@@ -178,18 +178,10 @@ def compare(trained: trained_runs.TrainedModel, *,
 
 
 def main(argv: Sequence[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f'Too many command-line arguments: {argv[1:]}.')
-  try:
-    out = trained_runs.out_from_flags()
-    specs = trained_runs.specs_from_flags()
-  except ValueError as error:
-    raise app.UsageError(str(error)) from error
   start = time.perf_counter()
+  out, models = trained_runs.restored_from_flags(argv)
   rows = []
-  for spec in specs:
-    trained = trained_runs.restore(spec.config, spec.label, spec.workdir,
-                                   step=spec.step)
+  for trained in models:
     rows += compare(trained)
   os.makedirs(out, exist_ok=True)
   reporting.write_csv(rows, os.path.join(out, OUTPUTS[0]))

@@ -67,11 +67,13 @@ TRAIN_FIELDS = (
     'max_checkpoints', 'num_devices')
 # Training fields a study config may lack (configs/train.py's default holds).
 OPTIONAL_TRAIN_FIELDS = ('train_split', 'lr_decay_every', 'lr_decay_factor',
-                         'lr_decay_start')
+                         'lr_decay_start', 'rotate_order')
 # Keys of a model entry that are not model options: a description, and
 # per-model overrides of TRAIN_FIELDS (e.g. train=dict(augment='rotate')).
 MODEL_META_KEYS = ('description', 'train')
 MODELS_DIR = 'models'
+# config.rotate_order -> how the summary names it.
+ROTATE_ORDER_NAMES = {0: 'nearest neighbour', 1: 'bilinear'}
 # measure() skips these when config.measure_shifts is False.
 SHIFT_METRICS = ('consistency', 'consistency_circular', 'p_top1_change',
                  'mean_abs_change')
@@ -484,7 +486,8 @@ def _summary(config: ml_collections.ConfigDict, num_models: int,
     augment = (f'random shifts up to {config.max_shift} px '
                f'({_fill(config.shift_mode)})')
   elif augment == 'rotate':
-    augment = f'random rotations up to {config.max_angle:g} rad'
+    augment = (f'random rotations up to {config.max_angle:g} rad'
+               f' ({ROTATE_ORDER_NAMES[config.get("rotate_order", 1)]})')
   return (
       f'{num_models} models, {"quick" if config.quick else "full"} mode, '
       f'trained on {num_train} {config.dataset} images for '

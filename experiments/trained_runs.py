@@ -23,6 +23,7 @@ import importlib.util
 import os
 from typing import Any
 
+from absl import app
 from absl import flags
 from absl import logging
 import ml_collections
@@ -268,6 +269,27 @@ def out_from_flags() -> str:
   if not OUT_FLAG.value:
     raise ValueError('out must be given: --out=<folder>.')
   return OUT_FLAG.value
+
+
+def restored_from_flags(argv: Sequence[str]
+                        ) -> tuple[str, list[TrainedModel]]:
+  """``--out`` and the restored models of ``--run`` (with ``--override``
+  and ``--checkpoint``), for a post-hoc tool's ``main(argv)``.
+
+  Every flag is checked before any model is restored.
+
+  Raises:
+    app.UsageError: for extra arguments or a bad flag.
+  """
+  if len(argv) > 1:
+    raise app.UsageError(f'Too many command-line arguments: {argv[1:]}.')
+  try:
+    out = out_from_flags()
+    specs = specs_from_flags()
+  except ValueError as error:
+    raise app.UsageError(str(error)) from error
+  return out, [restore(spec.config, spec.label, spec.workdir, step=spec.step)
+               for spec in specs]
 
 
 def parse_checkpoint(text: str) -> tuple[str, int]:

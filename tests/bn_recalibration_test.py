@@ -1,9 +1,5 @@
 """experiments/bn_recalibration.py: population batch-norm statistics."""
 
-import os
-import shutil
-import tempfile
-
 from absl.testing import absltest
 from absl.testing import parameterized
 import jax
@@ -12,10 +8,9 @@ import numpy as np
 
 import models
 from experiments import bn_recalibration as bnr
-from experiments import study
-from experiments import train
 from experiments import trained_runs
 from experiments.configs import mnist_rot_p4cnn
+from tests import tiny_runs
 
 
 def _model(name):
@@ -91,14 +86,7 @@ class PopulationStatsTest(parameterized.TestCase):
 class CompareTrainedRunTest(absltest.TestCase):
 
   def test_running_row_is_the_study_evaluation(self):
-    workdir = tempfile.mkdtemp()
-    self.addCleanup(shutil.rmtree, workdir, ignore_errors=True)
-    config = mnist_rot_p4cnn.get_config('tiny')
-    result = train.train(
-        study.train_config(study.resolve_presets(config), 'p4cnn'),
-        os.path.join(workdir, study.MODELS_DIR, 'p4cnn'))
-    trained = trained_runs.restore(mnist_rot_p4cnn.get_config('tiny'),
-                                   'p4cnn', workdir)
+    workdir, result, trained = tiny_runs.trained_tiny_p4cnn(self)
     self.assertEqual(trained.train_images.shape[1:], trained.images.shape[1:])
     rows = bnr.compare(trained, batch_size=8)
     self.assertEqual([r['statistics'] for r in rows],

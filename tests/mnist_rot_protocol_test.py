@@ -57,7 +57,8 @@ class ProtocolConfigsTest(parameterized.TestCase):
   @parameterized.named_parameters(
       ('p4cnn', mnist_rot_p4cnn, 'p4cnn', 24680,
        dict(optimizer='adam', learning_rate=1e-3, schedule='constant',
-            batch_size=128, weight_decay=0.0, augment='rotate')),
+            batch_size=128, weight_decay=0.0, augment='rotate',
+            rotate_order=1)),
       ('hnet', mnist_rot_hnet, 'hnet', 22826,
        dict(optimizer='adam', learning_rate=0.0076, schedule='step',
             lr_decay_factor=0.1, batch_size=46, weight_decay=0.0,
@@ -65,7 +66,7 @@ class ProtocolConfigsTest(parameterized.TestCase):
       ('steerable', mnist_rot_steerable, 'c16cnn', 47713,
        dict(optimizer='adam', learning_rate=0.015, schedule='step',
             lr_decay_factor=0.8, batch_size=64, weight_decay=0.0,
-            augment='rotate', max_angle=math.pi)))
+            augment='rotate', max_angle=math.pi, rotate_order=0)))
   def test_full_config_is_the_protocol(self, module, label, params, fields):
     config = study.resolve_presets(module.get_config())
     study.check_study_config(config)

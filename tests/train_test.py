@@ -242,11 +242,14 @@ class TrainHelpersTest(parameterized.TestCase):
 
   @parameterized.named_parameters(
       ('shift', 'shift', 'augment_shift', dict(max_shift=3, mode='circular')),
-      ('rotate', 'rotate', 'augment_rotate', dict(max_angle=0.5)))
-  def test_augment_calls_the_data_augmentation(self, kind, function, kwargs):
+      ('rotate', 'rotate', 'augment_rotate', dict(max_angle=0.5, order=1)),
+      ('rotate_nearest', 'rotate', 'augment_rotate',
+       dict(max_angle=0.5, order=0), 0))
+  def test_augment_calls_the_data_augmentation(self, kind, function, kwargs,
+                                               rotate_order=1):
     config = train_config.get_config('tiny')
     config.augment, config.max_shift, config.shift_mode = kind, 3, 'circular'
-    config.max_angle = 0.5
+    config.max_angle, config.rotate_order = 0.5, rotate_order
     key, images = jax.random.key(0), jnp.zeros((2, 4, 4, 1))
     with mock.patch.object(train.step.data, function,
                            return_value='augmented') as augment:
@@ -286,6 +289,9 @@ class TrainHelpersTest(parameterized.TestCase):
       ('warmup', 'warmup_steps', 100, 'config.warmup_steps'),
       ('limit', 'train_limit', 0, 'config.train_limit'),
       ('angle', 'max_angle', float('inf'), 'config.max_angle'),
+      ('rotate_order', 'rotate_order', 3, r'config.rotate_order must be one '
+       r'of 0 \(nearest neighbour\), 1 \(bilinear\); got 3'),
+      ('rotate_order_bool', 'rotate_order', True, 'config.rotate_order'),
       ('devices', 'num_devices', -1, 'config.num_devices'),
       ('dataset', 'dataset', 'mnits', "config.dataset must be one of 'digits'"),
       ('source', 'data_source', 'web', 'config.data_source'),

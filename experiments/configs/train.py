@@ -74,6 +74,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.max_shift = 4        # pixels, per axis (augment='shift')
   config.shift_mode = 'zeros'  # | 'circular'
   config.max_angle = 0.0      # radians (augment='rotate'); pi = any angle
+  config.rotate_order = 1     # augment='rotate': 1 bilinear | 0 nearest
 
   # Evaluation, logging, checkpoints.
   config.eval_batch_size = 256

@@ -50,6 +50,8 @@ class StepSettings:
   lr_decay_every: int = 0
   lr_decay_factor: float = 0.1
   lr_decay_start: int = 0
+  # augment='rotate' only: 1 bilinear, 0 nearest neighbour (data.rotate).
+  rotate_order: int = 1
 
   @classmethod
   def from_config(cls, config: ml_collections.ConfigDict, *,
@@ -113,7 +115,8 @@ def augment(key: jax.Array, images: jax.Array, *,
     return data.augment_shift(key, images, max_shift=settings.max_shift,
                               mode=settings.shift_mode)
   if settings.augment == 'rotate':
-    return data.augment_rotate(key, images, max_angle=settings.max_angle)
+    return data.augment_rotate(key, images, max_angle=settings.max_angle,
+                               order=settings.rotate_order)
   return images
 
 

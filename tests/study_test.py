@@ -20,6 +20,7 @@ from absl.testing import parameterized
 import jax
 import jax.numpy as jnp
 import ml_collections
+import numpy as np
 
 import data
 from experiments import study
@@ -219,6 +220,44 @@ class StudyConfigTest(parameterized.TestCase):
     config.presets.quick.no_such_field = 1
     with self.assertRaisesRegex(ValueError, 'no_such_field'):
       study.resolve_presets(config)
+
+
+class MeasureTest(absltest.TestCase):
+  """``measure`` reuses an accuracy already measured on the same images."""
+
+  def setUp(self):
+    super().setUp()
+    rng = np.random.default_rng(0)
+    self.images = rng.uniform(size=(10, 6, 6, 1)).astype(np.float32)
+    self.labels = np.arange(10) % 3
+    self.calls = 0
+
+  def predict(self, images):
+    self.calls += 1
+    mean = jnp.mean(images, axis=(1, 2, 3))
+    return jnp.stack([mean, 1 - mean, 0.5 * jnp.ones_like(mean)], axis=-1)
+
+  def config(self, max_shift):
+    return ml_collections.ConfigDict(dict(
+        eval_max_shift=max_shift, eval_shift_mode='zeros', eval_batch_size=5,
+        measure_shifts=False, rotation_angles=()))
+
+  def test_given_accuracy_saves_the_pass_at_no_shift(self):
+    row = study.measure(self.predict, self.images, self.labels,
+                        self.config(0), test_accuracy=0.3)
+    self.assertEqual((row['test_accuracy'], row['acc_shift_0'], self.calls),
+                     (0.3, 0.3, 0))
+
+  def test_without_it_or_with_shifts_the_accuracy_is_measured(self):
+    logits = np.asarray(self.predict(self.images))
+    expected = float(np.mean(np.argmax(logits, -1) == self.labels))
+    row = study.measure(self.predict, self.images, self.labels,
+                        self.config(0))
+    self.assertAlmostEqual(row['test_accuracy'], expected)
+    row = study.measure(self.predict, self.images, self.labels,
+                        self.config(1), test_accuracy=0.3)
+    self.assertAlmostEqual(row['test_accuracy'], expected)
+    self.assertIn('acc_shift_1', row)
 
 
 class TablesTest(absltest.TestCase):

@@ -212,6 +212,26 @@ class RotationReportTest(absltest.TestCase):
         flags.FLAGS.unparse_flags()
 
 
+class RestoredFromFlagsTest(absltest.TestCase):
+  """The flag checks every post-hoc tool shares, before any restore."""
+
+  def test_refuses_extra_arguments_and_missing_flags(self):
+    for argv, flag_values, regex in (
+        (['tool', 'extra'], ['--run=a=b.py:c', '--out=x'],
+         r'^Too many command-line arguments'),
+        (['tool'], ['--run=a=b.py:c'], r'^out must be given'),
+        (['tool'], ['--out=x'], r'^run must be given at least once'),
+        (['tool'], ['--run=p4cnn=runs/p4', '--out=x'],
+         r'^run must be LABEL=CONFIG\.py\[:ARG\]:WORKDIR')):
+      flags.FLAGS(['tool'] + flag_values)
+      try:
+        with self.subTest(flag_values[-1]), self.assertRaisesRegex(
+            app.UsageError, regex):
+          trained_runs.restored_from_flags(argv)
+      finally:
+        flags.FLAGS.unparse_flags()
+
+
 def _numpy_variables(model, shape):
   """Variables of ``model`` filled from NumPy (no initialiser compiles)."""
   rng = np.random.default_rng(0)

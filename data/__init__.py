@@ -28,12 +28,11 @@ from data.transforms import place_on_canvas
 from data.transforms import random_offsets
 from data.transforms import random_translate
 from data.transforms import rotate
-from data.transforms import ROTATION_ORDERS
 from data.transforms import zero_fill_shift
 
 __all__ = [
     'augment_rotate', 'augment_shift', 'circular_shift', 'clear_cache',
     'DATA_DIR_ENV', 'Dataset', 'DATASETS', 'embedded_digits', 'load_dataset',
     'place_on_canvas', 'random_offsets', 'random_translate', 'rotate',
-    'ROTATION_ORDERS', 'SOURCES', 'SPLITS', 'zero_fill_shift',
+    'SOURCES', 'SPLITS', 'zero_fill_shift',
 ]

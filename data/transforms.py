@@ -33,7 +33,9 @@ from groups import validate
 
 IMAGES_LAYOUT = '[N, H, W, C]'
 SHIFT_MODES = ('zeros', 'circular')
-ROTATION_ORDERS = (0, 1)
+# Interpolation orders of rotate(), and their names.
+ROTATION_ORDER_NAMES = {0: 'nearest neighbour', 1: 'bilinear'}
+ROTATION_ORDERS = tuple(ROTATION_ORDER_NAMES)
 # Source coordinates this close to an integer are snapped to it, so that
 # quarter turns sample pixel centres exactly (cos(pi / 2) is ~6e-17 in float64
 # and ~4e-8 in float32, which would otherwise mix in a neighbour with weight
@@ -271,6 +273,13 @@ def _check_angles(angles, num: int, xp):
   return angles
 
 
+def check_rotation_order(order: int, name: str = 'order') -> None:
+  """Raises ``ValueError`` naming ``name`` unless ``order`` is 0 or 1."""
+  if isinstance(order, bool) or order not in ROTATION_ORDERS:
+    raise ValueError(f'{name} must be one of 0 (nearest), 1 (bilinear); got '
+                     f'{order!r}.')
+
+
 def rotate(images: jax.typing.ArrayLike, angles: float | jax.typing.ArrayLike,
            *, order: int = 1) -> jax.Array | np.ndarray:
   """Rotates each image about the grid centre, with zeros outside the grid.
@@ -300,9 +309,7 @@ def rotate(images: jax.typing.ArrayLike, angles: float | jax.typing.ArrayLike,
     in float64), JAX otherwise (coordinates in the default float dtype).
   """
   _check_images(images, floating=True)
-  if order not in ROTATION_ORDERS or isinstance(order, bool):
-    raise ValueError(f'order must be one of 0 (nearest), 1 (bilinear); got '
-                     f'{order!r}.')
+  check_rotation_order(order)
   xp = jnp if _is_jax(images, angles) else np
   images = xp.asarray(images)
   n, height, width, _ = images.shape

@@ -51,6 +51,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from data import transforms
 from experiments import metrics
 from experiments import plotting
 from experiments import reporting
@@ -72,8 +73,6 @@ OPTIONAL_TRAIN_FIELDS = ('train_split', 'lr_decay_every', 'lr_decay_factor',
 # per-model overrides of TRAIN_FIELDS (e.g. train=dict(augment='rotate')).
 MODEL_META_KEYS = ('description', 'train')
 MODELS_DIR = 'models'
-# config.rotate_order -> how the summary names it.
-ROTATE_ORDER_NAMES = {0: 'nearest neighbour', 1: 'bilinear'}
 # measure() skips these when config.measure_shifts is False.
 SHIFT_METRICS = ('consistency', 'consistency_circular', 'p_top1_change',
                  'mean_abs_change')
@@ -502,8 +501,8 @@ def _summary(config: ml_collections.ConfigDict, num_models: int,
     augment = (f'random shifts up to {config.max_shift} px '
                f'({_fill(config.shift_mode)})')
   elif augment == 'rotate':
-    augment = (f'random rotations up to {config.max_angle:g} rad'
-               f' ({ROTATE_ORDER_NAMES[config.get("rotate_order", 1)]})')
+    order = transforms.ROTATION_ORDER_NAMES[config.get('rotate_order', 1)]
+    augment = f'random rotations up to {config.max_angle:g} rad ({order})'
   return (
       f'{num_models} models, {"quick" if config.quick else "full"} mode, '
       f'trained on {num_train} {config.dataset} images for '

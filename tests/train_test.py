@@ -290,7 +290,7 @@ class TrainHelpersTest(parameterized.TestCase):
       ('limit', 'train_limit', 0, 'config.train_limit'),
       ('angle', 'max_angle', float('inf'), 'config.max_angle'),
       ('rotate_order', 'rotate_order', 3, r'config.rotate_order must be one '
-       r'of 0 \(nearest neighbour\), 1 \(bilinear\); got 3'),
+       r'of 0 \(nearest\), 1 \(bilinear\); got 3'),
       ('rotate_order_bool', 'rotate_order', True, 'config.rotate_order'),
       ('devices', 'num_devices', -1, 'config.num_devices'),
       ('dataset', 'dataset', 'mnits', "config.dataset must be one of 'digits'"),

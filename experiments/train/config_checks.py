@@ -64,10 +64,8 @@ def check_config(config: ml_collections.ConfigDict) -> None:
   validate.number(config.get('lr_decay_factor', 0.1),
                   'config.lr_decay_factor', minimum=0, maximum=1,
                   exclusive_minimum=True)
-  rotate_order = config.get('rotate_order', 1)
-  if isinstance(rotate_order, bool) or rotate_order not in data.ROTATION_ORDERS:
-    raise ValueError(f'config.rotate_order must be one of 0 (nearest '
-                     f'neighbour), 1 (bilinear); got {rotate_order!r}.')
+  data.transforms.check_rotation_order(config.get('rotate_order', 1),
+                                       'config.rotate_order')
   validate.integer(config.get('num_devices', 0), NUM_DEVICES_NAME, minimum=0)
   check_data_config(config)
   check_model_options(config.model)

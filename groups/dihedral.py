@@ -21,7 +21,7 @@ class like this one, in one new file of ``groups/``:
 
 Everything else is inherited: the regular representation on group maps
 ``[B, H, W, G, C]`` (:meth:`FiniteGroup.regular_action`), the filter
-transformations of lifting and group convolutions (layers/group_conv.py), and
+transformations of lifting and group convolutions (layers/group_conv/), and
 the axiom and homomorphism tests of tests/finite_groups_test.py, which run on
 every registered family. Then add registry entries for the layers built on
 the group to tests/cases/ (see README, "Add a group or a layer").

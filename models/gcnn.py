@@ -1,7 +1,10 @@
 """G-CNNs for rotated MNIST, after Cohen & Welling (2016), Section 8.1.
 
-One architecture, :class:`GCNN`, over any finite group ``G``; the paper's
-networks are named instances:
+One architecture, :class:`GCNN`, over any finite group ``G`` -- a group
+object or any registered name ('C8', 'D2', 'p4', 'p4m', ...; see
+:func:`groups.group_by_name`), so ``build_model('p4cnn', group='D4')`` or a
+config's ``group='C8'`` changes the group without a code edit. The paper's
+networks are named instances (thin aliases of :class:`GCNN`):
 
 * :data:`Z2CNN` — the baseline: ``G = C1`` (the trivial group, so the lifting
   and group convs are ordinary convs), 20 channels, dropout 0.3.
@@ -18,7 +21,10 @@ group conv to ``num_classes`` channels as the read-out; then max over the
 group axis and max over space. The 3x3 convs use ``padding`` ('valid' as in
 the paper: 28 -> 26 -> 24 -> 12 -> 10 -> 8 -> 6 -> 4 -> 1); the read-out is
 always 'valid' (a padded 4x4 filter is off-centre and would break
-equivariance).
+equivariance). Submodules, in forward order: ``lift1``, ``bn1``,
+``dropout1``, ``gconv2``, ``bn2``, ``gconv3``, ... ``bn6``, ``dropout6``,
+``readout`` (the ``dropout{layer}`` only with ``dropout_rate > 0``);
+:meth:`GCNN.layer_actions` gives the action a rotation induces on each.
 
 Exactness: with ``G`` = C4 or D4 the logits are *exactly* invariant to every
 element of ``G`` acting on the input (eval mode: running statistics, no
@@ -45,12 +51,17 @@ from layers import group_conv
 from layers import pooling
 from models import registry
 
+_HIDDEN_LAYERS = 6   # 3x3 convs: the lifting conv, then five group convs
+_POOL_AFTER = 2      # the stride-2 max pool follows this layer (no dropout)
+
 
 class GCNN(nn.Module):
   """The rotated-MNIST G-CNN: ``[B, H, W, C] -> [B, num_classes]`` logits.
 
   Attributes:
-    group: the :class:`groups.FiniteGroup` (C1 gives an ordinary CNN).
+    group: the :class:`groups.FiniteGroup` (C1 gives an ordinary CNN), or
+      its name, resolved by :func:`groups.group_by_name` when the model is
+      called ('C4', 'D4', 'p4', 'p4m', 'C8', 'D2', ...).
     channels: channels per group element in the six hidden layers.
     num_classes: outputs of the read-out.
     padding: padding of the 3x3 convs, as :func:`layers.conv2d`; with the
@@ -64,7 +75,7 @@ class GCNN(nn.Module):
       Chainer default the paper's code used).
     bn_epsilon: batch-norm epsilon (Chainer's 2e-5).
   """
-  group: groups.FiniteGroup
+  group: groups.FiniteGroup | str
   channels: int
   num_classes: int = 10
   padding: str = 'valid'
@@ -86,7 +97,7 @@ class GCNN(nn.Module):
       ``[B, num_classes]`` logits.
     """
     conv_lib.check_nhwc(x)
-    groups.finite.check_group(self.group)
+    group = self._group()
     validate.integer(self.channels, 'channels', minimum=1)
     validate.integer(self.num_classes, 'num_classes', minimum=1)
     validate.check_choice(self.padding, 'padding', conv_lib.CONV_PADDINGS)
@@ -110,10 +121,10 @@ class GCNN(nn.Module):
           f'{self.padding!r} needs {min_side} pixels with pool_window='
           f'{pool_window} (six 3x3 convs, a stride-2 pool, a 4x4 valid '
           f'read-out); got H, W = {x.shape[1]}, {x.shape[2]}.')
-    conv = dict(group=self.group, features=self.channels, kernel_size=3,
+    conv = dict(group=group, features=self.channels, kernel_size=3,
                 padding=self.padding)
     y = x
-    for layer in range(1, 7):
+    for layer in range(1, _HIDDEN_LAYERS + 1):
       if layer == 1:
         y = group_conv.LiftingConv(**conv, name='lift1')(y)
       else:
@@ -122,15 +133,62 @@ class GCNN(nn.Module):
           use_running_average=not train, momentum=self.bn_momentum,
           epsilon=self.bn_epsilon, name=f'bn{layer}')(y)
       y = nn.relu(y)  # [B, H', W', G, channels]
-      if layer == 2:
+      if layer == _POOL_AFTER:
         y = group_conv.spatial_pool(y, pool=functools.partial(
             pooling.max_pool, window=self.pool_window, stride=2))
       elif self.dropout_rate:
-        y = nn.Dropout(self.dropout_rate, deterministic=not train)(y)
-    y = group_conv.GroupConv(group=self.group, features=self.num_classes,
+        # Named after its layer (it has no params): flax's automatic
+        # 'Dropout_{n}' counted the dropouts instead.
+        y = nn.Dropout(self.dropout_rate, deterministic=not train,
+                       name=f'dropout{layer}')(y)
+    y = group_conv.GroupConv(group=group, features=self.num_classes,
                              kernel_size=4, padding='valid', name='readout')(y)
     y = group_conv.group_pool(y, reduction='max')  # [B, H', W', classes]
     return pooling.global_max_pool(y)  # [B, classes]
+
+  def _group(self) -> groups.FiniteGroup:
+    """``group``, resolved from its name if it is one, and checked."""
+    group = self.group
+    if isinstance(group, str):
+      group = groups.group_by_name(group)
+    groups.finite.check_group(group)
+    return group
+
+  def _layer_names(self) -> list[str]:
+    """The submodules whose outputs ``capture_intermediates`` records in eval
+    mode, in forward order (dropout, the identity there, included)."""
+    names = []
+    for layer in range(1, _HIDDEN_LAYERS + 1):
+      names += ['lift1' if layer == 1 else f'gconv{layer}', f'bn{layer}']
+      if layer != _POOL_AFTER and self.dropout_rate:
+        names.append(f'dropout{layer}')
+    return names + ['readout']
+
+  def layer_actions(self, degrees: float
+                    ) -> dict[str, groups.Transform | None]:
+    """The action a rotation of the input by ``degrees`` induces per layer.
+
+    Every captured layer (see the module docstring) outputs a group map
+    ``[B, H, W, G, C]``, on which the rotation acts by
+    ``group.regular_action(g)`` (rotate space, permute the group axis), ``g``
+    = :func:`groups.rotation_element` of ``degrees``; the logits (not listed)
+    are invariant.
+
+    Args:
+      degrees: the counter-clockwise rotation of the input, in degrees.
+
+    Returns:
+      ``{submodule name: action}`` in forward order; every action is None
+      where ``group`` has no rotation by ``degrees`` (p4 at 45 degrees).
+
+    Raises:
+      ValueError: for a non-finite ``degrees`` or a bad ``group``.
+    """
+    degrees = validate.number(degrees, 'degrees')
+    group = self._group()
+    g = groups.rotation_element(group, degrees)
+    action = None if g is None else group.regular_action(g)
+    return dict.fromkeys(self._layer_names(), action)
 
 
 Z2CNN = functools.partial(GCNN, group=groups.Cyclic(1), channels=20,

@@ -40,6 +40,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+import groups
+from groups import harmonic as harmonic_groups
 from groups import validate
 from layers import conv as conv_lib
 from layers import harmonic
@@ -60,6 +62,7 @@ class HNet(nn.Module):
   mean pool of stride 2 (``downsample='mean_pool'``) or by giving the next
   conv stride 2 (``downsample='stride'``). Submodules: ``hconv{i}``,
   ``nonlin{i}`` / ``bn{i}``, ``readout``; parameter ``bias``.
+  :meth:`layer_actions` gives the action a rotation induces on each.
 
   Attributes:
     widths: channels per order of the hidden harmonic convs.
@@ -155,6 +158,40 @@ class HNet(nn.Module):
     bias = self.param('bias', nn.initializers.zeros_init(),
                       (self.num_classes,), jnp.float32)
     return pooling.global_avg_pool(features) + bias
+
+  def _layer_names(self) -> list[str]:
+    """The submodules whose outputs ``capture_intermediates`` records in eval
+    mode, in forward order."""
+    names = []
+    for i in range(1, len(self._check()) + 1):
+      names += [f'hconv{i}', f'nonlin{i}' if i % 2 else f'bn{i}']
+    return names + ['readout']
+
+  def layer_actions(self, degrees: float
+                    ) -> dict[str, groups.Transform | None]:
+    """The action a rotation of the input by ``degrees`` induces per layer.
+
+    Every captured layer outputs a harmonic map ``[B, H, W, M, C]`` with
+    orders ``0 .. max_order``, on which the rotation acts by
+    :class:`groups.harmonic.BilinearHarmonicRotation`: rotate every stream
+    (bilinear; exact at multiples of 90 degrees) and multiply order ``m`` by
+    ``e^{i m theta}``. The logits (not listed) are invariant.
+
+    Args:
+      degrees: the counter-clockwise rotation of the input, in degrees.
+
+    Returns:
+      ``{submodule name: action}`` in forward order: ``hconv{i}``,
+      ``nonlin{i}`` (odd ``i``) or ``bn{i}`` (even ``i``), ``readout``.
+
+    Raises:
+      ValueError: for a non-finite ``degrees`` or a bad model field.
+    """
+    degrees = validate.number(degrees, 'degrees')
+    max_order = validate.integer(self.max_order, 'max_order', minimum=0)
+    action = harmonic_groups.BilinearHarmonicRotation(
+        degrees, tuple(range(max_order + 1)))
+    return dict.fromkeys(self._layer_names(), action)
 
 
 HNET = HNet

@@ -11,6 +11,7 @@ import numpy as np
 
 import groups
 import layers
+from layers import group_conv
 from layers import harmonic as harmonic_layers
 from tests import bad_input
 from tests.bad_input import (BIG_KERNEL, BLUR_PAD, FILTER, FLOAT, KERNEL, KEY,
@@ -87,114 +88,114 @@ BAD_INPUTS = (
     ('conv2d_x_complex', lambda: layers.conv2d(
         X.astype(np.complex64), KERNEL), r'^x ' + FLOAT),
 
-    # layers/group_conv.py
-    ('group_batch_norm_mean_shape', lambda: layers.group_batch_norm(
+    # layers/group_conv/
+    ('group_batch_norm_mean_shape', lambda: group_conv.group_batch_norm(
         X[..., None], mean=np.zeros(3), var=np.ones(1)),
      r'^mean must have shape \[C\] = \(1,\); got \(3,\)'),
-    ('group_batch_norm_epsilon', lambda: layers.group_batch_norm(
+    ('group_batch_norm_epsilon', lambda: group_conv.group_batch_norm(
         X[..., None], mean=np.zeros(1), var=np.ones(1), epsilon=0.0),
      r'^epsilon must be a finite number in \(0, inf\)'),
-    ('group_batch_norm_epsilon_inf', lambda: layers.group_batch_norm(
+    ('group_batch_norm_epsilon_inf', lambda: group_conv.group_batch_norm(
         Y, mean=np.zeros(2), var=np.ones(2), epsilon=float('inf')),
      r'^epsilon must be a finite number in \(0, inf\); got inf'),
-    ('group_batch_norm_epsilon_str', lambda: layers.group_batch_norm(
+    ('group_batch_norm_epsilon_str', lambda: group_conv.group_batch_norm(
         Y, mean=np.zeros(2), var=np.ones(2), epsilon='1e-5'),
      r"^epsilon must be a finite number in \(0, inf\); got '1e-5'"),
-    ('group_batch_norm_var_negative', lambda: layers.group_batch_norm(
+    ('group_batch_norm_var_negative', lambda: group_conv.group_batch_norm(
         Y, mean=np.zeros(2), var=-np.ones(2)),
      r'^var must be >= 0 \(a variance\)'),
-    ('group_conv_y_rank', lambda: layers.group_conv2d(
+    ('group_conv_y_rank', lambda: group_conv.group_conv2d(
         X, np.ones((3, 3, 4, 2, 1), np.float32), group=groups.Cyclic(4)),
      r'^y must have rank 5 \(\[B, H, W, G, C\]\)'),
-    ('group_conv_y_order', lambda: layers.group_conv2d(
+    ('group_conv_y_order', lambda: group_conv.group_conv2d(
         np.ones((1, 4, 4, 8, 2), np.float32),
         np.ones((3, 3, 4, 2, 1), np.float32), group=groups.Cyclic(4)),
      r'^y must have G = \|C4\| = 4 on axis 3'),
-    ('group_conv_kernel_order', lambda: layers.group_conv2d(
+    ('group_conv_kernel_order', lambda: group_conv.group_conv2d(
         np.ones((1, 4, 4, 4, 2), np.float32),
         np.ones((3, 3, 8, 2, 1), np.float32), group=groups.Cyclic(4)),
      r'^kernel must have G = \|C4\| = 4 on axis 2'),
-    ('group_conv_kernel_channels', lambda: layers.group_conv2d(
+    ('group_conv_kernel_channels', lambda: group_conv.group_conv2d(
         np.ones((1, 4, 4, 4, 2), np.float32),
         np.ones((3, 3, 4, 3, 1), np.float32), group=groups.Cyclic(4)),
      r'^kernel must have C = y\.shape\[-1\] = 2 input channels'),
-    ('group_conv_stride_0', lambda: layers.group_conv2d(
+    ('group_conv_stride_0', lambda: group_conv.group_conv2d(
         np.ones((1, 4, 4, 4, 2), np.float32),
         np.ones((3, 3, 4, 2, 1), np.float32), group=groups.Cyclic(4),
         stride=0), r'^stride must be >= 1'),
-    ('group_conv_kernel_empty', lambda: layers.group_conv2d(
+    ('group_conv_kernel_empty', lambda: group_conv.group_conv2d(
         Y, np.ones((3, 3, 4, 0, 1), np.float32), group=groups.Cyclic(4)),
      r'^kernel must have every size >= 1'),
-    ('group_conv_y_int', lambda: layers.group_conv2d(
+    ('group_conv_y_int', lambda: group_conv.group_conv2d(
         Y.astype(np.int32), np.ones((3, 3, 4, 2, 1), np.float32),
         group=groups.Cyclic(4)), r'^y ' + FLOAT),
-    ('group_conv_padding', lambda: layers.group_conv2d(
+    ('group_conv_padding', lambda: group_conv.group_conv2d(
         Y, np.ones((3, 3, 4, 2, 1), np.float32), group=groups.Cyclic(4),
         padding='same'), r"^padding must be one of 'circular', 'zeros'"),
-    ('group_filters_kernel_rank', lambda: layers.group_filters(
+    ('group_filters_kernel_rank', lambda: group_conv.group_filters(
         KERNEL, group=groups.Cyclic(4)),
      r'^kernel must have rank 5 \(\[k, k, G, C, C_out\]\)'),
-    ('group_moments_rank', lambda: layers.group_moments(X),
+    ('group_moments_rank', lambda: group_conv.group_moments(X),
      r'^y must have rank 5'),
-    ('group_pool_reduction', lambda: layers.group_pool(
+    ('group_pool_reduction', lambda: group_conv.group_pool(
         X[..., None], reduction='sum'),
      r"^reduction must be one of 'max', 'mean'; got 'sum'"),
-    ('group_pool_rank', lambda: layers.group_pool(X),
+    ('group_pool_rank', lambda: group_conv.group_pool(X),
      r'^y must have rank 5 \(\[B, H, W, G, C\]\)'),
-    ('group_batch_norm_module_rank', lambda: layers.GroupBatchNorm(
+    ('group_batch_norm_module_rank', lambda: group_conv.GroupBatchNorm(
         use_running_average=True).init(jax.random.PRNGKey(0), X),
      r'^y must have rank 5'),
-    ('group_batch_norm_module_momentum', lambda: layers.GroupBatchNorm(
+    ('group_batch_norm_module_momentum', lambda: group_conv.GroupBatchNorm(
         use_running_average=False, momentum=2.0).init(KEY, Y),
      r'^momentum must be a finite number in \[0, 1\]; got 2\.0'),
-    ('group_conv_module_order', lambda: layers.GroupConv(
+    ('group_conv_module_order', lambda: group_conv.GroupConv(
         group=groups.Dihedral(4), features=2).init(
             jax.random.PRNGKey(0), np.ones((1, 4, 4, 4, 2), np.float32)),
      r'^y must have G = \|D4\| = 8 on axis 3'),
-    ('group_conv_module_group_name', lambda: layers.GroupConv(
+    ('group_conv_module_group_name', lambda: group_conv.GroupConv(
         group='p4', features=2).init(KEY, Y),
      r'^group must be a groups\.FiniteGroup'),
-    ('lifting_conv_x_rank', lambda: layers.lifting_conv2d(
+    ('lifting_conv_x_rank', lambda: group_conv.lifting_conv2d(
         X[..., None], KERNEL, group=groups.Cyclic(4)), r'^x must.*' + RANK),
-    ('lifting_conv_group_name', lambda: layers.lifting_conv2d(
+    ('lifting_conv_group_name', lambda: group_conv.lifting_conv2d(
         X, KERNEL, group='p4'),
      r"^group must be a groups\.FiniteGroup .*; got 'p4'"),
-    ('lifting_conv_kernel_rank', lambda: layers.lifting_conv2d(
+    ('lifting_conv_kernel_rank', lambda: group_conv.lifting_conv2d(
         X, KERNEL[..., None], group=groups.Cyclic(4)),
      r'^kernel must have rank 4 \(\[k, k, C, C_out\]\)'),
-    ('lifting_conv_kernel_not_square', lambda: layers.lifting_conv2d(
+    ('lifting_conv_kernel_not_square', lambda: group_conv.lifting_conv2d(
         X, np.ones((3, 2, 2, 1), np.float32), group=groups.Cyclic(4)),
      r'^kernel must be square \(kh == kw'),
-    ('lifting_conv_x_int', lambda: layers.lifting_conv2d(
+    ('lifting_conv_x_int', lambda: group_conv.lifting_conv2d(
         X_INT, KERNEL, group=groups.Cyclic(4)), r'^x ' + FLOAT),
-    ('lifting_conv_padding', lambda: layers.lifting_conv2d(
+    ('lifting_conv_padding', lambda: group_conv.lifting_conv2d(
         X, KERNEL, group=groups.Cyclic(4), padding='same'),
      r"^padding must be one of 'circular', 'zeros'"),
-    ('lifting_conv_kernel_empty', lambda: layers.lifting_conv2d(
+    ('lifting_conv_kernel_empty', lambda: group_conv.lifting_conv2d(
         X, np.ones((0, 0, 2, 1), np.float32), group=groups.Cyclic(4)),
      r'^kernel must have every size >= 1 \(layout \[k, k, C, C_out\]\)'),
-    ('lifting_conv_kernel_channels', lambda: layers.lifting_conv2d(
+    ('lifting_conv_kernel_channels', lambda: group_conv.lifting_conv2d(
         X, np.ones((3, 3, 3, 1), np.float32), group=groups.Cyclic(4)),
      r'^kernel must have C_in = x\.shape\[-1\] = 2 input channels'),
-    ('lifting_conv_valid_kernel_too_big', lambda: layers.lifting_conv2d(
+    ('lifting_conv_valid_kernel_too_big', lambda: group_conv.lifting_conv2d(
         X, np.ones((5, 5, 2, 1), np.float32), group=groups.Cyclic(4),
         padding='valid'), r"^padding='valid' needs the \(dilated\) kernel"),
-    ('lifting_filters_group_none', lambda: layers.lifting_filters(
+    ('lifting_filters_group_none', lambda: group_conv.lifting_filters(
         KERNEL, group=None), r'^group must be a groups\.FiniteGroup'),
-    ('lifting_conv_module_features_0', lambda: layers.LiftingConv(
+    ('lifting_conv_module_features_0', lambda: group_conv.LiftingConv(
         group=groups.Cyclic(4), features=0).init(jax.random.PRNGKey(0), X),
      r'^features must be in 1\.\.'),
-    ('lifting_conv_module_kernel_size_pair', lambda: layers.LiftingConv(
+    ('lifting_conv_module_kernel_size_pair', lambda: group_conv.LiftingConv(
         group=groups.Cyclic(4), features=2, kernel_size=(3, 3)).init(
             KEY, X), r'^kernel_size must be an int; got \(3, 3\)'),
-    ('spatial_pool_not_a_function', lambda: layers.spatial_pool(
+    ('spatial_pool_not_a_function', lambda: group_conv.spatial_pool(
         X[..., None], pool='max'), r'^pool must be a function'),
-    ('spatial_pool_not_per_channel', lambda: layers.spatial_pool(
+    ('spatial_pool_not_per_channel', lambda: group_conv.spatial_pool(
         Y, pool=layers.global_avg_pool),
      r"^pool must map \[B, H, W, C\] to \[B, H', W', C\] \(per channel\); "
      r'got shape \(1, 8\)'),
 
-    # layers/harmonic.py
+    # layers/harmonic/
     ('harmonic_basis_orders_0', lambda: harmonic_layers.harmonic_basis(
         3, num_orders=0), r'^num_orders must be in 1\.\.'),
     ('harmonic_basis_rings_0', lambda: harmonic_layers.harmonic_basis(
@@ -497,17 +498,20 @@ BAD_INPUTS = (
         X, padding='same'), r'^' + BLUR_PAD + " 'same'"),
     ('blur_upsample_module_padding', lambda: layers.BlurUpsample(
         padding='wrap').init(KEY, X), r'^' + BLUR_PAD + " 'wrap'"),
-    ('lpd_weights_shape', lambda: layers.lpd(X, np.ones((1, 3), np.float32)),
+    ('mix_polyphase_weights_shape', lambda: layers.mix_polyphase(
+        X, np.ones((1, 3), np.float32)),
      r'^weights must have shape \[B, P\] = \[1, 4\] \(P = stride\*\*2 '
      r'phases\); got \(1, 3\)'),
-    ('lpd_weights_rank', lambda: layers.lpd(X, np.ones((4,), np.float32)),
+    ('mix_polyphase_weights_rank', lambda: layers.mix_polyphase(
+        X, np.ones((4,), np.float32)),
      r'^weights must have rank 2 \(\[B, P\]\)'),
-    ('lpd_weights_int', lambda: layers.lpd(X, np.ones((1, 4), np.int32)),
+    ('mix_polyphase_weights_int', lambda: layers.mix_polyphase(
+        X, np.ones((1, 4), np.int32)),
      r'^weights ' + FLOAT),
-    ('lpd_not_divisible', lambda: layers.lpd(
+    ('mix_polyphase_not_divisible', lambda: layers.mix_polyphase(
         X_ODD, np.ones((1, 4), np.float32)),
      r'^x must have H and W divisible by stride=2'),
-    ('lpd_filter_8', lambda: layers.lpd(
+    ('mix_polyphase_filter_8', lambda: layers.mix_polyphase(
         X, np.ones((1, 4), np.float32), filter_size=8), r'^' + FILTER),
     ('lpd_module_train_mode', lambda: layers.LPD(train_mode='gumbel').init(
         KEY, X), r"^train_mode must be one of 'hard', 'soft'; got 'gumbel'"),
@@ -530,14 +534,19 @@ BAD_INPUTS = (
         X, [np.ones((3, 3, 2, 1), np.float32)], selection='max'),
      r"^selection must be one of 'argmax', 'softmax', 'gumbel_soft', "
      r"'gumbel_hard'; got 'max'"),
-    ('lpu_x_rank', lambda: layers.lpu(X[0], np.ones((1, 4), np.float32)),
+    ('lps_upsample_x_rank', lambda: layers.lps_upsample(
+        X[0], np.ones((1, 4), np.float32)),
      r'^x must.*' + RANK),
-    ('lpu_weights_shape', lambda: layers.lpu(
+    ('lps_upsample_weights_shape', lambda: layers.lps_upsample(
         X, np.ones((1, 9), np.float32)),
      r'^weights must have shape \[B, P\] = \[1, 4\]'),
-    ('lpu_stride_0', lambda: layers.lpu(X, np.ones((1, 4), np.float32),
-                                        stride=0),
+    ('lps_upsample_stride_0', lambda: layers.lps_upsample(
+        X, np.ones((1, 4), np.float32), stride=0),
      r'^stride must be in 1\.\.'),
+    ('polyphase_weights_components_shape', lambda: layers.polyphase_weights(
+        np.zeros((1, 4), np.float32), components=np.zeros((4, 2, 3, 3, 1))),
+     r'^components must be \[P, B, h, w, C\] with \[P, B\] = the shape of '
+     r'scores \(4, 1\); got \(4, 2, 3, 3, 1\)'),
     ('lpu_module_weights_shape', lambda: layers.LPU(stride=3).init(
         KEY, X, np.ones((1, 4), np.float32)),
      r'^weights must have shape \[B, P\] = \[1, 9\]'),

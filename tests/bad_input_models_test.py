@@ -90,9 +90,20 @@ BAD_INPUTS = (
      r"'circular'\) sees a 1x1 map"),
 
     # models/gcnn.py
-    ('gcnn_group_name', lambda: models.GCNN(group='p4', channels=2).init(
-        jax.random.PRNGKey(0), np.ones((1, 28, 28, 1), np.float32)),
+    ('gcnn_group_bad_name', lambda: models.GCNN(group='p5', channels=2).init(
+        KEY, MNIST),
+     r"^group must be a group name: a finite group .*got 'p5'"),
+    ('gcnn_group_continuous', lambda: models.GCNN(
+        group='SO2(3)', channels=2).init(KEY, MNIST),
      r'^group must be a groups\.FiniteGroup'),
+    ('gcnn_group_transform', lambda: models.GCNN(
+        group=groups.Rot90(1), channels=2).init(KEY, MNIST),
+     r'^group must be a groups\.FiniteGroup'),
+    ('gcnn_layer_actions_group_name', lambda: models.GCNN(
+        group='C0', channels=2).layer_actions(90),
+     r"^group must be a group name: .*got 'C0'"),
+    ('gcnn_layer_actions_degrees', lambda: models.P4CNN().layer_actions('90'),
+     r"^degrees must be a finite number in \(-inf, inf\); got '90'"),
     ('gcnn_channels_0', lambda: models.GCNN(
         group=groups.Cyclic(4), channels=0).init(KEY, MNIST),
      r'^channels must be in 1\.\.'),
@@ -125,6 +136,12 @@ BAD_INPUTS = (
         KEY, MNIST), r'^bn_epsilon must be a finite number in \(0, inf\)'),
 
     # models/hnet.py
+    ('hnet_layer_actions_degrees', lambda: hnet.HNet().layer_actions(
+        float('nan')),
+     r'^degrees must be a finite number in \(-inf, inf\); got nan'),
+    ('hnet_layer_actions_widths', lambda: hnet.HNet(widths=()).layer_actions(
+        90),
+     r'^widths must be a non-empty tuple'),
     ('hnet_downsample', lambda: hnet.HNet(downsample='max').init(
         jax.random.PRNGKey(0), X),
      r"^downsample must be one of 'mean_pool', 'stride'; got 'max'"),

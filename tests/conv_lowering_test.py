@@ -21,6 +21,7 @@ import groups
 import layers
 from layers import autotune
 from layers import conv_lowering
+from layers import group_conv
 from layers import padding as padding_lib
 from tests import float_tolerance
 
@@ -162,9 +163,11 @@ class LoweringEqualityTest(parameterized.TestCase):
     x = rng.standard_normal((2, 6, 6, 3)).astype(np.float32)
     kernel = rng.standard_normal((3, 3, 3, 2)).astype(np.float32)
     group = groups.Cyclic(4)
-    expected = layers.lifting_conv2d(x, kernel, group=group, padding='zeros')
+    expected = group_conv.lifting_conv2d(x, kernel, group=group,
+                                         padding='zeros')
     with autotune.settings(force=_CHOICES[1]):
-      actual = layers.lifting_conv2d(x, kernel, group=group, padding='zeros')
+      actual = group_conv.lifting_conv2d(x, kernel, group=group,
+                                         padding='zeros')
     np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-5)
 
   def test_candidates_per_role(self):

@@ -31,14 +31,16 @@ import numpy as np
 import groups
 import layers
 from layers import conv as conv_lib
+from layers import group_conv
 from layers import harmonic as harmonic_layers
 from layers import pooling
 
 # Group convs run jitted: one compile per drawn shape instead of one per op
 # (errors are raised while tracing, the same ValueErrors as eagerly).
 _GROUP_OPTIONS = ('group', 'stride', 'padding')
-_lifting_conv2d = jax.jit(layers.lifting_conv2d, static_argnames=_GROUP_OPTIONS)
-_group_conv2d = jax.jit(layers.group_conv2d, static_argnames=_GROUP_OPTIONS)
+_lifting_conv2d = jax.jit(group_conv.lifting_conv2d,
+                          static_argnames=_GROUP_OPTIONS)
+_group_conv2d = jax.jit(group_conv.group_conv2d, static_argnames=_GROUP_OPTIONS)
 _SIDES = st.integers(1, 7)        # 1x1, odd, even
 _WINDOWS = st.integers(1, 6)      # often larger than the input
 _STRIDES = st.integers(1, 8)      # often larger than the input
@@ -455,11 +457,11 @@ _EDGE_CASES = (
     ('global_avg_pool_1x1', lambda: layers.global_avg_pool(_ONE), (1, 2)),
     ('global_max_pool_empty_batch', lambda: layers.global_max_pool(_EMPTY),
      (0, 2)),
-    ('lifting_conv_1x1_kernel_3', lambda: layers.lifting_conv2d(
+    ('lifting_conv_1x1_kernel_3', lambda: group_conv.lifting_conv2d(
         _ONE, _K3, group=_P4), (1, 1, 1, 4, 1)),
-    ('lifting_conv_1x1_stride_2', lambda: layers.lifting_conv2d(
+    ('lifting_conv_1x1_stride_2', lambda: group_conv.lifting_conv2d(
         _ONE, _K3, group=_P4, stride=2, padding='zeros'), (1, 1, 1, 4, 1)),
-    ('group_conv_1x1', lambda: layers.group_conv2d(
+    ('group_conv_1x1', lambda: group_conv.group_conv2d(
         np.ones((1, 1, 1, 4, 2), np.float32),
         np.ones((3, 3, 4, 2, 1), np.float32), group=_P4), (1, 1, 1, 4, 1)),
     ('harmonic_conv_1x1', lambda: _HCONV(_ONE), (1, 1, 1, 2, 1)),

@@ -15,6 +15,7 @@ import groups
 import models
 from models import gcnn
 from models import registry
+from tests import captured_layers
 
 _MNIST = (2, 28, 28, 1)
 
@@ -196,6 +197,96 @@ class RegistryTest(parameterized.TestCase):
   def test_registration_is_idempotent(self):
     registry.register_model('p4cnn', gcnn.P4CNN)
     self.assertIs(registry.MODELS['p4cnn'], gcnn.P4CNN)
+
+
+def _legacy_actions(model, degrees):
+  """experiments/layer_equivariance.py's G-CNN actions before issue 27.
+
+  Submodule names hard-coded there: 'lift1', 'gconv{layer}', 'bn{layer}',
+  and flax's automatic 'Dropout_{n}', n counting the dropouts, which the
+  model now names 'dropout{layer}' (no parameters: the trees are unchanged).
+  """
+  g = groups.rotation_element(model.group, degrees)
+  action = None if g is None else model.group.regular_action(g)
+  names = []
+  for layer in range(1, 7):
+    names += ['lift1' if layer == 1 else f'gconv{layer}', f'bn{layer}']
+    if layer != 2 and model.dropout_rate:  # identity in eval mode
+      names.append(f'dropout{layer}')      # was f'Dropout_{n}'
+  return dict.fromkeys(names + ['readout'], action)
+
+
+class LayerActionsTest(parameterized.TestCase):
+
+  @parameterized.product(name=('p4cnn', 'p4mcnn', 'z2cnn'),
+                         degrees=(90.0, 45.0))
+  def test_same_actions_as_the_experiment_had(self, name, degrees):
+    model = registry.build_model(name)
+    actions = model.layer_actions(degrees)
+    expected = _legacy_actions(model, degrees)
+    self.assertEqual(list(actions), list(expected))
+    self.assertEqual([repr(a) for a in actions.values()],
+                     [repr(a) for a in expected.values()])
+    self.assertEqual([type(a) for a in actions.values()],
+                     [type(a) for a in expected.values()])
+
+  def test_what_the_actions_are(self):
+    p4 = models.P4CNN().layer_actions(90)
+    self.assertLen(p4, 13)  # 6 convs, 6 batch norms, the read-out
+    self.assertTrue(all(a == groups.Cyclic(4).regular_action(1)
+                        for a in p4.values()))
+    self.assertTrue(all(a is None
+                        for a in models.P4CNN().layer_actions(45).values()))
+    d8 = models.GCNN(group='D8', channels=2).layer_actions(-45)
+    self.assertEqual(d8['readout'], groups.Dihedral(8).regular_action(7))
+    self.assertIn('dropout6', models.Z2CNN().layer_actions(0))
+    self.assertNotIn('dropout2', models.Z2CNN().layer_actions(0))  # a pool
+
+  @parameterized.parameters('p4cnn', 'z2cnn')
+  def test_names_every_captured_layer_in_forward_order(self, name):
+    model = registry.build_model(name, channels=2)
+    self.assertEqual(list(model.layer_actions(90)),
+                     captured_layers.captured_layers(model, _MNIST))
+
+  def test_dropout_names_leave_the_parameter_tree_unchanged(self):
+    with_dropout = _shapes(models.Z2CNN(), _MNIST)
+    without = _shapes(models.Z2CNN(dropout_rate=0.0), _MNIST)
+    self.assertEqual(jax.tree_util.tree_structure(with_dropout),
+                     jax.tree_util.tree_structure(without))
+
+  def test_bad_degrees(self):
+    with self.assertRaisesRegex(ValueError, '^degrees must be a finite'):
+      models.P4CNN().layer_actions(float('nan'))
+
+
+class GroupByNameTest(parameterized.TestCase):
+
+  @parameterized.named_parameters(('C8', 'C8', groups.Cyclic(8)),
+                                  ('D2', 'D2', groups.Dihedral(2)),
+                                  ('p4m', 'p4m', groups.Dihedral(4)))
+  def test_group_by_name_builds_the_same_model(self, name, group):
+    by_name = registry.build_model('p4cnn', group=name, channels=2)
+    by_object = registry.build_model('p4cnn', group=group, channels=2)
+    shapes = _shapes(by_name, _MNIST)
+    self.assertEqual(
+        jax.tree_util.tree_map(lambda leaf: leaf.shape, shapes),
+        jax.tree_util.tree_map(lambda leaf: leaf.shape,
+                               _shapes(by_object, _MNIST)))
+    self.assertEqual(shapes['params']['gconv2']['kernel'].shape,
+                     (3, 3, group.order, 2, 2))
+    self.assertEqual(by_name.layer_actions(180),
+                     by_object.layer_actions(180))
+
+  def test_d2_by_name_is_exactly_invariant(self):
+    model = models.GCNN(group='D2', channels=2)
+    variables = _random_variables(model, _MNIST)
+    x = np.random.default_rng(1).standard_normal(_MNIST).astype(np.float32)
+    fn = jax.jit(lambda x: model.apply(variables, x))
+    d2 = groups.Dihedral(2)
+    error = max(float(groups.equivariance_error(
+        fn, x, d2.grid_action(g), groups.Identity()).max())
+                for g in range(1, d2.order))
+    self.assertLess(error, 1e-5)
 
 
 if __name__ == '__main__':

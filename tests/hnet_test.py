@@ -12,10 +12,12 @@ import numpy as np
 import optax
 
 import groups
+from groups import harmonic as harmonic_groups
 from groups import synthetic
 from groups import testing
 from models import hnet
 from models import registry
+from tests import captured_layers
 
 
 def numpy_variables(model, x: np.ndarray, seed: int = 0) -> dict:
@@ -175,6 +177,50 @@ class TrainTest(absltest.TestCase):
       self.assertTrue(np.all(np.isfinite(leaf)))
     self.assertLess(losses[-1], losses[0])
     print(f'losses in 4 SGD steps: {losses}')
+
+
+def _legacy_actions(model, degrees):
+  """experiments/layer_equivariance.py's H-Net actions before issue 27 (the
+  submodule names 'hconv{i}', 'nonlin{i}' / 'bn{i}', 'readout' were
+  hard-coded there)."""
+  orders = tuple(range(model.max_order + 1))
+  action = harmonic_groups.BilinearHarmonicRotation(degrees, orders)
+  names = [name for i in range(1, len(model.widths) + 1)
+           for name in (f'hconv{i}', f'nonlin{i}' if i % 2 else f'bn{i}')]
+  return dict.fromkeys(names + ['readout'], action)
+
+
+class LayerActionsTest(absltest.TestCase):
+
+  def test_same_actions_as_the_experiment_had(self):
+    for name in ('hnet', 'hnet_deep'):
+      model = registry.build_model(name)
+      for degrees in (90.0, 45.0):
+        actions = model.layer_actions(degrees)
+        expected = _legacy_actions(model, degrees)
+        self.assertEqual(list(actions), list(expected), name)
+        self.assertEqual([repr(a) for a in actions.values()],
+                         [repr(a) for a in expected.values()], name)
+        self.assertEqual([type(a) for a in actions.values()],
+                         [type(a) for a in expected.values()], name)
+
+  def test_names_every_captured_layer_in_forward_order(self):
+    model = registry.build_model('hnet_deep', widths=(2, 2, 2, 2),
+                                 downsample_after=(3,))
+    actions = model.layer_actions(30)
+    self.assertEqual(list(actions),
+                     captured_layers.captured_layers(model, (1, 17, 17, 1)))
+    self.assertEqual(set(actions.values()), {
+        harmonic_groups.BilinearHarmonicRotation(30.0, (0, 1))})
+
+  def test_max_order_sets_the_orders(self):
+    actions = hnet.HNet(widths=(2,), max_order=2,
+                        downsample_after=()).layer_actions(90)
+    self.assertEqual(actions['readout'].orders, (0, 1, 2))
+
+  def test_bad_degrees(self):
+    with self.assertRaisesRegex(ValueError, '^degrees must be a finite'):
+      hnet.HNet().layer_actions(float('inf'))
 
 
 if __name__ == '__main__':

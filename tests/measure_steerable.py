@@ -25,7 +25,7 @@ import numpy as np
 
 import groups
 from groups import synthetic
-import layers
+from layers import group_conv
 from layers import steerable
 
 _SIZE = 19
@@ -43,8 +43,9 @@ def bilinear_net(rng, group, c_in):
         disk[..., None])
 
   def fn(x):
-    y = jax.nn.relu(layers.lifting_conv2d(x, k1, group=group, padding='zeros'))
-    return layers.group_conv2d(y, k2, group=group, padding='zeros')
+    y = jax.nn.relu(group_conv.lifting_conv2d(x, k1, group=group,
+                                              padding='zeros'))
+    return group_conv.group_conv2d(y, k2, group=group, padding='zeros')
 
   def actions(g):
     return group.grid_action(g), group.regular_action(g)

@@ -20,6 +20,7 @@ import numpy as np
 import groups
 from groups import synthetic
 import layers
+from layers import group_conv
 from layers import steerable
 from layers.steerable import basis as basis_lib
 
@@ -204,7 +205,7 @@ def _random_conv(rng, in_type, out_type, k):
 
 
 class GroupConvEqualityTest(parameterized.TestCase):
-  """C4 / D4 regular fields: the same function as layers.group_conv2d."""
+  """C4 / D4 regular fields: the same function as group_conv.group_conv2d."""
 
   @parameterized.parameters(
       (groups.Cyclic(4), 1, 'zeros', 3), (groups.Cyclic(4), 2, 'circular', 5),
@@ -224,7 +225,7 @@ class GroupConvEqualityTest(parameterized.TestCase):
     psi = psi.transpose(0, 1, 3, 2, 4)  # [k, k, G, C, C']
     y = rng.standard_normal((2, 9, 9, order, c_in)).astype(np.float32)
     conv = dict(stride=stride, padding=padding)
-    expected = layers.group_conv2d(y, psi, group=group, **conv)
+    expected = group_conv.group_conv2d(y, psi, group=group, **conv)
     actual = steerable.steerable_conv2d(
         groups.group_map_to_fields(y), weights, in_type=in_type,
         out_type=out_type, kernel_size=k, **conv)
@@ -243,7 +244,7 @@ class GroupConvEqualityTest(parameterized.TestCase):
         weights, in_type=in_type, out_type=out_type, kernel_size=5))
     psi = kernel.reshape(5, 5, 3, 2, order)[..., 0]  # [k, k, C, C']
     x = rng.standard_normal((2, 9, 9, 3)).astype(np.float32)
-    expected = layers.lifting_conv2d(x, psi, group=group, padding='zeros')
+    expected = group_conv.lifting_conv2d(x, psi, group=group, padding='zeros')
     actual = steerable.steerable_conv2d(x, weights, in_type=in_type,
                                         out_type=out_type, kernel_size=5)
     np.testing.assert_allclose(groups.fields_to_group_map(actual, group),
@@ -343,9 +344,9 @@ class OffGridComparisonTest(absltest.TestCase):
           ..., None]
 
       def bilinear(x, k1=k1, k2=k2):
-        y = jax.nn.relu(layers.lifting_conv2d(x, k1, group=group,
-                                              padding='zeros'))
-        return layers.group_conv2d(y, k2, group=group, padding='zeros')
+        y = jax.nn.relu(group_conv.lifting_conv2d(x, k1, group=group,
+                                                  padding='zeros'))
+        return group_conv.group_conv2d(y, k2, group=group, padding='zeros')
 
       # Steerable: the same shape of network on regular fields.
       t_in = groups.FieldType(group, 3 * [group.trivial_representation])

@@ -6,10 +6,10 @@ Measures one forward + backward pass (a jitted function returning the layer's
 output and its VJP with respect to the input and the weights, given a random
 cotangent) of
 
-* ``gconv CN`` — :func:`layers.group_conv2d` on ``[B, S, S, N, C]`` maps over
+* ``gconv CN`` — :func:`layers.group_conv.group_conv2d` on ``[B, S, S, N, C]`` maps over
   ``groups.Cyclic(N)``; ``C1`` is a plain 3x3 convolution (the baseline) and
   C8 / C16 use interpolated (bilinear) filter rotations;
-* ``lifting CN`` — :func:`layers.lifting_conv2d`, ``[B, S, S, C]`` to
+* ``lifting CN`` — :func:`layers.group_conv.lifting_conv2d`, ``[B, S, S, C]`` to
   ``[B, S, S, N, C]``;
 * ``hconv`` — :func:`layers.harmonic.harmonic_conv2d`, 5x5 filters with 4
   rings (the H-Net paper's MNIST model), a complex map with

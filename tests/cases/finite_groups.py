@@ -1,7 +1,7 @@
 """Registry cases: G-CNNs over finite rotation groups (p4, p4m, C8, D8).
 
 Lifting and group convolution, group batch norm and pooling
-(``layers/group_conv.py``) over p4 = C4 and p4m = D4, exact on the pixel
+(``layers/group_conv/``) over p4 = C4 and p4m = D4, exact on the pixel
 grid, and over C8 / D8, whose 45-degree filters are interpolated
 (approximate). A group element ``g`` acts on an input ``[B, H, W, C]`` by
 ``group.grid_action(g)`` and on a group map ``[B, H, W, G, C]`` by
@@ -20,6 +20,7 @@ import groups
 from groups import synthetic
 from groups import testing
 import layers
+from layers import group_conv
 
 CASES = testing.Registry()
 
@@ -42,8 +43,9 @@ def gcnn_stack(rng: np.random.Generator, group: groups.FiniteGroup, c_in: int,
   """lift -> BN -> ReLU -> group conv (stride) -> BN -> ReLU -> group conv.
 
   Batch norm uses random running statistics (inference form) or, with
-  ``batch_stats``, the batch's own :func:`layers.group_moments` (training
-  form); both are shared over the group axis.
+  ``batch_stats``, the batch's own
+  :func:`layers.group_conv.group_moments` (training form); both are shared
+  over the group axis.
 
   Returns ``fn: [B, H, W, c_in] -> [B, H', W', G, width]``.
   """
@@ -61,24 +63,25 @@ def gcnn_stack(rng: np.random.Generator, group: groups.FiniteGroup, c_in: int,
   conv = dict(group=group, padding=padding)
 
   def norm(y, layer):
-    stats = (dict(zip(('mean', 'var'), layers.group_moments(y)))
+    stats = (dict(zip(('mean', 'var'), group_conv.group_moments(y)))
              if batch_stats else running[layer])
-    return layers.group_batch_norm(y, **stats, **affine[layer])
+    return group_conv.group_batch_norm(y, **stats, **affine[layer])
 
   def fn(x):
-    y = jax.nn.relu(norm(layers.lifting_conv2d(x, k1, **conv), 0))
-    y = jax.nn.relu(norm(layers.group_conv2d(y, k2, stride=stride, **conv), 1))
-    return layers.group_conv2d(y, k3, **conv)
+    y = jax.nn.relu(norm(group_conv.lifting_conv2d(x, k1, **conv), 0))
+    y = jax.nn.relu(norm(
+        group_conv.group_conv2d(y, k2, stride=stride, **conv), 1))
+    return group_conv.group_conv2d(y, k3, **conv)
 
   return fn
 
 
 def _invariant_head(draw):
-  reduction = draw(st.sampled_from(layers.group_conv.GROUP_REDUCTIONS),
+  reduction = draw(st.sampled_from(group_conv.GROUP_REDUCTIONS),
                    label='group_pool')
   global_pool = _GLOBAL_POOLS[draw(st.sampled_from(sorted(_GLOBAL_POOLS)),
                                    label='global_pool')]
-  return lambda y: global_pool(layers.group_pool(y, reduction=reduction))
+  return lambda y: global_pool(group_conv.group_pool(y, reduction=reduction))
 
 
 # p4 / p4m: lifting and group convolution, the G-CNN stack.
@@ -97,7 +100,7 @@ def p4_p4m_lifting_conv_under_group_action(draw):
   kernel = testing.random_kernel(rng, size, size, x.shape[-1],
                                  draw(st.integers(1, 3), label='C_out'))
   fn = functools.partial(
-      layers.lifting_conv2d, kernel=kernel, group=group,
+      group_conv.lifting_conv2d, kernel=kernel, group=group,
       padding=draw(st.sampled_from(_ROTATION_PADDINGS), label='padding'),
       stride=draw(st.integers(1, 2), label='stride'),
       dilation=draw(st.integers(1, 2), label='dilation'))
@@ -119,7 +122,7 @@ def p4_p4m_group_conv_under_regular_action(draw):
   kernel = testing.random_group_kernel(rng, size, group, y.shape[-1],
                                        draw(st.integers(1, 3), label='C_out'))
   fn = functools.partial(
-      layers.group_conv2d, kernel=kernel, group=group,
+      group_conv.group_conv2d, kernel=kernel, group=group,
       padding=draw(st.sampled_from(_ROTATION_PADDINGS), label='padding'),
       stride=draw(st.integers(1, 2), label='stride'))
   g = group.regular_action(testing.draw_element(draw, group))
@@ -175,7 +178,7 @@ def ordinary_cnn_under_rot90(draw):
   def fn(x):
     # Global max, not average: the mean of a conv output over a large grid
     # hardly depends on the filter's orientation (a weak control).
-    return layers.global_max_pool(layers.group_pool(stack(x)))
+    return layers.global_max_pool(group_conv.group_pool(stack(x)))
 
   return testing.Trial(fn, x,
                        groups.Rot90(draw(st.integers(1, 3), label='k')),
@@ -199,7 +202,7 @@ def even_kernel_lifting_conv_under_rotation(draw):
   x = testing.random_input(draw, rng, sizes=st.integers(2, 3), multiple_of=2,
                            batch=(2, 2), channels=(1, 2), square=True)
   kernel = testing.random_kernel(rng, 2, 2, x.shape[-1], 2)
-  fn = functools.partial(layers.lifting_conv2d, kernel=kernel, group=group,
+  fn = functools.partial(group_conv.lifting_conv2d, kernel=kernel, group=group,
                          padding='zeros')
   g = draw(st.integers(1, 3), label='quarter_turns')  # rotations of C4 / D4
   return testing.Trial(fn, x, group.grid_action(g), group.regular_action(g))
@@ -219,7 +222,7 @@ def spatial_pool_with_centred_windows_under_regular_action(draw):
                            square=True)  # H - window even
   pool = functools.partial(_SPATIAL_POOLS[draw(st.sampled_from(
       sorted(_SPATIAL_POOLS)), label='pool')], window=window, stride=2)
-  fn = functools.partial(layers.spatial_pool, pool=pool)
+  fn = functools.partial(group_conv.spatial_pool, pool=pool)
   return testing.Trial(fn, testing.random_group_map(rng, x, group),
                        group.regular_action(testing.draw_element(draw, group)))
 
@@ -233,7 +236,7 @@ def max_pool_2x2_on_odd_grid_under_rotation(draw):
   group = draw_group(draw, _EXACT_GROUPS)
   x = testing.odd_square_input(draw, rng)
   pool = functools.partial(layers.max_pool, window=2, stride=2)
-  fn = functools.partial(layers.spatial_pool, pool=pool)
+  fn = functools.partial(group_conv.spatial_pool, pool=pool)
   g = draw(st.integers(1, 3), label='quarter_turns')  # rotations of C4 / D4
   return testing.Trial(fn, testing.random_group_map(rng, x, group),
                        group.regular_action(g))
@@ -261,9 +264,9 @@ def disk_kernel(kernel: np.ndarray) -> np.ndarray:
   return kernel * disk.reshape(disk.shape + (1,) * (kernel.ndim - 2))
 
 
-# Measured: python -m tests.measure_registry --filter c8_d8 --examples 100
-# gives min 0.10, median 0.24, largest error 0.52 (100 draws); the bound
-# leaves ~2x headroom. The error is large: a filter turned by 45 degrees
+# Measured errors: docs/generated/registry_errors.md;
+# the bound leaves ~2x headroom over the largest.
+# The error is large: a filter turned by 45 degrees
 # with bilinear interpolation is a coarse approximation of the turned
 # filter. 5x5 filters; 3x3 ones (a 3x3 disk is a plus sign) are worse.
 @CASES.register('c8_d8_gcnn/interpolated', expect=testing.APPROXIMATE,
@@ -283,8 +286,8 @@ def c8_d8_gcnn_under_45_degree_rotation(draw):
   conv = dict(group=group, padding='zeros')
 
   def fn(x):
-    y = jax.nn.relu(layers.lifting_conv2d(x, k1, **conv))
-    return layers.group_conv2d(y, k2, **conv)
+    y = jax.nn.relu(group_conv.lifting_conv2d(x, k1, **conv))
+    return group_conv.group_conv2d(y, k2, **conv)
 
   g = testing.draw_element(draw, group, interpolated_only=True)
   return testing.Trial(fn, x, group.grid_action(g), group.regular_action(g),

@@ -1,7 +1,7 @@
 """Registry cases: harmonic networks (H-Nets, Worrall et al. 2017).
 
 Circular-harmonic convolution, magnitude nonlinearity and batch norm, mean
-pooling and invariant read-outs (``layers/harmonic.py``). Harmonic maps are
+pooling and invariant read-outs (``layers/harmonic/``). Harmonic maps are
 complex ``[B, H, W, M, C]`` with streams of rotation orders ``0 .. M-1``; a
 rotation acts on them by :class:`groups.harmonic.HarmonicRotation` (``k``
 quarter turns: Rot90 on the grid AND stream ``m`` times ``i^(m k)``; exact)
@@ -206,8 +206,8 @@ def hconv_under_rot90_without_phase(draw):
 # Rotations by any angle (interpolated, approximate).
 
 
-# Bound measured with `python -m tests.measure_registry --filter
-# hconv/rotation --examples 100`: median 0.017, largest 0.040; bound 2x.
+# Measured errors: docs/generated/registry_errors.md;
+# the bound leaves ~2x headroom over the largest.
 # Error vs angle and filter size: `python -m tests.measure_harmonic`.
 @CASES.register('hconv/rotation', expect=testing.APPROXIMATE, bound=0.08,
                 fact='a harmonic conv (filters 3/5/7 with orders 0-1, 5/7 '
@@ -229,10 +229,9 @@ def hconv_under_any_rotation(draw):
                        mask=groups.inscribed_disk(x.shape[1], x.shape[2]))
 
 
-# Measured with `python -m tests.measure_registry --filter
-# conv_generic/rotation --examples 100`: batch-mean error median 1.11,
-# smallest 0.153, i.e. 3.8x the largest and 66x the median hconv/rotation
-# error; the bound 0.12 is 1.5x hconv/rotation's. Per angle and filter size
+# Measured errors: docs/generated/registry_errors.md (its smallest
+# batch-mean error is several times hconv/rotation's largest); the bound
+# 0.12 is 1.5x hconv/rotation's. Per angle and filter size
 # (ratios 4x-120x): `python -m tests.measure_harmonic`.
 @CASES.register('conv_generic/rotation', expect=testing.BREAKS, bound=0.12,
                 fact='negative control of hconv/rotation: an ordinary conv '

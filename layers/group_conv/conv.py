@@ -20,11 +20,10 @@ with interpolated rotations), when the sampling grid is symmetric about the
 grid centre: square inputs, square filters, and for stride ``s`` or a padded
 even filter see the rule in :mod:`groups.rotations`.
 
-Layers that keep equivariance on group maps: pointwise nonlinearities,
-:func:`group_pool` (max / mean over ``G``: invariant to the permutation, so
-its output transforms by ``grid_action``), :func:`spatial_pool` (any
-``[B, H, W, C]`` pooling applied with ``G`` folded into channels), and
-:func:`group_batch_norm` (statistics per channel over ``B, H, W, G``).
+:class:`LiftingConv` and :class:`GroupConv` are their linen modules. The
+layers that keep equivariance on group maps besides pointwise
+nonlinearities -- pools and batch norm -- are in
+:mod:`layers.group_conv.pooling` and :mod:`layers.group_conv.norm`.
 """
 
 from __future__ import annotations
@@ -41,8 +40,6 @@ import numpy as np
 from groups import validate
 from groups import finite
 from layers import conv as conv_lib
-
-GROUP_REDUCTIONS = ('max', 'mean')
 
 
 def _check_square_kernel(kernel, layout: str) -> None:
@@ -209,112 +206,6 @@ def group_conv2d(y: jax.typing.ArrayLike, kernel: jax.typing.ArrayLike, *,
   return out.reshape(out.shape[:3] + (g, -1))
 
 
-def group_pool(y: jax.typing.ArrayLike, *, reduction: str = 'max'
-               ) -> jax.Array:
-  """Pools over the group axis: ``[B, H, W, G, C] -> [B, H, W, C]``.
-
-  The result transforms by the spatial part of ``g`` only
-  (``group.grid_action(g)``), so global spatial pooling after it gives
-  G-invariant features.
-
-  Args:
-    y: ``[B, H, W, G, C]``, floating.
-    reduction: 'max' or 'mean'.
-
-  Returns:
-    ``[B, H, W, C]``.
-  """
-  validate.check_array(y, 'y', rank=5, layout='[B, H, W, G, C]')
-  validate.check_choice(reduction, 'reduction', GROUP_REDUCTIONS)
-  reduce = jnp.max if reduction == 'max' else jnp.mean
-  return reduce(jnp.asarray(y), axis=3)
-
-
-def spatial_pool(y: jax.typing.ArrayLike, *,
-                 pool: Callable[[jax.Array], jax.Array]) -> jax.Array:
-  """Applies an image pooling to every group element: ``G`` folded into ``C``.
-
-  Args:
-    y: ``[B, H, W, G, C]``, floating.
-    pool: ``[B, H, W, C] -> [B, H', W', C]``, e.g.
-      ``functools.partial(layers.max_pool, window=2)``; it must act on each
-      channel separately (all of layers.pooling's local pools do).
-
-  Returns:
-    ``[B, H', W', G, C]``.
-  """
-  validate.check_array(y, 'y', rank=5, layout='[B, H, W, G, C]')
-  if not callable(pool):
-    raise ValueError(f'pool must be a function [B, H, W, C] -> '
-                     f'[B, H\', W\', C]; got {pool!r}.')
-  b, h, w, g, c = y.shape
-  out = pool(jnp.reshape(y, (b, h, w, g * c)))  # [B, H', W', G*C]
-  if jnp.ndim(out) != 4 or jnp.shape(out)[::3] != (b, g * c):
-    raise ValueError(f'pool must map [B, H, W, C] to [B, H\', W\', C] '
-                     f'(per channel); got shape {jnp.shape(out)} from '
-                     f'{(b, h, w, g * c)}.')
-  return out.reshape(out.shape[:3] + (g, c))
-
-
-def group_moments(y: jax.typing.ArrayLike) -> tuple[jax.Array, jax.Array]:
-  """Per-channel mean and variance over ``B, H, W, G`` of ``[B, H, W, G, C]``.
-
-  Shared over the group axis, so a transformed input (pixels and group axis
-  permuted) has the same statistics.
-
-  Returns:
-    ``(mean, var)``, each ``[C]``.
-  """
-  validate.check_array(y, 'y', rank=5, layout='[B, H, W, G, C]')
-  y = jnp.asarray(y)
-  mean = jnp.mean(y, axis=(0, 1, 2, 3))
-  var = jnp.mean(jnp.square(y - mean), axis=(0, 1, 2, 3))
-  return mean, var
-
-
-def group_batch_norm(y: jax.typing.ArrayLike, *, mean: jax.typing.ArrayLike,
-                     var: jax.typing.ArrayLike,
-                     scale: jax.typing.ArrayLike | None = None,
-                     bias: jax.typing.ArrayLike | None = None,
-                     epsilon: float = 1e-5) -> jax.Array:
-  """Normalises a group map per channel, the same for every group element.
-
-  ``out = (y - mean) / sqrt(var + epsilon) * scale + bias``.
-
-  Every statistic and parameter is ``[C]``, shared by all group elements and
-  positions, so the map stays equivariant. Use :func:`group_moments` for
-  batch statistics (training) or running averages (inference).
-
-  Args:
-    y: ``[B, H, W, G, C]``, floating.
-    mean: ``[C]``.
-    var: ``[C]``, >= 0.
-    scale: ``[C]`` or None (1).
-    bias: ``[C]`` or None (0).
-    epsilon: added to ``var``, > 0.
-
-  Returns:
-    ``[B, H, W, G, C]``.
-  """
-  validate.check_array(y, 'y', rank=5, layout='[B, H, W, G, C]')
-  channels = y.shape[-1]
-  for name, value in (('mean', mean), ('var', var), ('scale', scale),
-                      ('bias', bias)):
-    if value is not None and jnp.shape(value) != (channels,):
-      raise ValueError(f'{name} must have shape [C] = ({channels},); got '
-                       f'{jnp.shape(value)}.')
-  epsilon = validate.number(epsilon, 'epsilon', minimum=0,
-                             exclusive_minimum=True)
-  if validate.is_concrete(var) and np.any(np.asarray(var) < 0):
-    raise ValueError(f'var must be >= 0 (a variance); got {var!r}.')
-  out = (jnp.asarray(y) - mean) * jax.lax.rsqrt(jnp.asarray(var) + epsilon)
-  if scale is not None:
-    out = out * scale
-  if bias is not None:
-    out = out + bias
-  return out
-
-
 class _GroupConvModule(nn.Module):
   """Fields and parameter handling shared by :class:`LiftingConv` and :class:`GroupConv`.
 
@@ -382,55 +273,3 @@ class GroupConv(_GroupConvModule):
     """Maps ``[B, H, W, G, C]`` to ``[B, H', W', G, features]``."""
     finite.check_group_map(y, self.group)
     return self._convolve(group_conv2d, y, (self.group.order, y.shape[-1]))
-
-
-class GroupBatchNorm(nn.Module):
-  """Batch norm of group maps ``[B, H, W, G, C]`` with statistics shared over G.
-
-  Training (``use_running_average=False``) normalises with the batch's
-  :func:`group_moments` and updates the running averages in the
-  'batch_stats' collection; inference uses the running averages. Both are
-  equivariant: the statistics do not change when ``g`` permutes pixels and
-  group elements.
-
-  Attributes:
-    use_running_average: inference mode; may be overridden per call.
-    momentum: decay of the running averages.
-    epsilon: added to the variance.
-    use_scale: learn a ``[C]`` scale.
-    use_bias: learn a ``[C]`` bias.
-  """
-  use_running_average: bool | None = None
-  momentum: float = 0.99
-  epsilon: float = 1e-5
-  use_scale: bool = True
-  use_bias: bool = True
-
-  @nn.compact
-  def __call__(self, y: jax.Array,
-               use_running_average: bool | None = None) -> jax.Array:
-    """Normalises ``[B, H, W, G, C]``; returns the same shape."""
-    validate.check_array(y, 'y', rank=5, layout='[B, H, W, G, C]')
-    validate.number(self.momentum, 'momentum', minimum=0, maximum=1)
-    use_running_average = nn.merge_param(
-        'use_running_average', self.use_running_average, use_running_average)
-    channels = y.shape[-1]
-    running_mean = self.variable('batch_stats', 'mean', jnp.zeros,
-                                 (channels,), jnp.float32)
-    running_var = self.variable('batch_stats', 'var', jnp.ones, (channels,),
-                                jnp.float32)
-    if use_running_average:
-      mean, var = running_mean.value, running_var.value
-    else:
-      mean, var = group_moments(y)
-      if not self.is_initializing():
-        running_mean.value = (self.momentum * running_mean.value +
-                              (1 - self.momentum) * mean)
-        running_var.value = (self.momentum * running_var.value +
-                             (1 - self.momentum) * var)
-    scale = (self.param('scale', nn.initializers.ones_init(), (channels,),
-                        jnp.float32) if self.use_scale else None)
-    bias = (self.param('bias', nn.initializers.zeros_init(), (channels,),
-                       jnp.float32) if self.use_bias else None)
-    return group_batch_norm(y, mean=mean, var=var, scale=scale, bias=bias,
-                            epsilon=self.epsilon)

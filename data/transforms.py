@@ -10,11 +10,14 @@ All functions act on images ``[N, H, W, C]`` and follow the conventions of
   — the same rotation as :class:`groups.BilinearRotation` (which takes
   degrees) and, for quarter turns, as ``np.rot90(x, k, axes=(1, 2))``.
 
-:func:`circular_shift`, :func:`zero_fill_shift` and :func:`rotate` are pure
-functions of their inputs that work on NumPy arrays (computed in NumPy,
-float64 coordinates, returning NumPy: used to build data sets, bit-for-bit
-reproducible) and on JAX arrays, traced values included (returning JAX: used
-inside ``jax.jit`` by :func:`augment_shift` and :func:`augment_rotate`).
+:func:`circular_shift`, :func:`zero_fill_shift` and :func:`rotate` are the
+shifts and the rotation of :mod:`groups` (:mod:`groups.translations`,
+:func:`groups.interpolated.rotate`) behind this module's checks of
+``[N, H, W, C]`` images. They are pure functions of their inputs that work on
+NumPy arrays (computed in NumPy, float64 coordinates, returning NumPy: used to
+build data sets, bit-for-bit reproducible) and on JAX arrays, traced values
+included (returning JAX: used inside ``jax.jit`` by :func:`augment_shift` and
+:func:`augment_rotate`).
 :func:`place_on_canvas`, :func:`random_offsets` and :func:`random_translate`
 build data sets and are NumPy only.
 """
@@ -29,18 +32,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from groups import interpolated
+from groups import translations
 from groups import validate
 
 IMAGES_LAYOUT = '[N, H, W, C]'
 SHIFT_MODES = ('zeros', 'circular')
-# Interpolation orders of rotate(), and their names.
-ROTATION_ORDER_NAMES = {0: 'nearest neighbour', 1: 'bilinear'}
-ROTATION_ORDERS = tuple(ROTATION_ORDER_NAMES)
-# Source coordinates this close to an integer are snapped to it, so that
-# quarter turns sample pixel centres exactly (cos(pi / 2) is ~6e-17 in float64
-# and ~4e-8 in float32, which would otherwise mix in a neighbour with weight
-# ~1e-6). The largest change this makes to a bilinear weight is 1e-4.
-_SNAP = 1e-4
+# Interpolation orders of rotate(), and their names (from the one resampling
+# rotation, groups.interpolated.rotate).
+ROTATION_ORDER_NAMES = interpolated.ROTATION_ORDER_NAMES
+ROTATION_ORDERS = interpolated.ROTATION_ORDERS
+check_rotation_order = interpolated.check_rotation_order
 
 
 def _check_images(images, name: str = 'images', *,
@@ -53,10 +55,6 @@ def _check_images(images, name: str = 'images', *,
                      f'{IMAGES_LAYOUT}; N may be 0); got shape '
                      f'{tuple(images.shape)}.')
   validate.check_finite(images, name, layout=IMAGES_LAYOUT)
-
-
-def _is_jax(*arrays) -> bool:
-  return any(isinstance(a, jax.Array) for a in arrays)
 
 
 def _canvas_pair(canvas_size, name: str = 'canvas_size') -> tuple[int, int]:
@@ -197,26 +195,16 @@ def random_translate(images: np.ndarray, *,
 # --------------------------------------------------------------------------
 
 
-def _shift_indices(images, shifts, xp):
-  n, height, width, _ = images.shape
-  shifts = _per_example_pairs(shifts, n, 'shifts', xp)
-  rows = xp.arange(height)[None, :] - shifts[:, 0:1]  # [N, H] source rows
-  cols = xp.arange(width)[None, :] - shifts[:, 1:2]   # [N, W] source columns
-  return rows, cols
-
-
-def _gather(images, rows, cols, xp):
-  batch = xp.arange(images.shape[0])[:, None, None]
-  return images[batch, rows[:, :, None], cols[:, None, :]]
-
-
 def circular_shift(images: jax.typing.ArrayLike,
                    shifts: Sequence[int] | jax.typing.ArrayLike
                    ) -> jax.Array | np.ndarray:
   """Shifts each image on the torus: ``out[n, h, w] = x[n, h - dy, w - dx]``.
 
+  :func:`groups.translations.circular_shift` (the shift of
+  :class:`groups.CircularShift`) on images checked as ``[N, H, W, C]``.
+
   Args:
-    images: ``[N, H, W, C]`` (any dtype), NumPy or JAX.
+    images: ``[N, H, W, C]`` (any dtype, finite), NumPy or JAX.
     shifts: ``(dy, dx)`` for all images or an int array ``[N, 2]`` (any
       integers; taken modulo ``H`` and ``W``); may be traced under ``jit``.
 
@@ -224,10 +212,7 @@ def circular_shift(images: jax.typing.ArrayLike,
     ``[N, H, W, C]``: NumPy for NumPy inputs, JAX otherwise.
   """
   _check_images(images, floating=False)
-  xp = jnp if _is_jax(images, shifts) else np
-  images = xp.asarray(images)
-  rows, cols = _shift_indices(images, shifts, xp)
-  return _gather(images, rows % images.shape[1], cols % images.shape[2], xp)
+  return translations.circular_shift(images, shifts)
 
 
 def zero_fill_shift(images: jax.typing.ArrayLike,
@@ -235,60 +220,25 @@ def zero_fill_shift(images: jax.typing.ArrayLike,
                     ) -> jax.Array | np.ndarray:
   """Shifts each image with zeros entering at the border (content falls off).
 
-  Args and shapes as :func:`circular_shift`; a shift of ``H`` or more rows
-  leaves an all-zero image.
+  :func:`groups.translations.zero_fill_shift` (the shift of
+  :class:`groups.ZeroFillShift`) on images checked as ``[N, H, W, C]``. Args
+  and shapes as :func:`circular_shift`; a shift of ``H`` or more rows leaves
+  an all-zero image.
   """
   _check_images(images, floating=False)
-  xp = jnp if _is_jax(images, shifts) else np
-  images = xp.asarray(images)
-  rows, cols = _shift_indices(images, shifts, xp)
-  height, width = images.shape[1:3]
-  inside = (((rows >= 0) & (rows < height))[:, :, None] &
-            ((cols >= 0) & (cols < width))[:, None, :])  # [N, H, W]
-  out = _gather(images, xp.clip(rows, 0, height - 1),
-                xp.clip(cols, 0, width - 1), xp)
-  return xp.where(inside[..., None], out, xp.zeros((), images.dtype))
-
-
-def _check_angles(angles, num: int, xp):
-  if isinstance(angles, numbers.Real) and not isinstance(angles, bool):
-    if not math.isfinite(angles):
-      raise ValueError(f'angles must be finite (radians); got {angles!r}.')
-  angles = xp.asarray(angles)
-  if not xp.issubdtype(angles.dtype, xp.number) or xp.issubdtype(
-      angles.dtype, xp.complexfloating):
-    raise ValueError(f'angles must be real numbers (radians); got dtype '
-                     f'{angles.dtype}.')
-  if validate.is_concrete(angles):
-    values = np.asarray(angles)
-    bad = values[~np.isfinite(values)]
-    if bad.size:
-      raise ValueError(f'angles must be finite (radians); got {bad.size} '
-                       f'non-finite values such as {bad[0]}.')
-  if angles.ndim == 0:
-    angles = xp.broadcast_to(angles, (num,))
-  if angles.shape != (num,):
-    raise ValueError(f'angles must be a scalar or an [N] array with N = {num}; '
-                     f'got shape {tuple(angles.shape)}.')
-  return angles
-
-
-def check_rotation_order(order: int, name: str = 'order') -> None:
-  """Raises ``ValueError`` naming ``name`` unless ``order`` is 0 or 1."""
-  if isinstance(order, bool) or order not in ROTATION_ORDERS:
-    raise ValueError(f'{name} must be one of 0 (nearest), 1 (bilinear); got '
-                     f'{order!r}.')
+  return translations.zero_fill_shift(images, shifts)
 
 
 def rotate(images: jax.typing.ArrayLike, angles: float | jax.typing.ArrayLike,
            *, order: int = 1) -> jax.Array | np.ndarray:
   """Rotates each image about the grid centre, with zeros outside the grid.
 
-  Output pixel ``p`` takes the input at ``R(-angle) (p - c) + c``, ``c`` the
-  grid centre, interpolated bilinearly (``order=1``, as
-  :class:`groups.BilinearRotation`) or by the nearest pixel (``order=0``);
-  taps outside the grid count as zero, so the corners of a square image fade
-  out and empty regions are black.
+  :func:`groups.interpolated.rotate` (the resampling of
+  :class:`groups.BilinearRotation`, which takes degrees) on images checked
+  as ``[N, H, W, C]``: output pixel ``p`` takes the input at ``R(-angle) (p -
+  c) + c``, ``c`` the grid centre, interpolated bilinearly (``order=1``) or
+  by the nearest pixel (``order=0``); taps outside the grid count as zero,
+  so the corners of a square image fade out and empty regions are black.
 
   Exactness: on a *square* grid a multiple of 90 degrees maps pixel centres
   to pixel centres, and the result equals ``np.rot90`` bit for bit (source
@@ -299,57 +249,19 @@ def rotate(images: jax.typing.ArrayLike, angles: float | jax.typing.ArrayLike,
   rotating back does not restore the image exactly.
 
   Args:
-    images: ``[N, H, W, C]`` floating, NumPy or JAX.
+    images: ``[N, H, W, C]`` floating (finite), NumPy or JAX.
     angles: radians, counter-clockwise as ``imshow`` shows; a scalar for all
       images or an ``[N]`` array; may be traced under ``jit``.
     order: 1 (bilinear) or 0 (nearest neighbour).
 
   Returns:
-    ``[N, H, W, C]`` of ``images.dtype``: NumPy for NumPy inputs (coordinates
-    in float64), JAX otherwise (coordinates in the default float dtype).
+    ``[N, H, W, C]`` of ``images.dtype``: NumPy for NumPy inputs, JAX
+    otherwise. Source coordinates are in float64 for concrete angles (data
+    sets built from NumPy are bit-for-bit reproducible) and in the default
+    float dtype for angles traced under ``jit``.
   """
   _check_images(images, floating=True)
-  check_rotation_order(order)
-  xp = jnp if _is_jax(images, angles) else np
-  images = xp.asarray(images)
-  n, height, width, _ = images.shape
-  angles = _check_angles(angles, n, xp)
-  float_dtype = np.float64 if xp is np else jnp.result_type(float)
-  angles = angles.astype(float_dtype)
-  cos, sin = xp.cos(angles)[:, None, None], xp.sin(angles)[:, None, None]
-  centre_h, centre_w = (height - 1) / 2, (width - 1) / 2
-  rows = xp.arange(height, dtype=float_dtype)[None, :, None]
-  cols = xp.arange(width, dtype=float_dtype)[None, None, :]
-  # Cartesian coordinates about the centre, y pointing up (as imshow shows).
-  x_out, y_out = cols - centre_w, centre_h - rows  # [1, 1, W], [1, H, 1]
-  x_in = cos * x_out + sin * y_out                 # [N, H, W]
-  y_in = -sin * x_out + cos * y_out
-  row_in, col_in = centre_h - y_in, centre_w + x_in
-
-  def snap(coord):
-    nearest = xp.round(coord)
-    return xp.where(xp.abs(coord - nearest) < _SNAP, nearest, coord)
-
-  row_in, col_in = snap(row_in), snap(col_in)
-  batch = xp.arange(n)[:, None, None]
-
-  def tap(r, c):
-    """``images[n, r, c]`` with zeros outside the grid: ``[N, H, W, C]``."""
-    inside = (r >= 0) & (r <= height - 1) & (c >= 0) & (c <= width - 1)
-    r = xp.clip(r, 0, height - 1).astype(np.int32)
-    c = xp.clip(c, 0, width - 1).astype(np.int32)
-    return xp.where(inside[..., None], images[batch, r, c],
-                    xp.zeros((), images.dtype))
-
-  if order == 0:
-    return tap(xp.round(row_in), xp.round(col_in))
-  row0, col0 = xp.floor(row_in), xp.floor(col_in)
-  frac_row = (row_in - row0)[..., None].astype(images.dtype)
-  frac_col = (col_in - col0)[..., None].astype(images.dtype)
-  top = (1 - frac_col) * tap(row0, col0) + frac_col * tap(row0, col0 + 1)
-  bottom = (1 - frac_col) * tap(row0 + 1, col0) + frac_col * tap(
-      row0 + 1, col0 + 1)
-  return ((1 - frac_row) * top + frac_row * bottom).astype(images.dtype)
+  return interpolated.rotate(images, angles, order=order)
 
 
 # --------------------------------------------------------------------------

@@ -31,14 +31,14 @@ with an odd ``image_size`` of the form ``4 n + 1`` every strided conv sees an
 odd side and stays centred (41 -> 21 -> 11).
 
 Images (``config.image_sources``, ``[B, S, S, 1]``, ``S = image_size``;
-:func:`experiments.probing.load_images`): 'smooth' — white noise low-passed
+:func:`experiments.probe_harness.load_images`): 'smooth' — white noise low-passed
 to ``config.cutoff`` cycles/pixel, times a radial bump (content well inside
 the grid); 'digits' — scikit-learn digits (:func:`data.embedded_digits`,
 digit ``S - 16`` pixels wide) on the black canvas, not low-passed.
 
 Outputs in ``workdir``: ``config.json``, ``results.csv`` (one row per
 network x source x kind x layer), ``results.md`` and ``hnet_depth.png``.
-This module is a front-end of :mod:`experiments.probing`: it supplies the
+This module is a front-end of :mod:`experiments.probe_harness`: it supplies the
 networks, the rotation, its output actions and the report.
 """
 
@@ -55,9 +55,9 @@ import numpy as np
 
 import groups
 from experiments import plotting
-from experiments import probing
+from experiments import probe_harness
 from experiments import reporting
-from experiments.probing import KINDS, Row
+from experiments.probe_harness import KINDS, Row
 from groups import harmonic as harmonic_groups
 from layers import conv2d
 from layers import harmonic
@@ -188,7 +188,7 @@ def evaluate(name: str, network: Callable, x: jax.Array,
              ) -> list[Row]:
   """Batch-mean relative errors after every layer of ``network``.
 
-  The ``evaluate`` of :func:`experiments.probing.measure`.
+  The ``evaluate`` of :func:`experiments.probe_harness.measure`.
 
   Args:
     name: a name from :data:`NETWORKS` (says H-Net or CNN).
@@ -238,21 +238,21 @@ def ratio_table(rows: Sequence[Row]) -> str:
   depth = max(r['layer'] for r in rows)
   errors = {(r['network'], r['images'], r['kind'], r['layer']): r['error']
             for r in rows}
-  lines = ['| cnn / hnet | images | kind | ' + ' | '.join(
-      f'layer {i}' for i in range(1, depth + 1)) + ' |',
-           '|' + '---|' * 3 + '---:|' * depth]
   keys = sorted({(r['network'], r['images'], r['kind']) for r in rows
                  if r['network'].startswith('hnet')})
+  table = []
   for network, source, kind in keys:
     cnn = 'cnn' + network[len('hnet'):]
-    cells = []
+    line = dict(pair=f'{cnn} / {network}', images=source, kind=kind)
     for layer in range(1, depth + 1):
       h = errors.get((network, source, kind, layer))
       c = errors.get((cnn, source, kind, layer))
-      cells.append(f'{c / h:.1f}x' if h and c is not None else '')
-    lines.append(f'| {cnn} / {network} | {source} | {kind} | ' +
-                 ' | '.join(cells) + ' |')
-  return '\n'.join(lines)
+      line[layer] = f'{c / h:.1f}x' if h and c is not None else ''
+    table.append(line)
+  return reporting.markdown_table(
+      table, {'pair': 'cnn / hnet', 'images': 'images', 'kind': 'kind',
+              **{i: f'layer {i}' for i in range(1, depth + 1)}},
+      align=['left'] * 3 + ['right'] * depth)
 
 
 def plot(rows: Sequence[Row], path: str, *, title: str = '') -> None:
@@ -285,7 +285,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> list[Row]:
   Returns:
     The result rows (keys :data:`CSV_COLUMNS`), also in ``results.csv``.
   """
-  probing.check_config(
+  probe_harness.check_config(
       config, image_sources=IMAGE_SOURCES, finite=('angle',),
       positive_ints=('depth', 'hnet_width', 'cnn_width', 'filter_size',
                      'image_size', 'n_rings'),
@@ -310,7 +310,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> list[Row]:
       f'{config.hnet_width} channels x orders 0..{config.max_order}, CNN '
       f'{config.cnn_width} channels, strided variants: stride 2 at layers '
       f'{tuple(config.stride_layers)}.')
-  outputs = probing.Outputs(
+  outputs = probe_harness.Outputs(
       title='Equivariance error vs depth: H-Net vs CNN', summary=summary,
       tables=lambda rows: [('', markdown_table(rows)),
                            ('CNN error / H-Net error', ratio_table(rows))],
@@ -328,7 +328,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> list[Row]:
                          filter_size=config.filter_size,
                          max_order=config.max_order)
 
-  return probing.run(
+  return probe_harness.run(
       config, workdir, networks=networks,
       transforms=[({}, groups.BilinearRotation(float(config.angle)))],
       evaluate=functools.partial(evaluate, max_order=config.max_order),

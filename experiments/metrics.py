@@ -41,13 +41,10 @@ import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import flax
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 import data
-import groups
 
 PredictFn = Callable[[np.ndarray], jax.Array]
 SHIFT_MODES = ('zeros', 'circular')
@@ -419,59 +416,3 @@ def binomial_interval(errors: int, num: int, *, z: float = 1.959964
   half = z * math.sqrt(rate * (1 - rate) / num + z * z / (4 * num * num)
                        ) / denominator
   return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def layer_equivariance_errors(model: Any, variables: Any,
-                              images: jax.typing.ArrayLike,
-                              transform: groups.Transform
-                              ) -> dict[str, float]:
-  """Equivariance error of every intermediate feature map of a (trained) model.
-
-  Runs ``model`` in eval mode on ``images`` and on ``transform(images)`` with
-  ``capture_intermediates`` and compares each submodule's output with the
-  action the transformation should induce on it
-  (:func:`groups.equivariance_error`, as in the probe): for a map
-  ``[B, h, w, ...]`` the action is ``transform.output_action(stride=H // h)``
-  (a shift by ``t`` becomes ``t / stride``, a sub-pixel Fourier shift when
-  ``stride`` does not divide ``t``), and for an output without spatial axes
-  (``[B, K]``, e.g. logits) the identity, i.e. invariance.
-
-  Args:
-    model: a linen module called as ``model.apply(variables, x, train=False)``.
-    variables: its variables (``{'params': ..., 'batch_stats': ...}``).
-    images: ``[B, H, W, C]`` floating, normalised as the model expects.
-    transform: e.g. ``groups.CircularShift(0, 1)`` or ``groups.Rot90(1)``.
-
-  Returns:
-    ``{module path: mean relative error over the batch}``, sorted by path
-    (the model's own output under ``'__call__'``). Maps whose size does not
-    divide ``H`` are skipped.
-  """
-  images = _check_images(images)
-  if not isinstance(transform, groups.Transform):
-    raise ValueError(f'transform must be a groups.Transform; got '
-                     f'{transform!r}.')
-
-  @jax.jit
-  def intermediates(x):
-    _, state = model.apply(variables, x, train=False,
-                           capture_intermediates=True,
-                           mutable=['intermediates'])
-    flat = flax.traverse_util.flatten_dict(state['intermediates'], sep='/')
-    return {path.removesuffix('/__call__') or '__call__': value[0]
-            for path, value in flat.items()}
-
-  height = images.shape[1]
-  before = intermediates(jnp.asarray(images, jnp.float32))
-  after = intermediates(transform(jnp.asarray(images, jnp.float32)))
-  errors = {}
-  for path, output in before.items():
-    if output.ndim >= 4 and height % output.shape[1] == 0:
-      action = transform.output_action(stride=height // output.shape[1])
-    elif output.ndim == 2:
-      action = groups.Identity()
-    else:
-      continue
-    actual, expected = after[path], action(output)
-    errors[path] = float(np.mean(groups.relative_error(actual, expected)))
-  return errors

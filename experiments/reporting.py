@@ -1,6 +1,8 @@
 """Writing results shared by experiments: the config, CSV rows, markdown tables.
 
-Result rows are dicts of cell values, one per measurement.
+Result rows are dicts of cell values, one per measurement. Every markdown
+table of the project is written by :func:`markdown_table` (directly, or
+through :func:`pivot_table`).
 """
 
 from __future__ import annotations
@@ -66,6 +68,60 @@ def write_markdown(path: str, *, title: str, summary: str,
     f.write('\n\n'.join(sections) + '\n')
 
 
+ALIGNMENTS = {'left': '---', 'right': '---:'}
+
+
+def markdown_table(rows: Sequence[Mapping[str, Any]],
+                   columns: Sequence[str] | Mapping[str, str], *,
+                   formats: Mapping[str, Callable[[Any], str]] | None = None,
+                   default_format: Callable[[Any], str] = str,
+                   align: Sequence[str] | None = None) -> str:
+  """A markdown table: a header line, an alignment line, a line per row.
+
+  The one table writer of the project: every results table goes through it.
+
+  Args:
+    rows: dicts of cell values, one line each (in order).
+    columns: the keys of the cells, in column order; a mapping ``key ->
+      header`` names the header cells, a sequence uses the keys.
+    formats: ``key -> function`` writing that column's cells (e.g. ``lambda v:
+      f'{100 * v:.1f}'``); other columns use ``default_format``. A key
+      missing from a row leaves its cell empty.
+    default_format: writes the cells of columns without a format (``str``).
+    align: one of 'left' or 'right' per column; None puts the first column
+      on the left and the others (numbers) on the right.
+
+  Returns:
+    The table, without a trailing newline.
+
+  Raises:
+    ValueError: for no columns, or an ``align`` of the wrong length or with
+      other values than 'left' and 'right'.
+  """
+  headers = (dict(columns) if isinstance(columns, Mapping) else
+             {key: str(key) for key in columns})
+  if not headers:
+    raise ValueError('columns must name at least one column; got none.')
+  if align is None:
+    align = ['left'] + ['right'] * (len(headers) - 1)
+  align = list(align)
+  if len(align) != len(headers) or any(a not in ALIGNMENTS for a in align):
+    raise ValueError(f'align must hold one of {sorted(ALIGNMENTS)} per column '
+                     f'({len(headers)}); got {align!r}.')
+  formats = dict(formats or {})
+  unknown = sorted(map(str, set(formats) - set(headers)))
+  if unknown:
+    raise ValueError(f'formats must name columns of the table '
+                     f'{list(headers)}; got {unknown}.')
+  lines = ['| ' + ' | '.join(headers.values()) + ' |',
+           '|' + ''.join(ALIGNMENTS[a] + '|' for a in align)]
+  for row in rows:
+    lines.append('| ' + ' | '.join(
+        formats.get(key, default_format)(row[key]) if key in row else ''
+        for key in headers) + ' |')
+  return '\n'.join(lines)
+
+
 def pivot_table(rows: Sequence[Row], *, index: Sequence[str], column: str,
                 header: Callable[[Any], str], value: str = 'error') -> str:
   """Markdown table: a line per ``index`` key, a column per ``column`` value.
@@ -85,13 +141,15 @@ def pivot_table(rows: Sequence[Row], *, index: Sequence[str], column: str,
   lines: dict[tuple[Any, ...], dict[Any, float]] = {}
   for r in rows:
     lines.setdefault(tuple(r[k] for k in index), {})[r[column]] = r[value]
-  text = ['| ' + ' | '.join(list(index) + [header(c) for c in columns]) + ' |',
-          '|' + '---|' * len(index) + '---:|' * len(columns)]
-  for key, values in lines.items():
-    cells = [str(k) for k in key] + [
-        format_error(values[c]) if c in values else '' for c in columns]
-    text.append('| ' + ' | '.join(cells) + ' |')
-  return '\n'.join(text)
+  # Cells keyed by position: a column value may equal an index key.
+  keys = [('index', k) for k in index] + [('value', c) for c in columns]
+  table = [{**dict(zip(keys[:len(index)], key)),
+            **{('value', c): v for c, v in values.items()}}
+           for key, values in lines.items()]
+  return markdown_table(
+      table, dict(zip(keys, list(index) + [header(c) for c in columns])),
+      formats={k: format_error for k in keys[len(index):]},
+      align=['left'] * len(index) + ['right'] * len(columns))
 
 
 def format_error(error: float) -> str:

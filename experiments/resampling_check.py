@@ -129,17 +129,19 @@ def check(trained: trained_runs.TrainedModel, *, limit: int | None = None,
 
 
 def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
-  lines = ['| model | step | test digits | test error % | 95 % interval % | '
-           'fixed | broken | sign test p | n |',
-           '|---|---:|---|---:|---|---:|---:|---:|---:|']
-  for r in rows:
-    p = '' if r['sign_test_p'] == '' else f"{r['sign_test_p']:.2g}"
-    lines.append(
-        f"| {r['model']} | {r['step']} | {r['test_digits']} | "
-        f"{100 * r['test_error']:.2f} | {100 * r['ci_low']:.2f} – "
-        f"{100 * r['ci_high']:.2f} | {r['fixed']} | {r['broken']} | {p} | "
-        f"{r['n']:,} |")
-  return '\n'.join(lines)
+  """One line per model and checkpoint step."""
+  table = [dict(r, interval=f"{100 * r['ci_low']:.2f} – "
+                           f"{100 * r['ci_high']:.2f}") for r in rows]
+  return reporting.markdown_table(
+      table, {'model': 'model', 'step': 'step', 'test_digits': 'test digits',
+              'test_error': 'test error %', 'interval': '95 % interval %',
+              'fixed': 'fixed', 'broken': 'broken', 'sign_test_p':
+              'sign test p', 'n': 'n'},
+      formats=dict(test_error=lambda v: f'{100 * v:.2f}',
+                   sign_test_p=lambda v: '' if v == '' else f'{v:.2g}',
+                   n=lambda v: f'{v:,}'),
+      align=['left', 'right', 'left', 'right', 'left', 'right', 'right',
+             'right', 'right'])
 
 
 def _define_flags() -> dict[str, flags.FlagHolder]:

@@ -164,7 +164,8 @@ def layer_rows(trained: trained_runs.TrainedModel, *,
   images = trained.images[:num_images]
   for angle in degrees:
     transform = groups.BilinearRotation(float(angle))
-    actions = layer_equivariance.layer_actions(trained.model, angle)
+    actions = layer_equivariance.layer_actions(
+        trained.model, angle, variables=trained.variables, x=images[:1])
     errors = layer_equivariance.layer_errors(
         trained.model, trained.variables, images, transform, actions,
         mean=trained.mean, std=trained.std)
@@ -202,8 +203,7 @@ def invariance_rows(trained: trained_runs.TrainedModel, *,
     logits = metrics.predict(trained.predict_fn,
                              np.asarray(transform(images)),
                              batch_size=trained.batch_size)
-    errors = (np.linalg.norm(logits - reference, axis=1) /
-              np.linalg.norm(reference, axis=1))
+    errors = np.asarray(groups.relative_error(logits, reference))  # [N]
     rows.append(dict(model=trained.label, interpolation=kind, transform=name,
                      relative_error=float(errors.mean()),
                      standard_error=float(errors.std(ddof=1) /

@@ -110,22 +110,27 @@ def summarize(results: Mapping[str, Mapping[str, object]]
 
 
 def markdown_table(rows: Sequence[Mapping[str, object]]) -> str:
-  lines = ['| run | steps | test error | 95 % interval (test digits) |',
-           '|---|---:|---:|---|']
-  for r in rows:
-    if r['run'] in ('mean', 'std'):
-      continue
-    lines.append(f"| {r['run']} | {r['steps']} | {100 * r['test_error']:.2f} % "
-                 f"| {100 * r['test_error_ci95_low']:.2f}-"
-                 f"{100 * r['test_error_ci95_high']:.2f} % |")
+  """One line per run, then the mean with its spread (the last two rows)."""
+  table = [dict(run=r['run'], steps=r['steps'],
+                error=f"{100 * r['test_error']:.2f} %",
+                interval=f"{100 * r['test_error_ci95_low']:.2f}-"
+                         f"{100 * r['test_error_ci95_high']:.2f} %")
+           for r in rows if r['run'] not in ('mean', 'std')]
   mean, std = rows[-2], rows[-1]
   spread = (f"{100 * std['test_error']:.2f}" if np.isfinite(std['test_error'])
             else 'n/a (one run)')
-  lines.append(f"| **mean of {mean['num_eval']}** | | "
-               f"**{100 * mean['test_error']:.2f} %** | std {spread}, "
-               f"s.e.m. {100 * mean['sem']:.2f}, range "
-               f"{100 * mean['min']:.2f}-{100 * mean['max']:.2f} % |")
-  return '\n'.join(lines)
+  mean_run = f"**mean of {mean['num_eval']}**"
+  table.append(dict(run=mean_run, steps='',
+                    error=f"**{100 * mean['test_error']:.2f} %**",
+                    interval=f"std {spread}, s.e.m. {100 * mean['sem']:.2f}, "
+                             f"range {100 * mean['min']:.2f}-"
+                             f"{100 * mean['max']:.2f} %"))
+  text = reporting.markdown_table(
+      table, {'run': 'run', 'steps': 'steps', 'error': 'test error',
+              'interval': '95 % interval (test digits)'},
+      align=['left', 'right', 'right', 'left'])
+  # The committed seeds.md writes the mean's empty steps cell as '| |'.
+  return text.replace(f'| {mean_run} |  |', f'| {mean_run} | |')
 
 
 def main(argv: Sequence[str]) -> None:

@@ -276,37 +276,30 @@ def markdown_tables(rows: Sequence[Row]) -> str:
   shifts = shift_columns(rows)
   mid = shifts[len(shifts) // 2] if shifts else None
   top = shifts[-1] if shifts else None
-  header = ['model', 'params', 'test acc %']
+  columns = {'label': 'model', 'params': 'params',
+             'test_accuracy': 'test acc %'}
   if top:
-    header += [f'acc @{mid}px %', f'acc @{top}px %']
-  header += ['consistency %', 'circ. consistency %', 'P(top-1 change) %',
-             'mean abs change']
-  lines = ['| ' + ' | '.join(header) + ' |',
-           '|---|' + '---:|' * (len(header) - 1)]
-  for r in rows:
-    cells = [r['label'], f'{int(r["params"]):,}', _pct(r['test_accuracy'])]
-    if top:
-      cells += [_pct(r[f'acc_shift_{mid}']), _pct(r[f'acc_shift_{top}'])]
-    cells += [_pct(r['consistency']), _pct(r['consistency_circular']),
-              _pct(r['p_top1_change']), f'{r["mean_abs_change"]:.4f}']
-    lines.append('| ' + ' | '.join(cells) + ' |')
-  text = ['\n'.join(lines)]
+    columns.update({f'acc_shift_{mid}': f'acc @{mid}px %',
+                    f'acc_shift_{top}': f'acc @{top}px %'})
+  columns.update({'consistency': 'consistency %',
+                  'consistency_circular': 'circ. consistency %',
+                  'p_top1_change': 'P(top-1 change) %',
+                  'mean_abs_change': 'mean abs change'})
+  formats = {key: _pct for key in columns if key not in ('label', 'params')}
+  formats.update(params=lambda v: f'{int(v):,}',
+                 mean_abs_change=lambda v: f'{v:.4f}')
+  text = [reporting.markdown_table(rows, columns, formats=formats)]
   if shifts:
-    lines = ['| model | ' + ' | '.join(f'{k}px' for k in shifts) + ' |',
-             '|---|' + '---:|' * len(shifts)]
-    for r in rows:
-      lines.append(f'| {r["label"]} | ' + ' | '.join(
-          _pct(r[f'acc_shift_{k}']) for k in shifts) + ' |')
-    text.append('Accuracy (%) vs shift (pixels):\n\n' + '\n'.join(lines))
+    keys = {f'acc_shift_{k}': f'{k}px' for k in shifts}
+    text.append('Accuracy (%) vs shift (pixels):\n\n' +
+                reporting.markdown_table(rows, {'label': 'model', **keys},
+                                         formats=dict.fromkeys(keys, _pct)))
   rotations = rotation_columns(rows)
   if rotations:
-    lines = ['| model | ' + ' | '.join(
-        k[len('acc_rot_'):] + '°' for k in rotations) + ' |',
-             '|---|' + '---:|' * len(rotations)]
-    for r in rows:
-      lines.append(f'| {r["label"]} | ' + ' | '.join(
-          _pct(r[k]) for k in rotations) + ' |')
-    text.append('Accuracy (%) vs rotation:\n\n' + '\n'.join(lines))
+    keys = {k: k[len('acc_rot_'):] + '°' for k in rotations}
+    text.append('Accuracy (%) vs rotation:\n\n' +
+                reporting.markdown_table(rows, {'label': 'model', **keys},
+                                         formats=dict.fromkeys(keys, _pct)))
   return '\n\n'.join(text)
 
 
@@ -325,15 +318,17 @@ def test_error_interval(accuracy: float, num: int) -> Row:
 
 def error_table(rows: Sequence[Row]) -> str:
   """Test error (%) with its 95 % binomial (Wilson) interval per model."""
-  lines = ['Test error (%) with a 95 % binomial (Wilson) interval:', '',
-           '| model | test images | test error % | 95 % interval % |',
-           '|---|---:|---:|---|']
-  for r in rows:
-    lines.append(f'| {r["label"]} | {int(r["num_eval"]):,} | '
-                 f'{100 * r["test_error"]:.2f} | '
-                 f'{100 * r["test_error_ci95_low"]:.2f} – '
-                 f'{100 * r["test_error_ci95_high"]:.2f} |')
-  return '\n'.join(lines)
+  table = [dict(r, interval=f'{100 * r["test_error_ci95_low"]:.2f} – '
+                           f'{100 * r["test_error_ci95_high"]:.2f}')
+           for r in rows]
+  return ('Test error (%) with a 95 % binomial (Wilson) interval:\n\n' +
+          reporting.markdown_table(
+              table, {'label': 'model', 'num_eval': 'test images',
+                      'test_error': 'test error %',
+                      'interval': '95 % interval %'},
+              formats=dict(num_eval=lambda v: f'{int(v):,}',
+                           test_error=lambda v: f'{100 * v:.2f}'),
+              align=['left', 'right', 'right', 'left']))
 
 
 def comparison_table(rows: Sequence[Row], other_rows: Sequence[Row], *,
@@ -348,20 +343,16 @@ def comparison_table(rows: Sequence[Row], other_rows: Sequence[Row], *,
   columns += [('consistency %', 'consistency', _pct),
               ('P(top-1 change) %', 'p_top1_change', _pct),
               ('mean abs change', 'mean_abs_change', lambda v: f'{v:.4f}')]
-  header = ['model']
-  for title, _, _ in columns:
-    header += [f'{title} ({other_name})', f'{title} ({name})']
-  lines = ['| ' + ' | '.join(header) + ' |',
-           '|---|' + '---:|' * (len(header) - 1)]
-  for r in rows:
-    if r['label'] not in other:
-      continue
-    o = other[r['label']]
-    cells = [r['label']]
-    for _, key, fmt in columns:
-      cells += [fmt(o[key]) if key in o else '', fmt(r[key])]
-    lines.append('| ' + ' | '.join(cells) + ' |')
-  return '\n'.join(lines)
+  headers, formats = {'label': 'model'}, {}
+  for title, key, fmt in columns:
+    headers[('other', key)] = f'{title} ({other_name})'
+    headers[('this', key)] = f'{title} ({name})'
+    formats[('other', key)] = formats[('this', key)] = fmt
+  table = [{'label': r['label'],
+            **{('other', k): v for k, v in other[r['label']].items()},
+            **{('this', k): v for k, v in r.items()}}
+           for r in rows if r['label'] in other]
+  return reporting.markdown_table(table, headers, formats=formats)
 
 
 def write_csv(rows: Sequence[Row], path: str) -> None:

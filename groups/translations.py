@@ -3,13 +3,16 @@
 Sign convention: a shift by ``(dy, dx)`` moves content ``dy`` rows down and
 ``dx`` columns right, i.e. ``T(x)[:, h, w] = x[:, h - dy, w - dx]``.
 
-* :class:`CircularShift` — integer shift on the torus (``jnp.roll``). A
-  stride-1 layer with circular padding is exactly equivariant to it; a layer
-  of stride ``s`` is exactly equivariant to shifts that are multiples of
-  ``s`` when ``H`` and ``W`` are multiples of ``s``.
+* :class:`CircularShift` — integer shift on the torus. A stride-1 layer
+  with circular padding is exactly equivariant to it; a layer of stride
+  ``s`` is exactly equivariant to shifts that are multiples of ``s`` when
+  ``H`` and ``W`` are multiples of ``s``.
 * :class:`ZeroFillShift` — integer shift with zeros entering at the border,
   like a digit moved on a black canvas. Zero-padded convolution is exact on
   the interior only (see :func:`interior_mask`).
+* :func:`circular_shift` and :func:`zero_fill_shift` implement both (the
+  classes call them), NumPy in, NumPy out, and shift each map of a batch by
+  its own amount when given ``[B, 2]`` shifts (:mod:`data` uses them so).
 * :class:`FourierShift` — sub-pixel shift by band-limited (periodic sinc)
   interpolation, a phase ramp in the Fourier domain. For integer amounts it
   equals :class:`CircularShift` to float precision. It is also the *ideal*
@@ -39,6 +42,93 @@ def _check_amount(value, name: str, *, integral: bool) -> None:
     raise ValueError(f'{name} must be {kind}; got {value!r}.')
 
 
+def _shift_pairs(shifts, num: int):
+  """``shifts`` as integer ``(dy, dx)`` (shape ``[2]``) or ``[N, 2]``.
+
+  NumPy unless ``shifts`` is a JAX array (possibly traced).
+  """
+  xp = jnp if isinstance(shifts, jax.Array) else np
+  shifts = xp.asarray(shifts)
+  if not xp.issubdtype(shifts.dtype, xp.integer):
+    raise ValueError(f'shifts must hold integers (a (dy, dx) pair or an [N, 2] '
+                     f'array); got dtype {shifts.dtype}.')
+  if shifts.shape != (2,) and shifts.shape != (num, 2):
+    raise ValueError(f'shifts must be a (dy, dx) pair or an [N, 2] array with '
+                     f'N = {num}; got shape {tuple(shifts.shape)}.')
+  return shifts
+
+
+def _source_indices(x, shifts):
+  """Source rows ``[1 or N, H]`` and columns ``[1 or N, W]`` of a shift."""
+  shifts = _shift_pairs(shifts, x.shape[0])
+  xp = jnp if isinstance(shifts, jax.Array) else np
+  shifts = shifts.reshape(-1, 2)
+  rows = xp.arange(x.shape[1])[None, :] - shifts[:, 0:1]
+  cols = xp.arange(x.shape[2])[None, :] - shifts[:, 1:2]
+  return rows, cols
+
+
+def _gather(x, rows, cols):
+  """``x[n, rows[n, h], cols[n, w]]``; a single row of indices is shared."""
+  if rows.shape[0] == 1:  # one shift for all: two plain takes
+    return x[:, rows[0]][:, :, cols[0]]
+  xp = jnp if isinstance(x, jax.Array) else np
+  batch = xp.arange(x.shape[0])[:, None, None]
+  return x[batch, rows[:, :, None], cols[:, None, :]]
+
+
+def _as_backend(x, shifts):
+  """``x`` as JAX when ``x`` or ``shifts`` is a JAX array, else as NumPy."""
+  if isinstance(x, jax.Array) or isinstance(shifts, jax.Array):
+    return jnp.asarray(x)
+  return np.asarray(x)
+
+
+def circular_shift(x: jax.typing.ArrayLike,
+                   shifts: tuple[int, int] | jax.typing.ArrayLike
+                   ) -> jax.Array | np.ndarray:
+  """Shifts each map on the torus: ``out[n, h, w] = x[n, h - dy, w - dx]``.
+
+  The one circular shift of the project: :class:`CircularShift` and
+  :func:`data.circular_shift` call it.
+
+  Args:
+    x: ``[B, H, W, C]`` or ``[B, H, W, G, C]`` (any dtype), NumPy or JAX.
+    shifts: ``(dy, dx)`` for all maps or an int array ``[B, 2]`` (any
+      integers; taken modulo ``H`` and ``W``); may be traced under ``jit``.
+
+  Returns:
+    The shape and dtype of ``x``: NumPy when both ``x`` and ``shifts`` are
+    NumPy (or Python), JAX otherwise.
+  """
+  base.check_features(x, floating=False)
+  x = _as_backend(x, shifts)
+  rows, cols = _source_indices(x, shifts)
+  return _gather(x, rows % x.shape[1], cols % x.shape[2])
+
+
+def zero_fill_shift(x: jax.typing.ArrayLike,
+                    shifts: tuple[int, int] | jax.typing.ArrayLike
+                    ) -> jax.Array | np.ndarray:
+  """Shifts each map with zeros entering at the border (content falls off).
+
+  The one zero-fill shift of the project: :class:`ZeroFillShift` and
+  :func:`data.zero_fill_shift` call it. Args and shapes as
+  :func:`circular_shift`; a shift of ``H`` or more rows leaves all zeros.
+  """
+  base.check_features(x, floating=False)
+  x = _as_backend(x, shifts)
+  rows, cols = _source_indices(x, shifts)
+  xp = jnp if isinstance(x, jax.Array) else np
+  height, width = x.shape[1:3]
+  inside = (((rows >= 0) & (rows < height))[:, :, None] &
+            ((cols >= 0) & (cols < width))[:, None, :])  # [1 or N, H, W]
+  shifted = _gather(x, xp.clip(rows, 0, height - 1),
+                    xp.clip(cols, 0, width - 1))
+  inside = inside.reshape(inside.shape + (1,) * (x.ndim - 3))
+  return xp.where(inside, shifted, xp.zeros((), x.dtype))
+
+
 @dataclasses.dataclass(frozen=True)
 class _IntegerShift(base.Transform):
   """Shared fields and checks of the integer shifts."""
@@ -63,8 +153,7 @@ class CircularShift(_IntegerShift):
 
   def __call__(self, x):
     base.check_features(x)
-    return jnp.roll(jnp.asarray(x), (int(self.dy), int(self.dx)),
-                    axis=base.SPATIAL_AXES)
+    return circular_shift(jnp.asarray(x), (int(self.dy), int(self.dx)))
 
   def output_action(self, *, stride=1):
     """A shift by ``t`` becomes ``t / stride``: exact when divisible, else ideal.
@@ -92,17 +181,7 @@ class ZeroFillShift(_IntegerShift):
 
   def __call__(self, x):
     base.check_features(x)
-    x = jnp.asarray(x)
-    h, w = x.shape[1], x.shape[2]
-    dy, dx = int(self.dy), int(self.dx)
-    if abs(dy) >= h or abs(dx) >= w:
-      return jnp.zeros_like(x)
-    # Pad on the side content moves to, then crop back to [H, W].
-    pads = [(0, 0)] * x.ndim
-    pads[1] = (max(dy, 0), max(-dy, 0))
-    pads[2] = (max(dx, 0), max(-dx, 0))
-    padded = jnp.pad(x, pads)
-    return padded[:, max(-dy, 0):max(-dy, 0) + h, max(-dx, 0):max(-dx, 0) + w]
+    return zero_fill_shift(jnp.asarray(x), (int(self.dy), int(self.dx)))
 
   def output_action(self, *, stride=1):
     if not self._divisible(stride):

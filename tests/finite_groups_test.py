@@ -7,10 +7,12 @@ checked here without editing this file.
 
 import dataclasses
 import itertools
+import math
 
 from absl.testing import absltest
 from absl.testing import parameterized
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 import groups
@@ -207,15 +209,22 @@ class BilinearRotationTest(parameterized.TestCase):
 
   @parameterized.parameters(90, 180, 270)
   def test_interpolation_path_agrees_with_rot90(self, degrees):
-    # The bilinear taps alone, without the exact shortcut.
+    # The bilinear resampling alone (groups.interpolated.rotate, radians),
+    # without BilinearRotation's exact shortcut.
     from groups import interpolated  # pylint: disable=g-import-not-at-top
     x = _random((1, 5, 5, 1))
-    sources, weights = interpolated._bilinear_taps(5, 5, float(degrees))
-    flat = x.reshape(1, 25, 1)
-    out = sum(weights[t][None, :, :, None] * flat[:, sources[t]].reshape(
-        1, 5, 5, 1) for t in range(4))
+    out = interpolated.rotate(jnp.asarray(x), math.radians(degrees))
     np.testing.assert_allclose(out, np.rot90(x, degrees // 90, axes=(1, 2)),
                                atol=1e-6)
+
+  def test_one_angle_per_map_of_a_group_map(self):
+    from groups import interpolated  # pylint: disable=g-import-not-at-top
+    x = _random((2, 9, 9, 4, 2))  # [B, H, W, G, C]
+    out = interpolated.rotate(x, np.radians([30.0, -100.0]))
+    self.assertIsInstance(out, np.ndarray)
+    for n, degrees in enumerate((30.0, -100.0)):
+      np.testing.assert_allclose(
+          out[n:n + 1], groups.BilinearRotation(degrees)(x[n:n + 1]), atol=1e-6)
 
   def test_counter_clockwise(self):
     # A dot right of centre moves up-right (row decreases) under +45 degrees.

@@ -25,6 +25,26 @@ def zero_fill_shift_reference(x, dy, dx):
   return out
 
 
+class ShiftFunctionsTest(absltest.TestCase):
+  """translations.circular_shift / zero_fill_shift: one amount per map."""
+
+  def test_per_map_shifts_of_group_maps_match_the_transforms(self):
+    from groups import translations  # pylint: disable=g-import-not-at-top
+    x = _random((3, 5, 6, 4, 2))  # [B, H, W, G, C]
+    shifts = np.array([[1, -2], [0, 7], [-6, 3]])
+    for n, (dy, dx) in enumerate(shifts):
+      np.testing.assert_array_equal(
+          translations.circular_shift(x, shifts)[n:n + 1],
+          np.roll(x[n:n + 1], (dy, dx), axis=(1, 2)))
+      shifted = jax.jit(translations.zero_fill_shift)(x, jnp.asarray(shifts))
+      np.testing.assert_array_equal(
+          shifted[n:n + 1], zero_fill_shift_reference(x[n:n + 1], dy, dx))
+    self.assertIsInstance(translations.circular_shift(x, (1, 1)), np.ndarray)
+    with self.assertRaisesRegex(ValueError,
+                                r'^shifts must be a \(dy, dx\) pair'):
+      translations.zero_fill_shift(x, np.zeros((2, 2), int))
+
+
 class CircularShiftTest(parameterized.TestCase):
 
   @parameterized.parameters((1, 0), (0, 2), (-1, 3), (5, -7), (0, 0))

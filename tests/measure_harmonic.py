@@ -22,6 +22,7 @@ import numpy as np
 
 import groups
 import layers
+from experiments import reporting
 from groups import harmonic as harmonic_groups
 from groups import synthetic
 from groups import testing
@@ -73,20 +74,20 @@ def measure(*, batch: int = 8, size: int = 33, cutoff: float = 0.1,
 
 def markdown(rows: dict[str, list[float]]) -> str:
   """The error table plus the conv / hconv ratio per filter size (order 1)."""
-  header = '| layer | ' + ' | '.join(f'{a:g} deg' for a in ANGLES) + ' |'
-  lines = [header, '|---|' + '---:|' * len(ANGLES)]
-  for name, errors in rows.items():
-    lines.append(f'| {name} | ' + ' | '.join(f'{e:.4f}' for e in errors) +
-                 ' |')
-  lines += ['', '| ratio conv / hconv (m<=1) | ' + ' | '.join(
-      f'{a:g} deg' for a in ANGLES) + ' |', '|---|' + '---:|' * len(ANGLES)]
-  for name, errors in rows.items():
+  angles = {i: f'{a:g} deg' for i, a in enumerate(ANGLES)}
+  errors = reporting.markdown_table(
+      [{'layer': name, **dict(enumerate(values))}
+       for name, values in rows.items()], {'layer': 'layer', **angles},
+      formats=dict.fromkeys(angles, lambda e: f'{e:.4f}'))
+  ratios = []
+  for name, values in rows.items():
     if name.startswith('conv'):
       k = name.split('=')[1]
-      ratios = np.asarray(errors) / np.asarray(rows[f'hconv k={k} m<=1'])
-      lines.append(f'| k={k} | ' + ' | '.join(f'{r:.0f}x' for r in ratios) +
-                   ' |')
-  return '\n'.join(lines)
+      ratio = np.asarray(values) / np.asarray(rows[f'hconv k={k} m<=1'])
+      ratios.append({'layer': f'k={k}', **dict(enumerate(ratio))})
+  return errors + '\n\n' + reporting.markdown_table(
+      ratios, {'layer': 'ratio conv / hconv (m<=1)', **angles},
+      formats=dict.fromkeys(angles, lambda r: f'{r:.0f}x'))
 
 
 def main():

@@ -12,8 +12,6 @@ from absl.testing import parameterized
 import jax
 import numpy as np
 
-import groups
-import models
 from experiments import metrics
 
 WIDTH = 5
@@ -195,36 +193,6 @@ class ModelMetricsTest(parameterized.TestCase):
     result = metrics.accuracy_vs_rotation(column_classifier, images, labels,
                                           angles=[0.0, math.pi])
     self.assertEqual(result, {0.0: 1.0, math.pi: 0.5})
-
-
-class LayerEquivarianceTest(absltest.TestCase):
-  """Per-layer errors of a model: exact where the theory says so."""
-
-  def _errors(self, downsampling, transform):
-    model = models.CNN(widths=(4, 8), downsampling=downsampling)
-    x = np.random.default_rng(0).random((4, 16, 16, 1)).astype(np.float32)
-    variables = model.init(jax.random.key(0, impl='rbg'), x)
-    return metrics.layer_equivariance_errors(model, variables, x, transform)
-
-  def test_stride1_cnn_is_exact_at_every_layer(self):
-    errors = self._errors('none', groups.CircularShift(3, -2))
-    self.assertEqual(sorted(errors), ['__call__', 'conv0', 'conv1', 'head'])
-    for path, error in errors.items():
-      self.assertLess(error, 1e-5, path)
-
-  def test_max_pool_breaks_after_the_pool_and_aps_restores_the_logits(self):
-    shift = groups.CircularShift(0, 1)
-    max_errors = self._errors('max', shift)
-    aps_errors = self._errors('aps', shift)
-    self.assertLess(max_errors['conv0'], 1e-5)      # before any pooling
-    self.assertGreater(max_errors['conv1'], 1e-2)   # after a stride-2 pool
-    self.assertGreater(max_errors['__call__'], 1e-3)
-    self.assertLess(aps_errors['__call__'], 1e-5)   # APS: invariant logits
-
-  def test_rejects_a_non_transform(self):
-    with self.assertRaisesRegex(ValueError, 'transform must be'):
-      metrics.layer_equivariance_errors(
-          models.CNN(), {}, np.zeros((1, 8, 8, 1), np.float32), 'shift')
 
 
 if __name__ == '__main__':

@@ -33,29 +33,11 @@
 
 # %%
 import math
-import os
-import pathlib
-import sys
 import time
 
-
-def find_repo_root() -> pathlib.Path:
-  """The checkout holding ``groups/``: from this file, or from the notebook's folder."""
-  start = (pathlib.Path(__file__).resolve().parent if '__file__' in globals()
-           else pathlib.Path.cwd())
-  for folder in (start, *start.parents):
-    if (folder / 'groups' / '__init__.py').is_file():
-      return folder
-  raise RuntimeError(f'no equivlab checkout above {start}')
-
-
-ROOT = find_repo_root()
-if str(ROOT) not in sys.path:
-  sys.path.insert(0, str(ROOT))
-FAST = os.environ.get('EQUIVLAB_NOTEBOOK_FAST', '') not in ('', '0')
-OUT = pathlib.Path(os.environ.get('EQUIVLAB_NOTEBOOK_OUT') or ROOT / 'docs' / 'images')
-OUT.mkdir(parents=True, exist_ok=True)
-START = time.perf_counter()
+# Shared set-up (docs/notebooks/_notebook.py): puts the checkout on sys.path, reads
+# EQUIVLAB_NOTEBOOK_FAST (FAST) and EQUIVLAB_NOTEBOOK_OUT (OUT), starts the clock.
+from _notebook import FAST, OUT, START, show
 
 import flax.linen as nn
 import hypothesis
@@ -68,17 +50,6 @@ import numpy as np
 import groups
 from groups import synthetic
 from groups import testing
-
-
-def show(fig, name=None):
-  """Saves ``fig`` as ``OUT/name`` (if named), shows it in Jupyter, closes it."""
-  if name:
-    fig.savefig(OUT / name, dpi=110, bbox_inches='tight')
-    print(f'wrote {OUT / name}')
-  if 'ipykernel' in sys.modules:
-    from IPython.display import display  # only inside Jupyter
-    display(fig)
-  plt.close(fig)
 
 
 print(f'fast mode: {FAST}; figures -> {OUT}')

@@ -30,29 +30,11 @@
 # figures go to `EQUIVLAB_NOTEBOOK_OUT` (default `docs/images/`).
 
 # %%
-import os
-import pathlib
-import sys
 import time
 
-
-def find_repo_root() -> pathlib.Path:
-  """The checkout holding ``groups/``: from this file, or from the notebook's folder."""
-  start = (pathlib.Path(__file__).resolve().parent if '__file__' in globals()
-           else pathlib.Path.cwd())
-  for folder in (start, *start.parents):
-    if (folder / 'groups' / '__init__.py').is_file():
-      return folder
-  raise RuntimeError(f'no equivlab checkout above {start}')
-
-
-ROOT = find_repo_root()
-if str(ROOT) not in sys.path:
-  sys.path.insert(0, str(ROOT))
-FAST = os.environ.get('EQUIVLAB_NOTEBOOK_FAST', '') not in ('', '0')
-OUT = pathlib.Path(os.environ.get('EQUIVLAB_NOTEBOOK_OUT') or ROOT / 'docs' / 'images')
-OUT.mkdir(parents=True, exist_ok=True)
-START = time.perf_counter()
+# Shared set-up (docs/notebooks/_notebook.py): puts the checkout on sys.path, reads
+# EQUIVLAB_NOTEBOOK_FAST (FAST) and EQUIVLAB_NOTEBOOK_OUT (OUT), starts the clock.
+from _notebook import FAST, OUT, START, show
 
 import jax
 import jax.numpy as jnp
@@ -64,18 +46,8 @@ import groups
 import layers
 import models
 from groups import synthetic
+from layers import group_conv
 from layers import harmonic
-
-
-def show(fig, name=None):
-  """Saves ``fig`` as ``OUT/name`` (if named), shows it in Jupyter, closes it."""
-  if name:
-    fig.savefig(OUT / name, dpi=110, bbox_inches='tight')
-    print(f'wrote {OUT / name}')
-  if 'ipykernel' in sys.modules:
-    from IPython.display import display  # only inside Jupyter
-    display(fig)
-  plt.close(fig)
 
 
 print(f'fast mode: {FAST}; figures -> {OUT}')
@@ -83,7 +55,7 @@ print(f'fast mode: {FAST}; figures -> {OUT}')
 # %% [markdown]
 # ## 1. A p4 lifting convolution: the output turns and cycles
 #
-# `layers.lifting_conv2d(x, kernel, group=groups.Cyclic(4))` correlates the image with
+# `layers.group_conv.lifting_conv2d(x, kernel, group=groups.Cyclic(4))` correlates the image with
 # the filter turned by 0°, 90°, 180° and 270°, and stacks the four answers along a new
 # group axis: `[B, H, W, C] -> [B, H, W, G, C']`, `G = 4`. With a vertical-edge filter the
 # four slices are edge maps of four orientations.
@@ -103,7 +75,7 @@ edge = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)[:, :, None, No
 
 
 def lift(x):  # [B, H, W, 1] -> [B, H, W, 4, 1]
-  return jax.nn.relu(layers.lifting_conv2d(x, edge, group=p4, padding='zeros'))
+  return jax.nn.relu(group_conv.lifting_conv2d(x, edge, group=p4, padding='zeros'))
 
 
 y = lift(digit)
@@ -248,10 +220,10 @@ phase = phase.astype(np.float32)
 
 layer_fns = {
     'ordinary conv → ReLU': lambda x: jax.nn.relu(layers.conv2d(x, plain_kernel)),
-    'p4 lifting conv → max over G': lambda x: layers.group_pool(
-        layers.lifting_conv2d(x, lift_kernel, group=p4, padding='zeros')),
-    'C8 lifting conv (bilinear) → max over G': lambda x: layers.group_pool(
-        layers.lifting_conv2d(x, lift_kernel, group=groups.Cyclic(8), padding='zeros')),
+    'p4 lifting conv → max over G': lambda x: group_conv.group_pool(
+        group_conv.lifting_conv2d(x, lift_kernel, group=p4, padding='zeros')),
+    'C8 lifting conv (bilinear) → max over G': lambda x: group_conv.group_pool(
+        group_conv.lifting_conv2d(x, lift_kernel, group=groups.Cyclic(8), padding='zeros')),
     'H-conv (orders 0, 1) → magnitudes': lambda x: harmonic.invariant_readout(
         harmonic.harmonic_conv2d(x, radial, phase, filter_size=k, max_order=1)),
 }

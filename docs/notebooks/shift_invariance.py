@@ -31,30 +31,12 @@
 # test suite runs); figures go to `EQUIVLAB_NOTEBOOK_OUT` (default `docs/images/`).
 
 # %%
-import os
-import pathlib
-import sys
 import tempfile
 import time
 
-
-def find_repo_root() -> pathlib.Path:
-  """The checkout holding ``groups/``: from this file, or from the notebook's folder."""
-  start = (pathlib.Path(__file__).resolve().parent if '__file__' in globals()
-           else pathlib.Path.cwd())
-  for folder in (start, *start.parents):
-    if (folder / 'groups' / '__init__.py').is_file():
-      return folder
-  raise RuntimeError(f'no equivlab checkout above {start}')
-
-
-ROOT = find_repo_root()
-if str(ROOT) not in sys.path:
-  sys.path.insert(0, str(ROOT))
-FAST = os.environ.get('EQUIVLAB_NOTEBOOK_FAST', '') not in ('', '0')
-OUT = pathlib.Path(os.environ.get('EQUIVLAB_NOTEBOOK_OUT') or ROOT / 'docs' / 'images')
-OUT.mkdir(parents=True, exist_ok=True)
-START = time.perf_counter()
+# Shared set-up (docs/notebooks/_notebook.py): puts the checkout on sys.path, reads
+# EQUIVLAB_NOTEBOOK_FAST (FAST) and EQUIVLAB_NOTEBOOK_OUT (OUT), starts the clock.
+from _notebook import FAST, OUT, START, show
 
 import jax
 import jax.numpy as jnp
@@ -65,20 +47,9 @@ import numpy as np
 import data
 import groups
 import layers
-from experiments import probe
-from experiments import probing
+from experiments import probe_harness
+from experiments import shift_probe
 from experiments import reporting
-
-
-def show(fig, name=None):
-  """Saves ``fig`` as ``OUT/name`` (if named), shows it in Jupyter, closes it."""
-  if name:
-    fig.savefig(OUT / name, dpi=110, bbox_inches='tight')
-    print(f'wrote {OUT / name}')
-  if 'ipykernel' in sys.modules:
-    from IPython.display import display  # only inside Jupyter
-    display(fig)
-  plt.close(fig)
 
 
 print(f'fast mode: {FAST}; figures -> {OUT}; jax {jax.__version__} on '
@@ -87,7 +58,7 @@ print(f'fast mode: {FAST}; figures -> {OUT}; jax {jax.__version__} on '
 # %% [markdown]
 # ## 1. The probe: which part is shift-equivariant, which part invariant?
 #
-# `experiments.probe` builds CNN parts from one set of random weights (3×3 convs with
+# `experiments.shift_probe` builds CNN parts from one set of random weights (3×3 convs with
 # circular padding, 8 channels) and measures the relative error
 # ‖f(Tx) − T′f(x)‖ / ‖T′f(x)‖ with `groups.equivariance_error`. `T` shifts the input by
 # `t` pixels to the right (`groups.CircularShift`; a `groups.FourierShift` for the
@@ -97,21 +68,21 @@ print(f'fast mode: {FAST}; figures -> {OUT}; jax {jax.__version__} on '
 # compare against the band-limited half-pixel shift of its output.
 
 # %%
-params = probe.init_params(np.random.default_rng([0, 0]), channels=8)
-all_probes = {p.name: p for p in probe.make_probes(params)}
+params = shift_probe.init_params(np.random.default_rng([0, 0]), channels=8)
+all_probes = {p.name: p for p in shift_probe.make_probes(params)}
 names = ['conv_circular', 'conv_circular_s2', 'max_pool_s2', 'blur_pool_s2',
          'aps_pool_s2', 'net_stride1', 'net_strided_conv', 'net_max_pool',
          'net_max_blur_pool', 'net_aps_pool', 'net_fc_head']
 if not FAST:
   names[4:4] = ['max_blur_pool_s2']
-networks = {name: probe.Probe(name, all_probes[name].kind, all_probes[name].stride,
+networks = {name: shift_probe.Probe(name, all_probes[name].kind, all_probes[name].stride,
                               jax.jit(all_probes[name].fn)) for name in names}
 shifts = [1, 2, 0.5] if FAST else [0, 1, 2, 3, 4, 0.5]
-images = probing.load_images(('digits', 'random'), batch_size=4 if FAST else 16,
-                             image_size=probe.IMAGE_SIZE,
+images = probe_harness.load_images(('digits', 'random'), batch_size=4 if FAST else 16,
+                             image_size=shift_probe.IMAGE_SIZE,
                              rng=np.random.default_rng([0, 1]))
-transforms = [({'shift': s}, probe.shift_transform(s, 'horizontal')) for s in shifts]
-rows = probing.measure(networks, images, transforms, evaluate=probe.evaluate,
+transforms = [({'shift': s}, shift_probe.shift_transform(s, 'horizontal')) for s in shifts]
+rows = probe_harness.measure(networks, images, transforms, evaluate=shift_probe.evaluate,
                        network_key='function')
 for source in images:
   print(f'\nMean relative error on {source} images (32 x 32), shift to the right:\n')

@@ -15,7 +15,9 @@ start the same command once per host with ``--distributed`` (and, outside
 Slurm / Open MPI / TPU pods, ``--coordinator_address=<host 0>:<port>
 --num_processes=<hosts> --process_id=<this host's rank>``).
 
-One run per workdir: a second command on a busy --workdir exits 1 at once.
+One run per workdir: a second command on a busy --workdir exits 69 at once
+(EX_UNAVAILABLE); a config change that the workdir's checkpoints cannot follow
+exits 78 (EX_CONFIG) before restoring anything.
 SIGTERM / Ctrl-C save the current step and exit 75 (EX_TEMPFAIL): run the same
 command again to resume.
 """

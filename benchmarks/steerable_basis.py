@@ -38,12 +38,8 @@ from groups import representations as reps_lib
 from layers.steerable import basis as basis_lib
 
 
-def _define_flags():
-  """Only when run as a script: ``import_e2cnn`` imports benchmarks.peers,
-  which imports this module again as ``benchmarks.steerable_basis``; a
-  module-level flag would then be defined twice (absl DuplicateFlagError)."""
-  return flags.DEFINE_string('results_dir', 'benchmarks/results',
-                             'Folder for steerable_basis.md / .csv.')
+_OUT = flags.DEFINE_string('results_dir', 'benchmarks/results',
+                           'Folder for steerable_basis.md / .csv.')
 
 # (group, input fields, output fields, kernel size); a field is 'regular',
 # 'trivial', ('irrep', *id) or ('quotient', 'C'|'D', M).
@@ -100,20 +96,14 @@ def field_type(group, fields) -> groups.FieldType:
 
 
 def import_e2cnn():
-  """``(torch, e2cnn)`` with the NumPy 2 shims of benchmarks.peers, or None."""
+  """``(torch, e2cnn)`` with the NumPy 2 shims
+  (:func:`benchmarks.common.patch_e2cnn_for_numpy2`), or None."""
   try:
     import torch  # pylint: disable=g-import-not-at-top
     import e2cnn  # pylint: disable=g-import-not-at-top
   except ImportError:
     return None
-  # The shims live with the peer benchmarks (benchmarks/peers/harness.py;
-  # benchmarks/peers.py before it became a package).
-  # pylint: disable=g-import-not-at-top,protected-access
-  try:
-    from benchmarks.peers import harness as shims
-  except ImportError:
-    from benchmarks import peers as shims
-  shims._patch_e2cnn_for_numpy2(e2cnn)
+  common.patch_e2cnn_for_numpy2(e2cnn)
   return torch, e2cnn
 
 
@@ -290,5 +280,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  _OUT = _define_flags()
   app.run(main)

@@ -16,7 +16,7 @@ import ml_collections
 
 # config.experiment -> (module, its run(config, workdir) function).
 _RUNNERS: dict[str, tuple[str, str]] = {
-    'probe': ('experiments.probe', 'run'),
+    'probe': ('experiments.shift_probe', 'run'),
     'study': ('experiments.study', 'run'),
     'train': ('experiments.train', 'train_and_evaluate'),
     'hnet_depth': ('experiments.hnet_depth', 'run'),

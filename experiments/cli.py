@@ -17,10 +17,11 @@ from experiments.train import config_history
 from experiments.train import preemption
 from experiments.train import workdir_lock
 
-# Exit statuses of main.py besides 0 (done) and 1 (an error).
-BUSY_EXIT_CODE = 1                                  # another run holds --workdir
-INCOMPATIBLE_EXIT_CODE = 1                          # checkpoints can't follow
-REQUEUE_EXIT_CODE = preemption.REQUEUE_EXIT_CODE    # stopped by a signal: re-run
+# Exit statuses of main.py besides 0 (done) and 1 (any other error); the
+# numbers are BSD sysexits.h codes, so a scheduler can tell them apart:
+BUSY_EXIT_CODE = 69          # EX_UNAVAILABLE: another live run holds --workdir
+INCOMPATIBLE_EXIT_CODE = 78  # EX_CONFIG: the config breaks the checkpoints
+REQUEUE_EXIT_CODE = preemption.REQUEUE_EXIT_CODE  # 75, EX_TEMPFAIL: re-run
 
 
 def parse_flags(argv: Sequence[str]) -> list[str]:

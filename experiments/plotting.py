@@ -3,7 +3,7 @@
 Every function takes result rows and writes one PNG: the study plots take the
 rows of :func:`experiments.study.run` (one dict per model with ``label`` and
 metric keys); :func:`error_panels` takes the rows of
-:func:`experiments.probing.measure` (one dict per network x images x
+:func:`experiments.probe_harness.measure` (one dict per network x images x
 transform x kind, with an ``error``); :func:`error_vs_angle` and
 :func:`layer_error_panels` take the rows of
 :mod:`experiments.rotation_report`.

@@ -29,6 +29,8 @@ from groups.finite import RegularAction
 from groups.fourier_rotation import FourierRotation
 from groups.interpolated import BilinearRotation
 from groups.interpolated import inscribed_disk
+from groups.named import group_by_name
+from groups.named import rotation_element
 from groups.representations import direct_sum
 from groups.representations import Representation
 from groups.rotations import Flip
@@ -46,10 +48,10 @@ for _module in _pkgutil.iter_modules(__path__):
 __all__ = [
     'BilinearRotation', 'CircularShift', 'Compose', 'Cyclic', 'Dihedral',
     'equivariance_error', 'FEATURE_LAYOUT', 'finite_group', 'FiniteGroup',
-    'Flip', 'FourierRotation', 'FourierShift', 'Identity', 'inscribed_disk',
-    'interior_mask', 'RegularAction', 'relative_error', 'Rot90', 'Transform',
+    'Flip', 'FourierRotation', 'FourierShift', 'group_by_name', 'Identity', 'inscribed_disk',
+    'interior_mask', 'RegularAction', 'relative_error', 'Rot90', 'rotation_element', 'Transform',
     'transformed_pair', 'ZeroFillShift',
-    # Steerable (issue 14): representations and field types.
+    # Steerable: representations and field types.
     'direct_sum', 'FieldTransform', 'FieldType', 'fields_to_group_map',
     'group_map_to_fields', 'O2', 'Representation', 'SO2',
 ]

@@ -54,6 +54,8 @@ from typing import Any
 
 import numpy as np
 
+from groups import finite
+
 # Singular values below this count as zero when solving for intertwiners.
 _NULL_TOLERANCE = 1e-8
 
@@ -226,11 +228,13 @@ def _regular(group) -> 'Representation':
 
 def _subgroup_elements(group, subgroup) -> frozenset[int]:
   """The elements of ``group`` forming the standard copy of ``subgroup``."""
-  from groups import cyclic, dihedral  # pylint: disable=g-import-not-at-top
+  # By family symbol ('C' = groups.Cyclic, 'D' = groups.Dihedral), so that
+  # this module need not import the families that import it.
+  family = (subgroup.symbol if isinstance(subgroup, finite.FiniteGroup)
+            else None)
   n = group.n
-  ok = (isinstance(subgroup, cyclic.Cyclic) or (
-      isinstance(subgroup, dihedral.Dihedral) and
-      isinstance(group, dihedral.Dihedral)))
+  ok = family == 'C' or (family == 'D' and
+                         getattr(group, 'symbol', None) == 'D')
   if not ok or n % subgroup.n:
     raise ValueError(
         f'subgroup must be groups.Cyclic(M) (in C_N or D_N) or '
@@ -238,7 +242,7 @@ def _subgroup_elements(group, subgroup) -> frozenset[int]:
         f'{subgroup!r} for group {group}.')
   step = n // subgroup.n
   rotations = {k * step for k in range(subgroup.n)}
-  if isinstance(subgroup, dihedral.Dihedral):
+  if family == 'D':
     rotations |= {k + n for k in rotations}
   return frozenset(rotations)
 
@@ -361,10 +365,6 @@ class Representation:
           f'got shape {p.shape}.')
     return Representation(self.group, name or f'{self.name}^P', self.irreps,
                           p @ self.change_of_basis)
-
-  def restrict_irreps(self) -> list['Representation']:
-    return [self.group.irrep(*(i if isinstance(i, tuple) else (i,)))
-            for i in self.irreps]
 
 
 def direct_sum(*representations: Representation,

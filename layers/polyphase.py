@@ -9,7 +9,7 @@ same content is chosen, and the output is a circular shift of the unshifted
 output:
 
 * APS (:func:`layers.aps_pool`, Chaman & Dokmanic 2021) — largest norm.
-* LPS (:func:`lpd`, Rojas-Gomez et al., NeurIPS 2022, "Learnable polyphase
+* LPS (:func:`lps_downsample`, :class:`LPD`, Rojas-Gomez et al., NeurIPS 2022, "Learnable polyphase
   sampling for shift invariant and equivariant convolutional networks") —
   largest logit of a small *shared* logit network applied to every
   component (:func:`polyphase_logits`: circular convs + ReLU, then a global
@@ -24,7 +24,7 @@ Upsampling back to the grid the paired downsampler came from:
 * :func:`polyphase_upsample` puts ``x`` at the phase APS/LPD chose (zeros at
   the other ``P - 1`` phases): the encoder-decoder ``up(down(x))`` is then
   exactly equivariant to every circular shift (APS/LPS U-Nets,
-  ``models/unet.py``). :func:`lpu` does the same with LPD's weights
+  ``models/unet.py``). :func:`lps_upsample` does the same with LPD's weights
   ``[B, P]`` (one-hot at test time; differentiable while training).
 * :func:`blur_upsample` — zero insertion at phase 0 followed by a binomial
   blur (gain ``s**2``): the anti-aliased transposed convolution of Zhang
@@ -36,10 +36,15 @@ it: the optional blur is ``blur_pool(method='slices')`` (the same arithmetic
 at every pixel, as in :func:`layers.aps_pool`); the logit network is a
 circular convolution of the stacked components; and the global mean sums
 the *sorted* per-pixel values, so a circular shift of a component (which
-reorders the pixels) cannot change the rounding of the sum. Ties resolve to
-the first component (``jnp.argmax``); they happen for inputs whose
-components are equal (e.g. constant maps) and make the choice
-rounding-dependent, as for APS. One tie is structural: after a binomial blur
+reorders the pixels) cannot change the rounding of the sum. Exact ties of
+the largest logit are common (a logit network whose ReLUs are all dead on
+two components gives both its last bias): ``jnp.argmax`` would take the
+first, an *index*, and a shifted input would keep another phase. The
+argmax is therefore :func:`layers.pooling.shift_consistent_argmax`, which
+breaks ties by the components' content (per-channel extremes and neighbour
+products, the same floats after any circular shift); only components that
+are circular shifts of one another (or whose keys coincide) still resolve to
+the first index. One tie is structural: after a binomial blur
 (``filter_size > 1``) every component has the same mean, so a logit network
 that is *linear* on its input (ReLUs all active or all dead, or no hidden
 layer) gives all components the same logit up to rounding — the trap of
@@ -161,18 +166,25 @@ def polyphase_logits(x: jax.typing.ArrayLike,
 
 def polyphase_weights(logits: jax.typing.ArrayLike, *,
                       selection: str = 'argmax', temperature: float = 1.0,
-                      key: jax.Array | None = None) -> jax.Array:
+                      key: jax.Array | None = None,
+                      components: jax.typing.ArrayLike | None = None
+                      ) -> jax.Array:
   """Component weights ``[B, P]`` from LPS logits.
 
   Args:
     logits: ``[B, P]`` floating.
-    selection: 'argmax' (one-hot of the largest logit, first on ties: test
-      time; no gradient), 'softmax' (``softmax(logits / temperature)``),
+    selection: 'argmax' (one-hot of the largest logit: test time; no
+      gradient; ties broken by ``components`` if given, else the first), 'softmax' (``softmax(logits / temperature)``),
       'gumbel_soft' (``softmax((logits + g) / temperature)`` with Gumbel noise
       ``g``: training, soft mixing) or 'gumbel_hard' (one-hot of that sample,
       with the gradient of the soft sample: straight-through).
     temperature: > 0, the Gumbel-softmax / softmax temperature.
     key: PRNG key; required for the Gumbel selections.
+    components: optional ``[P, B, h, w, C]``, the polyphase components the
+      logits were computed from (:func:`polyphase_components`, after the
+      blur); with 'argmax', ties of the largest logit are then broken by
+      the components' content, consistently under circular shifts
+      (:func:`layers.pooling.shift_consistent_argmax`) instead of by index.
 
   Returns:
     ``[B, P]``, rows summing to 1 (exactly one-hot for 'argmax' and
@@ -185,8 +197,11 @@ def polyphase_weights(logits: jax.typing.ArrayLike, *,
   logits = jnp.asarray(logits)
   num_phases = logits.shape[-1]
   if selection == 'argmax':
-    return jax.nn.one_hot(jnp.argmax(logits, axis=-1), num_phases,
-                          dtype=logits.dtype)
+    if components is None:
+      index = jnp.argmax(logits, axis=-1)
+    else:
+      index = pooling.shift_consistent_argmax(logits.T, components)
+    return jax.nn.one_hot(index, num_phases, dtype=logits.dtype)
   if selection == 'softmax':
     return jax.nn.softmax(logits / temperature, axis=-1)
   if key is None:
@@ -202,9 +217,9 @@ def polyphase_weights(logits: jax.typing.ArrayLike, *,
   return hard + (soft - jax.lax.stop_gradient(soft))
 
 
-def lpd(x: jax.typing.ArrayLike, weights: jax.typing.ArrayLike, *,
-        stride: int = 2, filter_size: int = 1) -> jax.Array:
-  """Learnable polyphase downsampling: the weighted sum of the components.
+def mix_polyphase(x: jax.typing.ArrayLike, weights: jax.typing.ArrayLike, *,
+                  stride: int = 2, filter_size: int = 1) -> jax.Array:
+  """LPS's downsampling by given weights: the weighted sum of the components.
 
   With one-hot ``weights`` (test time) this is exactly the chosen component
   (``1 * c + 0 * ...``), i.e. :func:`layers.take_polyphase` with its index.
@@ -231,26 +246,32 @@ def lps_downsample(x: jax.typing.ArrayLike,
                    selection: str = 'argmax', temperature: float = 1.0,
                    key: jax.Array | None = None
                    ) -> tuple[jax.Array, jax.Array]:
-  """:func:`polyphase_logits` -> :func:`polyphase_weights` -> :func:`lpd`.
+  """:func:`polyphase_logits` -> :func:`polyphase_weights` ->
+  :func:`mix_polyphase`.
+
+  With 'argmax', ties of the largest logit are broken by the components'
+  content (:func:`polyphase_weights` with ``components``).
 
   Args: as those three functions.
 
   Returns:
     ``(y [B, H/s, W/s, C], weights [B, P])``; pass ``weights`` to
-    :func:`lpu` to upsample at the same phase.
+    :func:`lps_upsample` to upsample at the same phase.
   """
   logits = polyphase_logits(x, kernels, biases=biases, stride=stride,
                             filter_size=filter_size)
-  weights = polyphase_weights(logits, selection=selection,
-                              temperature=temperature, key=key)
-  return lpd(x, weights, stride=stride, filter_size=filter_size), weights
+  weights = polyphase_weights(
+      logits, selection=selection, temperature=temperature, key=key,
+      components=_components(x, stride, filter_size))
+  return mix_polyphase(x, weights, stride=stride,
+                       filter_size=filter_size), weights
 
 
 # Upsampling.
 
 
-def lpu(x: jax.typing.ArrayLike, weights: jax.typing.ArrayLike, *,
-        stride: int = 2) -> jax.Array:
+def lps_upsample(x: jax.typing.ArrayLike, weights: jax.typing.ArrayLike, *,
+                 stride: int = 2) -> jax.Array:
   """Learnable polyphase upsampling: ``x`` at the phase its LPD chose.
 
   ``out[:, i::s, j::s] = weights[:, i * s + j] * x``: with one-hot weights,
@@ -298,7 +319,7 @@ def polyphase_upsample(x: jax.typing.ArrayLike,
   x = jnp.asarray(x)
   indices = _check_indices(indices, x.shape[0], stride * stride)
   mask = jax.nn.one_hot(indices, stride * stride, dtype=x.dtype)  # [B, P]
-  return lpu(x, mask, stride=stride)
+  return lps_upsample(x, mask, stride=stride)
 
 
 def blur_upsample(x: jax.typing.ArrayLike, *, stride: int = 2,
@@ -396,7 +417,9 @@ class LPD(nn.Module):
     logits = polyphase_logits(x, kernels, biases=biases, stride=self.stride,
                               filter_size=self.filter_size)
     if not train:
-      weights = polyphase_weights(logits, selection='argmax')
+      weights = polyphase_weights(
+          logits, selection='argmax',
+          components=_components(x, self.stride, self.filter_size))
     else:
       if not self.has_rng(self.rng_collection):
         raise ValueError(
@@ -407,13 +430,13 @@ class LPD(nn.Module):
           logits, selection=f'gumbel_{self.train_mode}',
           temperature=self.temperature,
           key=self.make_rng(self.rng_collection))
-    return lpd(x, weights, stride=self.stride,
-               filter_size=self.filter_size), weights
+    return mix_polyphase(x, weights, stride=self.stride,
+                         filter_size=self.filter_size), weights
 
 
 class LPU(nn.Module):
-  """Parameter-free wrapper of :func:`lpu`: ``(x [B, h, w, C], weights [B, P])
-  -> [B, h * s, w * s, C]``.
+  """Parameter-free wrapper of :func:`lps_upsample`: ``(x [B, h, w, C],
+  weights [B, P]) -> [B, h * s, w * s, C]``.
 
   Attributes:
     stride: int >= 1 (that of the paired :class:`LPD`).
@@ -421,7 +444,7 @@ class LPU(nn.Module):
   stride: int = 2
 
   def __call__(self, x: jax.Array, weights: jax.Array) -> jax.Array:
-    return lpu(x, weights, stride=self.stride)
+    return lps_upsample(x, weights, stride=self.stride)
 
 
 class BlurUpsample(nn.Module):

@@ -37,6 +37,9 @@ from layers.blur import blur_pool
 from layers.blur import WIDE_MAP_PIXELS_PER_TAP  # pylint: disable=unused-import
 
 POOL_PADDINGS = ('valid', 'circular', 'same')
+#: The reductions of every pool that collapses an axis (a group axis, a
+#: field's channels, the grid): one name per reduction, here only.
+REDUCTIONS = ('max', 'mean')
 APS_NORMS = ('l1', 'l2', 'linf')
 
 
@@ -219,8 +222,108 @@ def _aps_components(x, stride: int, filter_size: int) -> jax.Array:
   return polyphase_components(x, stride=stride)
 
 
+#: APS's relative tolerance: norms within it of the largest count as tied
+#: (their plain float32 sums can round differently after a shift).
+APS_TIE_RTOL = 1e-5
+
+
+def _lex_greater(a: jax.Array, b: jax.Array) -> jax.Array:
+  """Whether ``a > b`` lexicographically along the last axis."""
+  differ = a != b
+  first = jnp.argmax(differ, axis=-1)[..., None]
+  a_first = jnp.take_along_axis(a, first, axis=-1)[..., 0]
+  b_first = jnp.take_along_axis(b, first, axis=-1)[..., 0]
+  return jnp.any(differ, axis=-1) & (a_first > b_first)
+
+
+def _maxima(candidates: jax.Array, keys: jax.Array) -> jax.Array:
+  """The candidates ``[P, B]`` (bool) whose ``keys[p, b]`` (a vector) no
+  other candidate's beats lexicographically."""
+  greater = _lex_greater(keys[:, None], keys[None, :])  # [Q, P, B]: q beats p
+  beaten = jnp.any(candidates[:, None] & greater, axis=0)  # [P, B]
+  return candidates & ~beaten
+
+
+def _content_keys(components: jax.Array) -> jax.Array:
+  """``[P, B, h, w, C] -> [P, B, 5 C]``: per channel, the largest value,
+  minus the smallest, and the largest product of each pixel with its
+  circular neighbour below, right and below-right.
+
+  Maxima of exactly computed values are the same floats in any order, so a
+  component and any circular shift of it get the same keys, bit for bit
+  (a sum would not: its rounding depends on the order). The neighbour
+  products tell apart components with the same values in another
+  arrangement (pixel permutations, mirror images) at the cost of three
+  rolls, where sorting or comparing all ``h w`` shifts would cost a sort or
+  a loop.
+  """
+  down = jnp.roll(components, -1, axis=2)
+  right = jnp.roll(components, -1, axis=3)
+  diagonal = jnp.roll(down, -1, axis=3)
+  axes = (2, 3)
+  return jnp.concatenate([
+      jnp.max(components, axis=axes), -jnp.min(components, axis=axes),
+      jnp.max(components * down, axis=axes),
+      jnp.max(components * right, axis=axes),
+      jnp.max(components * diagonal, axis=axes)], axis=-1)
+
+
+def shift_consistent_argmax(scores: jax.Array, components: jax.Array, *,
+                            rtol: float = 0.0) -> jax.Array:
+  """The component of largest score, ties broken by content, not index.
+
+  A circular shift of the input permutes the polyphase components (and
+  circularly shifts each), so a choice is shift-consistent when it depends
+  on the components' content only. ``jnp.argmax`` takes the *first* of tied
+  scores, an index: after an odd shift another component comes first, and
+  another phase is kept. Here the candidates are the components whose score
+  is within ``rtol`` of the largest (exact ties for ``rtol=0``), and among
+  several the one with the lexicographically largest content key
+  (:func:`_content_keys`: per-channel extremes and neighbour products, the
+  same floats for a component and any circular shift of it). The keys are
+  computed only when some example has a tie (``lax.cond``), so an untied
+  call costs one comparison.
+
+  What remains: candidates with equal keys -- components that are circular
+  shifts of one another (equal components, a constant or periodic map), or
+  the rare arrangements the keys cannot tell apart -- resolve to the first
+  index. Components that are circular shifts of one another hold the same
+  values, so a network that pools globally after the sampler is still
+  exactly invariant; an encoder-decoder that upsamples at the chosen phase
+  (APS/LPS U-Nets) can then be off by that shift (for an input periodic
+  with a period that is not a multiple of the stride no rule can choose
+  consistently). With ``rtol > 0`` a score right at the tolerance can still
+  flip with rounding, as a score at a tie could with ``jnp.argmax``.
+
+  Args:
+    scores: ``[P, B]``, larger is better.
+    components: ``[P, B, h, w, C]``, from which the scores were computed.
+    rtol: relative tolerance of a tie, >= 0 (APS: :data:`APS_TIE_RTOL`; LPS
+      logits are rounded the same after a shift: 0).
+
+  Returns:
+    int ``[B]`` in ``0..P - 1``.
+  """
+  scores = jnp.asarray(scores)
+  components = jnp.asarray(components)
+  if components.ndim != 5 or scores.shape != components.shape[:2]:
+    raise ValueError(
+        'components must be [P, B, h, w, C] with [P, B] = the shape of scores '
+        f'{tuple(scores.shape)}; got {tuple(components.shape)}.')
+  rtol = validate.number(rtol, 'rtol', minimum=0.0)
+  best = jnp.max(scores, axis=0, keepdims=True)
+  candidates = scores >= best - rtol * jnp.abs(best)
+  tied = jnp.any(jnp.sum(candidates, axis=0) > 1)
+  candidates = jax.lax.cond(
+      tied, lambda: _maxima(candidates, _content_keys(components)),
+      lambda: candidates)
+  return jnp.argmax(candidates, axis=0)
+
+
 def _best_component(components: jax.Array, norm: str) -> jax.Array:
-  """Index ``[B]`` of the component of largest ``norm`` (first on ties)."""
+  """Index ``[B]`` of the component of largest ``norm``; norms within
+  :data:`APS_TIE_RTOL` of it are ties, broken by content
+  (:func:`shift_consistent_argmax`), not by index."""
   validate.check_choice(norm, 'norm', APS_NORMS)
   magnitude = jnp.abs(components)
   if norm == 'l1':
@@ -229,7 +332,7 @@ def _best_component(components: jax.Array, norm: str) -> jax.Array:
     scores = jnp.sum(jnp.square(magnitude), axis=(2, 3, 4))
   else:
     scores = jnp.max(magnitude, axis=(2, 3, 4))
-  return jnp.argmax(scores, axis=0)
+  return shift_consistent_argmax(scores, components, rtol=APS_TIE_RTOL)
 
 
 def _take(components: jax.Array, indices: jax.Array) -> jax.Array:
@@ -244,9 +347,11 @@ def aps_pool(x: jax.typing.ArrayLike, *, stride: int = 2, filter_size: int = 1,
   in the APS paper's anti-aliased variant), then keeps, per example, the
   polyphase component with the largest norm. Shifting the input circularly
   permutes the components (and shifts each), so the same component is kept
-  and the output is a circular shift of the unshifted output. Ties (e.g. a
-  constant input) resolve to the first component and make the choice depend
-  on rounding. One tie is structural: a binomial blur (``filter_size > 1``)
+  and the output is a circular shift of the unshifted output. Norms within
+  :data:`APS_TIE_RTOL` (relative) of the largest are ties, broken by the
+  components' content, not their index (:func:`shift_consistent_argmax`:
+  exact under ties, except between components that are circular shifts of
+  one another). One tie is structural: a binomial blur (``filter_size > 1``)
   has a zero at Nyquist, so all components of a blurred *non-negative* map
   (e.g. after ReLU) have the same sum — use 'l2' or 'linf' there, not 'l1'.
 

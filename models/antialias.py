@@ -155,7 +155,7 @@ class _Rewriter:
                           name=name)
       down, self.phases[key] = lpd(y, train=self.train)
       return down
-    return polyphase.lpd(y, self.phases[key], stride=stride,
+    return polyphase.mix_polyphase(y, self.phases[key], stride=stride,
                          filter_size=owner.filter_size)
 
   # Convolutions (method interception).

@@ -14,14 +14,19 @@ downsampling  down (stride 2)                    up (x2)
              (binomial ``filter_size``)         (zero insertion + blur)
 'aps'        :func:`layers.aps_indices` /       :func:`layers.polyphase_upsample`
              :func:`layers.take_polyphase`      at the indices APS chose
-'lps'        :class:`layers.LPD` (learned)      :func:`layers.lpu` with LPD's
-                                                weights
+'lps'        :class:`layers.LPD` (learned)      :func:`layers.lps_upsample`
+                                                with LPD's weights
 ===========  =================================  ==============================
 
 With 'aps' and 'lps' (eval mode for 'lps') the output is *exactly*
 equivariant to every circular shift of the input: the down-sampler keeps
 the same content whatever the shift, and the up-sampler puts it back where
-it came from (Chaman & Dokmanic 2021; Rojas-Gomez et al. 2022). 'blur' is
+it came from (Chaman & Dokmanic 2021; Rojas-Gomez et al. 2022). This holds
+when norms or logits tie too (ties are broken by the components' content,
+:func:`layers.pooling.shift_consistent_argmax`), with one exception: at a
+level where the tied components are exact circular shifts of one another
+(e.g. a constant or periodic feature map), the first is kept, and the
+output can be off by that shift. 'blur' is
 approximately equivariant, 'strided' is not (errors measured in
 docs/shift_invariance.md and registered in tests/cases/polyphase.py).
 
@@ -132,4 +137,4 @@ class UNet(nn.Module):
         filter_size=self.filter_size, hidden=tuple(self.lps_hidden),
         temperature=self.temperature, train_mode=self.train_mode,
         name=f'lpd{level}')(x, train=train)
-    return down, lambda y: polyphase.lpu(y, weights)
+    return down, lambda y: polyphase.lps_upsample(y, weights)

@@ -65,7 +65,7 @@ class PolyphaseTest(parameterized.TestCase):
     def loss(params):
       y, weights = module.apply({'params': params}, X, train=True,
                                 rngs={'dropout': jax.random.key(1)})
-      up = layers.lpu(y, weights)
+      up = layers.lps_upsample(y, weights)
       return jnp.sum(up * X) + jnp.sum(y**2)
 
     grads = jax.grad(loss)(variables['params'])
@@ -85,9 +85,9 @@ class PolyphaseTest(parameterized.TestCase):
 
   def test_lpu_puts_lpd_back_at_its_phase(self):
     y, weights = layers.lps_downsample(X, _kernels())
-    up = layers.lpu(y, weights)
+    up = layers.lps_upsample(y, weights)
     self.assertEqual(up.shape, X.shape)
-    np.testing.assert_array_equal(layers.lpd(up, weights), y)
+    np.testing.assert_array_equal(layers.mix_polyphase(up, weights), y)
     # Every other phase is zero: up keeps exactly the samples LPD kept.
     self.assertEqual(int(np.count_nonzero(up)), np.count_nonzero(y))
 
@@ -96,7 +96,7 @@ class PolyphaseTest(parameterized.TestCase):
     down = layers.take_polyphase(X, indices)
     up = layers.polyphase_upsample(down, indices)
     np.testing.assert_array_equal(layers.take_polyphase(up, indices), down)
-    kept = np.asarray(layers.lpu(np.ones_like(down),
+    kept = np.asarray(layers.lps_upsample(np.ones_like(down),
                                  jax.nn.one_hot(indices, 4)))
     np.testing.assert_array_equal(up, X * kept)
 

@@ -1,5 +1,5 @@
-"""Tests of the probe core (experiments/probing.py), the equivariance probe
-(experiments/probe.py) and data/embedded."""
+"""Tests of the probe core (experiments/probe_harness.py), the shift probe
+(experiments/shift_probe.py) and data/embedded."""
 
 import csv
 import json
@@ -14,8 +14,8 @@ import numpy as np
 
 import data
 import groups
-from experiments import probe
-from experiments import probing
+from experiments import probe_harness
+from experiments import shift_probe
 from experiments import reporting
 from experiments.configs import probe as probe_config
 
@@ -30,10 +30,10 @@ class ProbeRunTest(parameterized.TestCase):
     super().setUpClass()
     cls.workdir = tempfile.mkdtemp()
     cls.config = probe_config.get_config('tiny')
-    cls.rows = probe.run(cls.config, cls.workdir)
+    cls.rows = shift_probe.run(cls.config, cls.workdir)
     cls.errors = {(r['function'], r['images'], r['shift']): r['error']
                   for r in cls.rows}
-    cls.shifts = probe.shift_values(cls.config.max_shift,
+    cls.shifts = shift_probe.shift_values(cls.config.max_shift,
                                     cls.config.subpixel_shifts)
 
   @classmethod
@@ -55,10 +55,10 @@ class ProbeRunTest(parameterized.TestCase):
   def test_csv_has_one_row_per_function_source_shift(self):
     with open(os.path.join(self.workdir, 'results.csv')) as f:
       reader = csv.DictReader(f)
-      self.assertEqual(tuple(reader.fieldnames), probe.CSV_COLUMNS)
+      self.assertEqual(tuple(reader.fieldnames), shift_probe.CSV_COLUMNS)
       rows = list(reader)
-    functions = [p.name for p in probe.make_probes(
-        probe.init_params(np.random.default_rng(0), channels=2))]
+    functions = [p.name for p in shift_probe.make_probes(
+        shift_probe.init_params(np.random.default_rng(0), channels=2))]
     self.assertLen(functions, 16)
     self.assertEqual(self.shifts, [0, 0.5, 1, 2])
     self.assertLen(rows, len(functions) * 2 * len(self.shifts))
@@ -66,7 +66,7 @@ class ProbeRunTest(parameterized.TestCase):
                       for r in rows},
                      {(f, s, float(t)) for f in functions
                       for s in ('random', 'digits') for t in self.shifts})
-    self.assertEqual({r['kind'] for r in rows}, set(probe.KINDS))
+    self.assertEqual({r['kind'] for r in rows}, set(shift_probe.KINDS))
     for r in rows:
       self.assertTrue(np.isfinite(float(r['error'])), r)
       self.assertGreaterEqual(float(r['error']), 0.0, r)
@@ -126,36 +126,40 @@ class ProbeHelpersTest(parameterized.TestCase):
       ('diagonal', 0.25, groups.FourierShift(0.25, 0.25)),
   )
   def test_shift_transform(self, direction, shift, expected):
-    self.assertEqual(probe.shift_transform(shift, direction), expected)
+    self.assertEqual(shift_probe.shift_transform(shift, direction), expected)
 
   def test_shift_transform_rejects_unknown_direction(self):
     with self.assertRaisesRegex(ValueError, 'direction'):
-      probe.shift_transform(1, 'sideways')
+      shift_probe.shift_transform(1, 'sideways')
 
   def test_output_action(self):
     fn = lambda x: x
     shift = groups.CircularShift(0, 2)
     self.assertEqual(
-        probe.output_action(probe.Probe('f', 'equivariance', 2, fn), shift),
+        shift_probe.output_action(
+            shift_probe.Probe('f', 'equivariance', 2, fn), shift),
         groups.CircularShift(0, 1))
     self.assertEqual(
-        probe.output_action(probe.Probe('f', 'equivariance', 2, fn),
-                            groups.CircularShift(0, 1)),
+        shift_probe.output_action(
+            shift_probe.Probe('f', 'equivariance', 2, fn),
+            groups.CircularShift(0, 1)),
         groups.FourierShift(0.0, 0.5))
     self.assertEqual(
-        probe.output_action(probe.Probe('f', 'invariance', 2, fn), shift),
+        shift_probe.output_action(
+            shift_probe.Probe('f', 'invariance', 2, fn), shift),
         groups.Identity())
 
   def test_shift_values(self):
-    self.assertEqual(probe.shift_values(2, (0.5, 0.25)), [0, 0.25, 0.5, 1, 2])
-    self.assertEqual(probe.shift_values(0, ()), [0])
+    self.assertEqual(shift_probe.shift_values(2, (0.5, 0.25)),
+                     [0, 0.25, 0.5, 1, 2])
+    self.assertEqual(shift_probe.shift_values(0, ()), [0])
 
   @parameterized.parameters(
       ('max_shift', -1, ()), ('max_shift', 1.0, ()), ('subpixel', 1, (1.0,)),
       ('subpixel', 1, (-0.5,)), ('subpixel', 1, (float('nan'),)))
   def test_shift_values_rejects(self, name, max_shift, subpixel):
     with self.assertRaisesRegex(ValueError, name):
-      probe.shift_values(max_shift, subpixel)
+      shift_probe.shift_values(max_shift, subpixel)
 
   @parameterized.parameters((0.0, '0'), (0.1234, '0.123'), (1.5, '1.500'),
                             (1.2e-7, '1.2e-07'), (0.0049, '4.9e-03'))
@@ -167,15 +171,16 @@ class ProbeHelpersTest(parameterized.TestCase):
                  shift=s, error=e) for s, e in ((0, 0.0), (0.5, 0.25),
                                                 (1, 3e-8))]
     self.assertEqual(
-        probe.markdown_table(rows).splitlines(),
+        shift_probe.markdown_table(rows).splitlines(),
         ['| function | kind | stride | images | t=0 | t=0.5 | t=1 |',
          '|---|---|---|---|---:|---:|---:|',
          '| f | invariance | 1 | random | 0 | 0.250 | 3.0e-08 |'])
 
   def test_params_have_lecun_scale(self):
-    params = probe.init_params(np.random.default_rng(0), channels=8)
+    params = shift_probe.init_params(np.random.default_rng(0), channels=8)
     self.assertEqual(params['conv2'].shape, (3, 3, 8, 8))
-    self.assertEqual(params['dense'].shape, (32 * 32 * 8, probe.NUM_OUTPUTS))
+    self.assertEqual(params['dense'].shape,
+                     (32 * 32 * 8, shift_probe.NUM_OUTPUTS))
     self.assertAlmostEqual(float(np.std(params['dense'])),
                            1 / np.sqrt(32 * 32 * 8), delta=1e-3)
 
@@ -191,14 +196,14 @@ class ProbeHelpersTest(parameterized.TestCase):
     config[key] = value
     workdir = self.enter_context(tempfile.TemporaryDirectory())
     with self.assertRaisesRegex(ValueError, message):
-      probe.run(config, workdir)
+      shift_probe.run(config, workdir)
 
 
 class ProbingCoreTest(parameterized.TestCase):
   """The shared core: image sources, measurement loop, report writers."""
 
   def test_load_images_sources(self):
-    images = probing.load_images(
+    images = probe_harness.load_images(
         ('random', 'smooth', 'digits'), batch_size=3, image_size=21,
         cutoff=0.1, digit_size=9, rng=np.random.default_rng(0))
     self.assertEqual(list(images), ['random', 'smooth', 'digits'])
@@ -220,7 +225,7 @@ class ProbingCoreTest(parameterized.TestCase):
       ('too_many_digits', ('digits',), 5000, 'batch_size must be <= 1797'))
   def test_load_images_rejects(self, sources, batch_size, message):
     with self.assertRaisesRegex(ValueError, message):
-      probing.load_images(sources, batch_size=batch_size, image_size=8,
+      probe_harness.load_images(sources, batch_size=batch_size, image_size=8,
                           digit_size=8, rng=np.random.default_rng(0))
 
   def test_measure_merges_network_source_and_transform_fields(self):
@@ -233,7 +238,7 @@ class ProbingCoreTest(parameterized.TestCase):
                                             groups.Identity()))),
                    note=name.upper())]
 
-    rows = probing.measure({'f': lambda x: x.sum(axis=(1, 2))}, images,
+    rows = probe_harness.measure({'f': lambda x: x.sum(axis=(1, 2))}, images,
                            transforms, evaluate=evaluate, network_key='fn')
     self.assertEqual(rows, [
         dict(fn='f', images='a', shift=0, kind='invariance', error=0.0,
@@ -271,10 +276,11 @@ class ProbingCoreTest(parameterized.TestCase):
   def test_check_config(self, key, value, message):
     config = ml_collections.ConfigDict(dict(
         batch_size=2, image_sources=('smooth',), cutoff=0.1))
-    probing.check_config(config, image_sources=probing.IMAGE_SOURCES)
+    probe_harness.check_config(config,
+                               image_sources=probe_harness.IMAGE_SOURCES)
     config[key] = value
     with self.assertRaisesRegex(ValueError, message):
-      probing.check_config(config, image_sources=('smooth', 'digits'))
+      probe_harness.check_config(config, image_sources=('smooth', 'digits'))
 
 
 class EmbeddedDigitsTest(parameterized.TestCase):

@@ -15,7 +15,7 @@ JAX compilation cache:
   process (taken over with a warning; the change is recorded in the
   history) and with a checkpoint-breaking change (one message naming the
   keys, before anything is loaded).
-* ``WorkdirLockProcessTest``: a second run on a busy workdir exits 1 before
+* ``WorkdirLockProcessTest``: a second run on a busy workdir exits 69 before
   touching anything; a study locks each model's workdir.
 * ``TwoProcessLockTest`` (slow): ``--distributed`` with two processes takes
   one lock, process 0's.
@@ -43,6 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from experiments import cli
 from experiments import train
 from experiments.configs import study_invariance
 from experiments.configs import train as train_configs
@@ -340,7 +341,8 @@ class StopAndRestartTest(absltest.TestCase):
     history = config_history.read_history(workdir)
     result = run_main(workdir, self.env, OVERRIDES + (
         '--config.model.widths=(8, 8)', '--config.optimizer=sgd'))
-    self.assertEqual(result.returncode, 1, result.stderr[-3000:])
+    self.assertEqual(result.returncode, cli.INCOMPATIBLE_EXIT_CODE,
+                     result.stderr[-3000:])
     fatal = fatal_lines(result.stderr)
     self.assertLen(fatal, 1, result.stderr[-3000:])
     self.assertIn("model.widths: [4, 4] -> [8, 8]; optimizer: 'adam' -> "
@@ -380,7 +382,8 @@ class WorkdirLockProcessTest(absltest.TestCase):
     first.send_signal(signal.SIGCONT)
     status, log = finish(first)
     self.assertTrue(still_running, log[-3000:])
-    self.assertEqual(second.returncode, 1, second.stderr[-3000:])
+    self.assertEqual(second.returncode, cli.BUSY_EXIT_CODE,
+                     second.stderr[-3000:])
     fatal = fatal_lines(second.stderr)
     self.assertLen(fatal, 1, second.stderr[-3000:])
     self.assertStartsWith(
@@ -406,7 +409,8 @@ class WorkdirLockProcessTest(absltest.TestCase):
     finally:
       holder.stdin.close()
       holder.wait()
-    self.assertEqual(result.returncode, 1, result.stderr[-3000:])
+    self.assertEqual(result.returncode, cli.BUSY_EXIT_CODE,
+                     result.stderr[-3000:])
     fatal = fatal_lines(result.stderr)
     self.assertLen(fatal, 1, result.stderr[-3000:])
     self.assertIn(f"{os.path.join('models', label)}' is in use by PID "
@@ -515,6 +519,55 @@ class WorkdirLockTest(absltest.TestCase):
       with workdir_lock.WorkdirLock(self.workdir):
         self.assertEqual(read_lock(self.workdir)['pid'], os.getpid())
     self.assertIn('Took over the lock of PID 4243', logs.output[0])
+
+  def test_a_workdir_recreated_under_a_live_run_is_still_refused(self):
+    # A live holder in another process; the workdir is deleted and made
+    # again, so run.lock inside it is a new, unlocked file. The guard beside
+    # the workdir still refuses a second run, naming the holder.
+    workdir = os.path.join(self.workdir, 'run')
+    holder = start_holder(workdir)
+    try:
+      shutil.rmtree(workdir)
+      os.makedirs(workdir)
+      with self.assertRaisesRegex(
+          workdir_lock.WorkdirBusyError,
+          rf"workdir {re.escape(repr(workdir))} is in use by PID "
+          rf'{holder.pid} '):
+        workdir_lock.WorkdirLock(workdir).acquire()
+      # Without the guard it would have started: nothing locks the new file.
+      self.path = os.path.join(workdir, workdir_lock.LOCK_NAME)
+      open(self.path, 'a').close()  # what a run without the guard creates
+      self.assertTrue(self.other_process_could_lock())
+    finally:
+      holder.stdin.close()
+      holder.wait()
+    # The holder ended: the guard is gone and the workdir is free again.
+    self.assertEqual(os.listdir(self.workdir), ['run'])
+    with workdir_lock.WorkdirLock(workdir):
+      self.assertIn('.run.run.lock', os.listdir(self.workdir))
+    self.assertEqual(os.listdir(self.workdir), ['run'])
+
+  def test_a_guard_deleted_between_open_and_flock_is_not_kept(self):
+    workdir = os.path.join(self.workdir, 'run')
+    guard = os.path.join(self.workdir, '.run.' + workdir_lock.LOCK_NAME)
+    real_flock = fcntl.flock
+    calls = []
+
+    def flock_after_unlink(fd, operation):
+      # The first flock on the guard finds its file deleted (as a holder's
+      # release does) and a new one in its place.
+      if not calls and os.path.exists(guard):
+        calls.append(os.fstat(fd).st_ino)
+        os.unlink(guard)
+        open(guard, 'w').close()
+      return real_flock(fd, operation)
+
+    with mock.patch.object(workdir_lock.fcntl, 'flock', flock_after_unlink):
+      with workdir_lock.WorkdirLock(workdir):
+        fd = workdir_lock._HELD[os.path.realpath(
+            os.path.join(workdir, workdir_lock.LOCK_NAME))][2]
+        self.assertNotEqual(os.fstat(fd).st_ino, calls[0])
+        self.assertEqual(os.fstat(fd).st_ino, os.stat(guard).st_ino)
 
   def test_disabled_lock_does_nothing(self):
     with workdir_lock.WorkdirLock(self.workdir, enabled=False) as lock:

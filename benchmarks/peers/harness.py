@@ -31,44 +31,8 @@ def import_peers():
     raise SystemExit(
         f'benchmarks.peers needs the peers ({error}); install them with\n'
         '  pip install -r benchmarks/requirements-bench.txt') from error
-  _patch_e2cnn_for_numpy2(e2cnn)
+  common.patch_e2cnn_for_numpy2(e2cnn)
   return torch, antialiased_cnns, e2cnn
-
-
-def _patch_e2cnn_for_numpy2(e2cnn) -> None:
-  """Two NumPy 2 fixes for e2cnn 0.2.3 (its last release, 2021).
-
-  Its kernel bases hash with ``ndarray.tostring``, which NumPy 2 removed:
-  the same hash with ``tobytes`` (only a cache key).
-  """
-  from e2cnn.kernels import irreps_basis  # pylint: disable=g-import-not-at-top
-
-  def hash_with_tobytes(self):
-    gamma = self.gamma
-    gamma = gamma.tobytes() if isinstance(gamma, np.ndarray) else gamma
-    return (hash(self.in_irrep) + hash(self.out_irrep) +
-            hash(self.mu.tobytes()) + hash(gamma))
-
-  for name in ('R2FlipsSolution', 'R2ContinuousRotationsSolution',
-               'R2FlipsDiscreteRotationsSolution',
-               'R2FlipsContinuousRotationsSolution'):
-    getattr(irreps_basis, name).__hash__ = hash_with_tobytes
-  # Its kernel utilities call np.array(..., copy=False), an error in NumPy 2
-  # when a copy is needed; NumPy 1 copied then, as np.asarray does.
-  e2cnn.kernels.utils.np = _NumpyCopyFalseAsAsarray()
-
-
-class _NumpyCopyFalseAsAsarray:
-  """``numpy``, but ``array(x, copy=False)`` means ``asarray(x)``."""
-
-  def __getattr__(self, name):
-    return getattr(np, name)
-
-  @staticmethod
-  def array(obj, *args, copy=True, **kwargs):
-    if copy is False:
-      return np.asarray(obj, *args, **kwargs)
-    return np.array(obj, *args, copy=copy, **kwargs)
 
 
 @dataclasses.dataclass

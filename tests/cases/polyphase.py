@@ -123,7 +123,7 @@ def encoder_decoder(rng: np.random.Generator, c_in: int, *, down_up,
 def _lps_down_up(network, filter_size):
   def down_up(y):
     down, weights = lps_test_time(y, network, filter_size=filter_size)
-    return down, functools.partial(layers.lpu, weights=weights)
+    return down, functools.partial(layers.lps_upsample, weights=weights)
   return down_up
 
 
@@ -190,9 +190,8 @@ def strided_zero_insertion_under_one_pixel_shift(draw):
   return testing.Trial(fn, x, groups.CircularShift(*shift))
 
 
-# Bound measured with `python -m tests.measure_registry --filter
-# blur_pool_upsample --examples 200`: min 0.012, median 0.050, largest 0.142
-# (the strided negative control above: median 0.43); 1.8x headroom.
+# Measured errors (and the strided negative control's above):
+# docs/generated/registry_errors.md; ~1.8x headroom.
 @CASES.register('blur_pool_upsample/one_pixel_shift',
                 expect=testing.APPROXIMATE, bound=0.25,
                 fact='blur pooling + blur upsampling (filter 3-5) is only '
@@ -263,12 +262,141 @@ def unet_strided_under_one_pixel_shift(draw):
   return _unet_trial(draw, 'strided', any_shift=False)
 
 
-# Bound measured with `python -m tests.measure_registry --filter unet
-# --examples 200`: min 0.022, median 0.035, largest 0.090 (unet_strided:
-# median 0.17); 1.7x headroom. More in docs/shift_invariance.md.
+# Measured errors (and unet_strided's):
+# docs/generated/registry_errors.md; ~1.7x headroom.
+# More in docs/shift_invariance.md.
 @CASES.register('unet_blur/one_pixel_shift', expect=testing.APPROXIMATE,
                 bound=0.15,
                 fact="the U-Net with downsampling='blur' is approximately "
                 'equivariant to a 1-pixel shift (closer than strided)')
 def unet_blur_under_one_pixel_shift(draw):
   return _unet_trial(draw, 'blur', any_shift=False)
+
+
+# Ties on purpose. A circular shift permutes the polyphase components, so a
+# tie of the largest logit (LPS) or norm (APS) resolved by index (the first,
+# jnp.argmax) keeps another phase after an odd shift; the samplers break
+# ties by the components' content (layers.pooling.shift_consistent_argmax).
+
+
+def dead_logit_network(rng: np.random.Generator, c_in: int, *,
+                       hidden: int = 4):
+  """A logit network whose ReLUs are all dead: every logit is the last bias,
+  so all components tie exactly (what dead ReLUs do in a trained LPD)."""
+  kernels, biases = random_logit_network(rng, c_in, hidden=hidden)
+  biases[0] = np.full(hidden, -1e4, np.float32)
+  return kernels, biases
+
+
+def permuted_components_input(rng: np.random.Generator, *, batch: int,
+                              size: int, channels: int) -> np.ndarray:
+  """``[B, 2 size, 2 size, C]`` whose four polyphase components are random
+  pixel permutations of one random component: their norms and sorted values
+  tie exactly, and they are not circular shifts of one another."""
+  base = rng.standard_normal((batch, size * size, channels)).astype(np.float32)
+  x = np.zeros((batch, 2 * size, 2 * size, channels), np.float32)
+  for p in range(4):
+    order = np.arange(size * size) if p == 0 else rng.permutation(size * size)
+    x[:, p // 2::2, p % 2::2] = base[:, order].reshape(batch, size, size,
+                                                        channels)
+  return x
+
+
+def _tied_input(draw, rng, kind):
+  size = draw(st.integers(3, 4), label='component_size')
+  channels = draw(st.integers(1, 2), label='channels')
+  if kind == 'permuted':
+    return permuted_components_input(rng, batch=2, size=size,
+                                     channels=channels)
+  return rng.standard_normal((2, 2 * size, 2 * size, channels)).astype(
+      np.float32)
+
+
+def _down_relu_up(down_up):
+  def fn(x):
+    down, up = down_up(x)
+    return up(jax.nn.relu(down))
+  return fn
+
+
+def _first_index_lps_down_up(network):
+  def down_up(y):
+    kernels, biases = network
+    logits = layers.polyphase_logits(y, kernels, biases=biases)
+    weights = layers.polyphase_weights(logits)  # no components: first index
+    return (layers.mix_polyphase(y, weights),
+            functools.partial(layers.lps_upsample, weights=weights))
+  return down_up
+
+
+@CASES.register('lps_tied_logits/circular_shift', expect=testing.EXACT,
+                bound=1e-5,
+                fact='LPS down -> up is exactly equivariant to every circular '
+                'shift when all logits tie (dead ReLUs), on noise and on '
+                'inputs whose components are pixel permutations of one '
+                'another: ties are broken by content, not index')
+def lps_tied_logits_under_circular_shift(draw):
+  rng = testing.draw_rng(draw)
+  kind = draw(st.sampled_from(['noise', 'permuted']), label='input')
+  x = _tied_input(draw, rng, kind)
+  network = dead_logit_network(rng, x.shape[-1])
+  fn = _down_relu_up(_lps_down_up(network, 1))
+  return testing.Trial(fn, x,
+                       groups.CircularShift(*testing.draw_shift(draw, x)))
+
+
+@CASES.register('aps_tied_norms/circular_shift', expect=testing.EXACT,
+                bound=1e-5,
+                fact='APS down -> polyphase upsampling is exactly equivariant '
+                'to every circular shift when the component norms tie '
+                '(components that are pixel permutations of one another)')
+def aps_tied_norms_under_circular_shift(draw):
+  rng = testing.draw_rng(draw)
+  x = _tied_input(draw, rng, 'permuted')
+  fn = _down_relu_up(_aps_down_up(1))
+  return testing.Trial(fn, x,
+                       groups.CircularShift(*testing.draw_shift(draw, x)))
+
+
+@CASES.register('first_index_ties/one_pixel_shift', expect=testing.BREAKS,
+                bound=0.5,
+                fact='the same tied LPS sampler with ties resolved to the '
+                'first index (jnp.argmax) is not equivariant to a 1-pixel '
+                'shift (negative control of lps_tied_logits)')
+def first_index_ties_under_one_pixel_shift(draw):
+  rng = testing.draw_rng(draw)
+  kind = draw(st.sampled_from(['noise', 'permuted']), label='input')
+  x = _tied_input(draw, rng, kind)
+  network = dead_logit_network(rng, x.shape[-1])
+  fn = _down_relu_up(_first_index_lps_down_up(network))
+  shift = draw(st.sampled_from([(1, 0), (0, 1), (1, 1)]), label='shift')
+  return testing.Trial(fn, x, groups.CircularShift(*shift))
+
+
+@functools.lru_cache(maxsize=4)
+def _unet_dead_logits(seed: int):
+  """The LPS U-Net with every LPD's hidden ReLUs dead: all logits tie."""
+  model = models.build_model('unet', downsampling='lps', widths=(4, 8),
+                             out_channels=2)
+  variables = model.init(jax.random.key(seed), np.zeros(_UNET_SHAPE,
+                                                        np.float32))
+  params = dict(variables['params'])
+  for name in [n for n in params if n.startswith('lpd')]:
+    lpd_params = dict(params[name])
+    lpd_params['logit_conv0_bias'] = np.full_like(
+        lpd_params['logit_conv0_bias'], -1e4)
+    params[name] = lpd_params
+  variables = {**variables, 'params': params}
+  return jax.jit(functools.partial(model.apply, variables))
+
+
+@CASES.register('unet_lps_tied_logits/circular_shift', expect=testing.EXACT,
+                bound=1e-5,
+                fact="the LPS U-Net (eval mode) whose LPDs' logits all tie "
+                '(dead ReLUs) is exactly equivariant to every circular shift')
+def unet_lps_tied_logits_under_circular_shift(draw):
+  rng = testing.draw_rng(draw)
+  x = rng.standard_normal(_UNET_SHAPE).astype(np.float32)
+  fn = _unet_dead_logits(draw(st.integers(0, 1), label='init_seed'))
+  return testing.Trial(fn, x,
+                       groups.CircularShift(*testing.draw_shift(draw, x)))

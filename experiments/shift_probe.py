@@ -31,7 +31,7 @@ equivariance error at odd shifts is large although ``net_aps_pool`` is
 exactly invariant.
 
 Outputs in ``workdir``: ``config.json``, ``results.csv``, ``results.md`` and
-``probe.png``. This module is a front-end of :mod:`experiments.probing`: it
+``probe.png``. This module is a front-end of :mod:`experiments.probe_harness`: it
 supplies the probed functions, the shifts, their output actions and the
 report.
 """
@@ -51,9 +51,9 @@ import numpy as np
 
 import groups
 from experiments import plotting
-from experiments import probing
+from experiments import probe_harness
 from experiments import reporting
-from experiments.probing import KINDS, Row
+from experiments.probe_harness import KINDS, Row
 from layers import conv2d
 from layers import pooling
 
@@ -90,7 +90,7 @@ def init_params(rng: np.random.Generator, *, channels: int,
                 num_outputs: int = NUM_OUTPUTS) -> dict[str, jax.Array]:
   """Draws the shared parameters with std ``1 / sqrt(fan_in)`` (LeCun normal).
 
-  Drawn with NumPy (see :mod:`experiments.probing`).
+  Drawn with NumPy (see :mod:`experiments.probe_harness`).
 
   Args:
     rng: a numpy random generator.
@@ -232,7 +232,7 @@ def evaluate(name: str, probe: Probe, x: jax.Array,
              transform: groups.Transform) -> list[Row]:
   """Mean relative error of ``probe`` on ``x`` under ``transform``.
 
-  The ``evaluate`` of :func:`experiments.probing.measure`: one row with
+  The ``evaluate`` of :func:`experiments.probe_harness.measure`: one row with
   ``kind``, ``stride`` and ``error``; ``name`` is ``probe.name``.
   """
   del name  # the core adds it to the row
@@ -289,7 +289,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> list[Row]:
   Returns:
     The result rows (keys :data:`CSV_COLUMNS`), also in ``results.csv``.
   """
-  probing.check_config(config, image_sources=IMAGE_SOURCES,
+  probe_harness.check_config(config, image_sources=IMAGE_SOURCES,
                        positive_ints=('channels',),
                        choices={'direction': DIRECTIONS})
   shifts = shift_values(config.max_shift, config.subpixel_shifts)
@@ -300,13 +300,13 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> list[Row]:
              f'channels={config.channels}.')
   title = (f'Shift equivariance / invariance ({config.direction} shifts, '
            f'{config.channels} channels, batch {config.batch_size})')
-  outputs = probing.Outputs(
+  outputs = probe_harness.Outputs(
       title='Equivariance probe', summary=summary,
       tables=lambda rows: [('', markdown_table(rows))],
       csv_columns=CSV_COLUMNS, csv_formats={'shift': format_shift},
       plot_name='probe.png',
       plot=functools.partial(plot, title=title))
-  return probing.run(
+  return probe_harness.run(
       config, workdir,
       networks=functools.partial(_jitted_probes, channels=config.channels),
       transforms=[(dict(shift=s), shift_transform(s, config.direction))

@@ -14,7 +14,7 @@ what differs:
   ``error`` (and any other columns), for one ``[B, H, W, 1]`` batch ``x``;
 * :class:`Outputs`: the markdown tables, the CSV columns and the plot.
 
-Front-ends: :mod:`experiments.probe` (CNN parts under shifts) and
+Front-ends: :mod:`experiments.shift_probe` (CNN parts under shifts) and
 :mod:`experiments.hnet_depth` (H-Net vs CNN, rotation error vs depth).
 
 Randomness: parameters come from ``np.random.default_rng([seed, 0])`` and

@@ -4,14 +4,17 @@ For each intermediate map ``f_l`` a model captures (flax
 ``capture_intermediates``), the relative error
 ``mean ||f_l(R x) - A_l f_l(x)|| / ||A_l f_l(x)||`` over a batch, where ``A_l``
 is the action the rotation ``R`` induces on layer ``l``'s representation
-(:func:`layer_actions`):
+(:func:`layer_actions`). The actions come from the model itself, never from
+names kept here:
 
-* G-CNNs (:class:`models.GCNN`): the regular action (rotate space, permute
-  the group axis) where the angle is a group element; otherwise none, and
-  the hidden layers are NaN (P4CNN at 45 degrees);
-* H-Nets: rotate space and multiply order-``m`` streams by ``e^{i m theta}``;
-* steerable CNNs (:class:`models.SteerableCNN`): ``groups.FieldTransform`` of
-  the layer's field type (the subgroup's after a restriction);
+* a model with a ``layer_actions(degrees)`` method says them
+  (:class:`models.GCNN`: the regular action where the angle is a group
+  element, else None; :class:`models.HNet`: rotate space and multiply
+  order-``m`` streams by ``e^{i m theta}``; :class:`models.SteerableCNN`:
+  each typed layer's ``out_type`` action);
+* any other model built from typed equivariant modules
+  (:mod:`layers.steerable.typed`) is traced once and each typed module's
+  ``out_type`` gives its action (:func:`layers.steerable.typed_layers`);
 * any other model: only the logits.
 
 The logits' entry ``'__call__'`` is the invariance error
@@ -33,101 +36,47 @@ import jax
 import numpy as np
 
 import groups
-from groups import harmonic as harmonic_groups
 from groups import validate
 from experiments.train import inputs
 from layers import steerable
-import models
-from models import steerable as steerable_models
 
 LAYER_BATCH = 64                  # images per captured forward pass
 
 
-def rotation_element(group: Any, degrees: float) -> Any:
-  """The element of ``group`` that rotates by ``degrees``, or None if none.
-
-  C_N / D_N: ``k`` with ``360 k / N = degrees`` (mod 360); SO(2): radians;
-  O(2): ``(0, radians)``.
-  """
-  if isinstance(group, (groups.Cyclic, groups.Dihedral)):
-    turns = degrees * group.n / 360
-    if abs(turns - round(turns)) > 1e-9:
-      return None
-    return int(round(turns)) % group.n
-  if isinstance(group, groups.SO2):
-    return math.radians(degrees)
-  if isinstance(group, groups.O2):
-    return (0, math.radians(degrees))
-  return None
-
-
-def layer_actions(model: Any, degrees: float
-                  ) -> dict[str, groups.Transform | None]:
+def layer_actions(model: Any, degrees: float, *, variables: Any = None,
+                  x: Any = None) -> dict[str, groups.Transform | None]:
   """The action a rotation by ``degrees`` induces on each layer's output.
 
   Args:
-    model: a :class:`models.GCNN` (z2cnn, p4cnn, p4mcnn), :class:`models.HNet`
-      (hnet, hnet_deep) or :class:`models.SteerableCNN` (c8cnn, c16cnn,
-      d16cnn, d16c16cnn, so2cnn, o2cnn); any other flax module gets only the
-      invariance of its output.
+    model: a flax module. If it has a ``layer_actions(degrees)`` method
+      (the G-CNNs, H-Nets and steerable CNNs of :mod:`models` do), that
+      method gives the actions; otherwise, with ``variables`` and ``x``,
+      every typed equivariant module it calls gives its ``out_type``'s
+      action; otherwise only the output is measured.
     degrees: the counter-clockwise rotation of the input.
+    variables: the model's variables (only for a model without
+      ``layer_actions``: it is traced, not run, with ``train=False``).
+    x: an example input ``[B, H, W, C]`` for that trace.
 
   Returns:
-    ``{submodule name: action}`` in forward order, ending with ``'__call__'``
-    (the logits: :class:`groups.Identity`); an action is None where the
-    layer's representation has no element for this angle (e.g. p4 at 45
-    degrees).
+    ``{submodule path: action}`` in forward order, ending with
+    ``'__call__'`` (the logits: :class:`groups.Identity`); an action is None
+    where the layer's representation has no element for this angle (e.g.
+    p4 at 45 degrees).
   """
   degrees = validate.number(degrees, 'degrees')
-  if isinstance(model, models.GCNN):
-    actions = _gcnn_actions(model, degrees)
-  elif isinstance(model, models.HNet):
-    orders = tuple(range(model.max_order + 1))
-    action = harmonic_groups.BilinearHarmonicRotation(degrees, orders)
-    names = [name for i in range(1, len(model.widths) + 1)
-             for name in (f'hconv{i}', f'nonlin{i}' if i % 2 else f'bn{i}')]
-    actions = dict.fromkeys(names + ['readout'], action)
-  elif isinstance(model, models.SteerableCNN):
-    actions = _steerable_actions(model, degrees)
-  elif isinstance(model, flax.linen.Module):
-    actions = {}
-  else:
+  if not isinstance(model, flax.linen.Module):
     raise ValueError(f'model must be a flax module; got {model!r}.')
+  if callable(getattr(model, 'layer_actions', None)):
+    actions = dict(model.layer_actions(degrees))
+  elif variables is not None and x is not None:
+    validate.check_array(x, 'x', rank=4, layout='[B, H, W, C]')
+    typed = steerable.typed_layers(model, variables, np.asarray(x),
+                                   train=False)
+    actions = steerable.rotation_actions(typed, degrees)
+  else:
+    actions = {}
   return {**actions, '__call__': groups.Identity()}
-
-
-def _gcnn_actions(model: models.GCNN, degrees: float) -> dict[str, Any]:
-  g = rotation_element(model.group, degrees)
-  action = None if g is None else model.group.regular_action(g)
-  names, dropouts = [], 0
-  for layer in range(1, 7):
-    names += ['lift1' if layer == 1 else f'gconv{layer}', f'bn{layer}']
-    if layer != 2 and model.dropout_rate:  # identity in eval mode
-      names.append(f'Dropout_{dropouts}')
-      dropouts += 1
-  return dict.fromkeys(names + ['readout'], action)
-
-
-def _steerable_actions(model: models.SteerableCNN,
-                       degrees: float) -> dict[str, Any]:
-  actions, group = {}, model.group
-  for index, units in enumerate(model.fields, start=1):
-    if index == model.restrict_at:
-      group = model.subgroup
-    g = rotation_element(group, degrees)
-    out_type = steerable_models.hidden_type(group, units)
-    conv_type = (steerable.gated_input_type(out_type)
-                 if model.nonlinearity == 'gated' else out_type)
-    actions[f'conv{index}'] = actions[f'bn{index}'] = (
-        None if g is None else conv_type.transform(g))
-    if model.nonlinearity == 'norm':
-      actions[f'nonlin{index}'] = None if g is None else out_type.transform(g)
-  for index in range(1, model.head_layers + 2):  # the invariant head
-    names = ([f'head_dropout{index}'] if model.dropout_rate else []) + (
-        ['logits'] if index > model.head_layers else
-        [f'dense{index}'] + ([f'head_bn{index}'] if model.head_norm else []))
-    actions.update(dict.fromkeys(names, groups.Identity()))
-  return actions
 
 
 def layer_errors(model: Any, variables: Any, images: np.ndarray,

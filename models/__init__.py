@@ -3,15 +3,19 @@
 :data:`MODELS` (``models/registry.py``) maps each name a config may give as
 ``config.model.name`` to a linen Module class or a ``functools.partial`` of
 one: 'cnn', 'mlp', 'resnet' (``models/cnn.py``), 'z2cnn', 'p4cnn', 'p4mcnn'
-(``models/gcnn.py``), 'hnet', 'hnet_deep' (``models/hnet.py``), 'c8cnn',
-'c16cnn', 'd16cnn', 'd16c16cnn', 'so2cnn', 'o2cnn' (``models/steerable.py``),
+(``models/gcnn.py``), 'hnet', 'hnet_deep' (``models/hnet.py``), 'steerable_cnn' (any group by
+name: ``group='C12'``) and its named sizes 'c8cnn', 'c16cnn', 'd16cnn',
+'d16c16cnn', 'so2cnn', 'o2cnn' (``models/steerable.py``),
 'unet' (``models/unet.py``), 'antialiased_resnet' (``models/antialias.py``).
 A model
 registers where it is defined, with ``@register_model('name')`` on its class
 or one ``register_model('name', factory)`` call for a named size; importing
-this package imports every model module, so :func:`build_model` sees them
-all.
+this package imports every module in it (:mod:`pkgutil`), so a new model file
+needs no edit here and :func:`build_model` sees them all.
 """
+
+import importlib as _importlib
+import pkgutil as _pkgutil
 
 from models.cnn import CNN
 from models.cnn import MLP
@@ -35,6 +39,10 @@ from models.antialias import AntialiasedResNet
 from models.antialias import find_strided_ops
 from models.steerable import SteerableCNN
 from models.unet import UNet
+
+# Every model module registers its models when imported.
+for _module in _pkgutil.iter_modules(__path__):
+  _importlib.import_module(f'{__name__}.{_module.name}')
 
 __all__ = [
     'build_model', 'CNN', 'GCNN', 'HNet', 'MLP', 'model_options', 'MODELS',

@@ -208,7 +208,7 @@ _CASES = (
             jax.random.PRNGKey(0), _regular()), ['momentum']),
     ('inner_batch_norm_module_on_irrep', lambda: steerable.InnerBatchNorm(
         MIXED, use_running_average=False).init(
-            jax.random.PRNGKey(0), _mixed()), ['norm_batch_norm']),
+            jax.random.PRNGKey(0), _mixed()), ['in_type', 'NormBatchNorm']),
     ('max_pool_on_irrep', lambda: steerable.pointwise_max_pool(
         _mixed(), field_type=MIXED, window=2), ['field_type', 'norm_max_pool']),
     ('max_pool_window', lambda: steerable.pointwise_max_pool(
@@ -241,7 +241,7 @@ _CASES = (
     ('invariant_map_reduction', lambda: steerable.invariant_map(
         _mixed(), field_type=MIXED, reduction='min'), ['reduction']),
     ('invariant_readout_spatial', lambda: steerable.invariant_readout(
-        _mixed(), field_type=MIXED, spatial='sum'), ['spatial', "'avg'"]),
+        _mixed(), field_type=MIXED, spatial='sum'), ['spatial', "'mean'"]),
     ('norm_pool_not_a_type', lambda: steerable.norm_pool(
         _mixed(), field_type=None), ['field_type', 'FieldType']),
     ('restrict_not_dividing', lambda: steerable.restrict_field_type(
@@ -285,13 +285,44 @@ _CASES = (
     ('model_bad_subgroup', lambda: _model(
         'c8cnn', restrict_at=5, subgroup=groups.Dihedral(8)), ['subgroup']),
     ('model_group', lambda: _model('c8cnn', group=groups.Rot90(1)),
-     ['group', 'representations']),
+     ['group', "'C12'", "'SO2(F)'"]),
+    ('model_group_name', lambda: _model('steerable_cnn', group='C0'),
+     ['group', 'n >= 1']),
+    ('model_no_group', lambda: _model('steerable_cnn'), ['group', 'None']),
+    ('model_subgroup_name', lambda: _model('d16c16cnn', subgroup='X'),
+     ['subgroup', 'group name']),
     ('model_num_classes', lambda: _model('c8cnn', num_classes=0),
      ['num_classes']),
     ('model_head_width', lambda: _model('c8cnn', head_width=0),
      ['head_width']),
     ('model_bn_momentum', lambda: _model('c8cnn', bn_momentum=1.5),
      ['bn_momentum']),
+    # layers/steerable/typed.py and the typed modules: at construction.
+    ('typed_module_in_type_text', lambda: steerable.NormPool('C8'),
+     ['in_type', 'groups.FieldType']),
+    ('typed_sequential_empty', lambda: steerable.EquivariantSequential(()),
+     ['layers', 'non-empty']),
+    ('typed_sequential_untyped_layer', lambda: steerable.EquivariantSequential(
+        (steerable.NormPool(MIXED), jax.nn.relu)), ['layers[1]', 'typed']),
+    ('typed_sequential_mismatch', lambda: steerable.EquivariantSequential(
+        (steerable.NormNonlinearity(MIXED), steerable.NormNonlinearity(
+            groups.FieldType(MIXED.group, MIXED.size * [
+                MIXED.group.trivial_representation])))),
+     ['layer 1', 'layer 0', 'in_type', 'out_type', 'same width']),
+    ('typed_upsample_factor', lambda: steerable.Upsample(MIXED, factor=0),
+     ['factor', '1..inf', 'got 0']),
+    ('typed_upsample_method', lambda: steerable.Upsample(MIXED, method='cubic'),
+     ['method', "'nearest'"]),
+    ('typed_readout_spatial_avg', lambda: steerable.InvariantReadout(
+        MIXED, spatial='avg'), ['spatial', "'mean'", "'max'"]),
+    ('typed_group_pool_on_irrep', lambda: steerable.GroupPool(MIXED),
+     ['in_type', 'NormPool']),
+    ('typed_restrict_no_subgroup', lambda: steerable.Restrict(MIXED),
+     ['subgroup', 'group name', 'None']),
+    ('typed_gated_odd_type', lambda: steerable.GatedNonlinearity(MIXED),
+     ['in_type', 'gated_input_type']),
+    ('typed_batch_norm_momentum', lambda: steerable.NormBatchNorm(
+        MIXED, momentum=2.0), ['momentum']),
 )
 
 

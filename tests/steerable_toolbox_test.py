@@ -179,7 +179,8 @@ class NonlinearityTest(parameterized.TestCase):
         module.apply(variables, x),
         steerable.norm_nonlinearity(x, np.ones(4, np.float32),
                                     field_type=IRREPS_SO2), rtol=1e-6)
-    gated = steerable.GatedNonlinearity(IRREPS_SO2)
+    gated = steerable.GatedNonlinearity(steerable.gated_input_type(IRREPS_SO2))
+    self.assertEqual(gated.out_type, IRREPS_SO2)
     z = _map(steerable.gated_input_type(IRREPS_SO2))
     self.assertEqual(gated.apply({}, z).shape, x.shape)
     pointwise = steerable.PointwiseNonlinearity(PERMUTATION_C8, 'elu')

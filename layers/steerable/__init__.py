@@ -1,19 +1,28 @@
 """Steerable E(2) convolutions (e2cnn-style) between field types.
 
+Every layer comes twice: a pure function on ``[B, H, W, C]`` arrays that
+takes the :class:`groups.FieldType` as a keyword, and a typed linen module
+built from its input field type, exposing ``in_type`` and ``out_type``
+(:mod:`layers.steerable.typed`; :class:`EquivariantSequential` checks that
+the types chain when it is built).
+
 * :mod:`layers.steerable.basis` -- kernel bases solved per pair of irreps and
   lifted to any representation; :func:`kernel_basis` returns
   ``[n_basis, k, k, C_in, C_out]``.
-* :mod:`layers.steerable.conv` -- :func:`steerable_conv2d` (a pure function)
-  and :class:`SteerableConv` (linen), with He initialisation on the basis,
-  bias on trivial fields and :func:`export` for inference.
+* :mod:`layers.steerable.conv` -- :func:`steerable_conv2d` and
+  :class:`SteerableConv`, with He initialisation on the basis, bias on
+  trivial fields and :func:`export` for inference.
 * :mod:`layers.steerable.nonlinear` -- pointwise (regular / quotient
-  fields), norm, gated and concatenated nonlinearities (issue 15).
+  fields), norm, gated and concatenated nonlinearities.
 * :mod:`layers.steerable.norm` -- inner, norm and gnorm batch norm, and a
   per-example (group-norm style) variant.
 * :mod:`layers.steerable.pooling` -- spatial max / avg / blur pools per
   field, norm max pooling, group and norm pooling, invariant read-out.
 * :mod:`layers.steerable.restriction` -- restriction to a subgroup
   (D16 -> C16, O(2) -> SO(2), C16 -> C4) and equivariant upsampling.
+* :mod:`layers.steerable.typed` -- the typed-module mixin, the checked
+  sequential container, and :func:`typed_layers` (the typed modules inside
+  any flax model, for per-layer measurements).
 
 Field types and representations live in ``groups`` (:mod:`groups.fields`,
 :mod:`groups.representations`); docs/steerable.md has the whole story.
@@ -30,19 +39,21 @@ from layers.steerable.conv import he_init
 from layers.steerable.conv import steerable_conv2d
 from layers.steerable.conv import steerable_kernel
 from layers.steerable.conv import SteerableConv
-# issue 15: the toolbox (nonlinearities, batch norms, pools, restriction)
 from layers.steerable.fieldwise import is_permutation_representation
 from layers.steerable.fieldwise import is_signed_permutation_representation
 from layers.steerable.nonlinear import concatenated_field_type
 from layers.steerable.nonlinear import concatenated_nonlinearity
+from layers.steerable.nonlinear import ConcatenatedNonlinearity
 from layers.steerable.nonlinear import gated_input_type
 from layers.steerable.nonlinear import gated_nonlinearity
+from layers.steerable.nonlinear import gated_type_of
 from layers.steerable.nonlinear import GatedNonlinearity
 from layers.steerable.nonlinear import norm_nonlinearity
 from layers.steerable.nonlinear import NormNonlinearity
 from layers.steerable.nonlinear import pointwise_nonlinearity
 from layers.steerable.nonlinear import PointwiseNonlinearity
 from layers.steerable.norm import field_group_norm
+from layers.steerable.norm import FieldBatchNorm
 from layers.steerable.norm import FieldGroupNorm
 from layers.steerable.norm import gnorm_batch_norm
 from layers.steerable.norm import GNormBatchNorm
@@ -54,36 +65,66 @@ from layers.steerable.norm import norm_moments
 from layers.steerable.norm import NormBatchNorm
 from layers.steerable.pooling import group_pool
 from layers.steerable.pooling import group_pool_type
+from layers.steerable.pooling import GroupPool
 from layers.steerable.pooling import invariant_map
 from layers.steerable.pooling import invariant_readout
+from layers.steerable.pooling import InvariantMap
+from layers.steerable.pooling import InvariantReadout
 from layers.steerable.pooling import norm_max_blur_pool
 from layers.steerable.pooling import norm_max_pool
 from layers.steerable.pooling import norm_pool
+from layers.steerable.pooling import NormMaxBlurPool
+from layers.steerable.pooling import NormMaxPool
+from layers.steerable.pooling import NormPool
 from layers.steerable.pooling import pointwise_avg_pool
 from layers.steerable.pooling import pointwise_blur_pool
 from layers.steerable.pooling import pointwise_max_blur_pool
 from layers.steerable.pooling import pointwise_max_pool
+from layers.steerable.pooling import PointwiseAvgPool
+from layers.steerable.pooling import PointwiseBlurPool
+from layers.steerable.pooling import PointwiseMaxBlurPool
+from layers.steerable.pooling import PointwiseMaxPool
 from layers.steerable.restriction import restrict
+from layers.steerable.restriction import Restrict
 from layers.steerable.restriction import restrict_field_type
 from layers.steerable.restriction import restrict_representation
 from layers.steerable.restriction import subgroup_embedding
 from layers.steerable.restriction import upsample
+from layers.steerable.restriction import Upsample
+from layers.steerable.typed import check_chain
+from layers.steerable.typed import EquivariantSequential
+from layers.steerable.typed import exact_elements
+from layers.steerable.typed import rotation_actions
+from layers.steerable.typed import typed_layers
+from layers.steerable.typed import TypedModule
 
 __all__ = [
+    # kernel bases and the conv
     'basis_options', 'BasisOptions', 'export', 'exported_conv2d', 'he_init',
     'kernel_basis', 'KernelBasis', 'layer_basis', 'steerable_conv2d',
     'steerable_kernel', 'SteerableConv',
-    # issue 15
+    # nonlinearities
     'concatenated_field_type', 'concatenated_nonlinearity',
-    'field_group_norm', 'FieldGroupNorm', 'gated_input_type',
-    'gated_nonlinearity', 'GatedNonlinearity', 'gnorm_batch_norm',
-    'GNormBatchNorm', 'group_pool', 'group_pool_type', 'inner_batch_norm',
-    'inner_moments', 'InnerBatchNorm', 'invariant_map', 'invariant_readout',
-    'is_permutation_representation', 'is_signed_permutation_representation',
-    'norm_batch_norm', 'norm_max_blur_pool', 'norm_max_pool', 'norm_moments',
-    'norm_nonlinearity', 'norm_pool', 'NormBatchNorm', 'NormNonlinearity',
-    'pointwise_avg_pool', 'pointwise_blur_pool', 'pointwise_max_blur_pool',
-    'pointwise_max_pool', 'pointwise_nonlinearity', 'PointwiseNonlinearity',
-    'restrict', 'restrict_field_type', 'restrict_representation',
-    'subgroup_embedding', 'upsample',
+    'ConcatenatedNonlinearity', 'gated_input_type', 'gated_nonlinearity',
+    'gated_type_of', 'GatedNonlinearity', 'is_permutation_representation',
+    'is_signed_permutation_representation', 'norm_nonlinearity',
+    'NormNonlinearity', 'pointwise_nonlinearity', 'PointwiseNonlinearity',
+    # norms
+    'field_group_norm', 'FieldBatchNorm', 'FieldGroupNorm',
+    'gnorm_batch_norm', 'GNormBatchNorm', 'inner_batch_norm',
+    'inner_moments', 'InnerBatchNorm', 'norm_batch_norm', 'norm_moments',
+    'NormBatchNorm',
+    # pools and invariants
+    'group_pool', 'group_pool_type', 'GroupPool', 'invariant_map',
+    'invariant_readout', 'InvariantMap', 'InvariantReadout',
+    'norm_max_blur_pool', 'norm_max_pool', 'norm_pool', 'NormMaxBlurPool',
+    'NormMaxPool', 'NormPool', 'pointwise_avg_pool', 'pointwise_blur_pool',
+    'pointwise_max_blur_pool', 'pointwise_max_pool', 'PointwiseAvgPool',
+    'PointwiseBlurPool', 'PointwiseMaxBlurPool', 'PointwiseMaxPool',
+    # restriction and upsampling
+    'restrict', 'Restrict', 'restrict_field_type', 'restrict_representation',
+    'subgroup_embedding', 'upsample', 'Upsample',
+    # typed modules
+    'check_chain', 'EquivariantSequential', 'exact_elements',
+    'rotation_actions', 'typed_layers', 'TypedModule',
 ]

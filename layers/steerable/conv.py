@@ -36,6 +36,7 @@ from groups import fields as fields_lib
 from groups import validate
 from layers import conv as conv_lib
 from layers.steerable import basis as basis_lib
+from layers.steerable import typed
 
 
 def _check_weights(weights, basis: basis_lib.KernelBasis) -> None:
@@ -167,8 +168,8 @@ def he_init(basis: basis_lib.KernelBasis) -> Callable:
   return init
 
 
-class SteerableConv(nn.Module):
-  """Linen wrapper of :func:`steerable_conv2d`; owns ``weights`` and ``bias``.
+class SteerableConv(typed.TypedModule, nn.Module):
+  """Typed :func:`steerable_conv2d`; owns ``weights`` and ``bias``.
 
   Attributes:
     in_type: input :class:`groups.FieldType`.
@@ -188,6 +189,9 @@ class SteerableConv(nn.Module):
   rings: tuple[float, ...] | None = None
   widths: float | tuple[float, ...] | None = None
   frequency_cutoff: Any = None
+
+  def check_types(self) -> None:
+    basis_lib.check_types(self.in_type, self.out_type)
 
   def _options(self) -> dict[str, Any]:
     return dict(in_type=self.in_type, out_type=self.out_type,

@@ -42,6 +42,7 @@ from groups import fields as fields_lib
 from groups import representations as reps_lib
 from groups import validate
 from layers.steerable import fieldwise
+from layers.steerable import typed
 
 Activation = str | Callable[[jax.Array], jax.Array]
 
@@ -201,48 +202,112 @@ def concatenated_nonlinearity(x: jax.typing.ArrayLike, *,
   return fn(jnp.take(both, np.array(order), axis=-1))
 
 
-class PointwiseNonlinearity(nn.Module):
-  """Linen wrapper of :func:`pointwise_nonlinearity` (no parameters)."""
-  field_type: fields_lib.FieldType
+def gated_type_of(in_type: fields_lib.FieldType) -> fields_lib.FieldType:
+  """The gated fields of a :func:`gated_input_type`: its second half.
+
+  Raises:
+    ValueError: unless ``in_type`` is ``n`` trivial gates then ``n`` fields.
+  """
+  fields_lib.check_field_type(in_type, 'in_type')
+  n, odd = divmod(len(in_type), 2)
+  if odd or not all(r.is_trivial for r in in_type.representations[:n]):
+    raise ValueError(
+        'in_type must be a gated input type, n trivial gate fields followed '
+        'by the n gated fields (steerable.gated_input_type(gated_type)); got '
+        f'{in_type}.')
+  return fields_lib.FieldType(in_type.group, in_type.representations[n:])
+
+
+class PointwiseNonlinearity(typed.TypedModule, nn.Module):
+  """Typed :func:`pointwise_nonlinearity` (no parameters).
+
+  Attributes:
+    in_type: the input (and output) field type; permutation fields only
+      (checked at construction).
+    activation: a ``jax.nn`` name or a function.
+  """
+  in_type: fields_lib.FieldType
   activation: Activation = 'relu'
 
-  @nn.compact
+  @property
+  def out_type(self) -> fields_lib.FieldType:
+    return self.in_type
+
+  def check_types(self) -> None:
+    super().check_types()
+    fieldwise.check_pointwise_fields(
+        self.in_type, what='a pointwise nonlinearity',
+        instead='NormNonlinearity or GatedNonlinearity', name='in_type')
+    fieldwise.activation_fn(self.activation)
+
   def __call__(self, x: jax.Array) -> jax.Array:
-    return pointwise_nonlinearity(x, field_type=self.field_type,
+    return pointwise_nonlinearity(x, field_type=self.in_type,
                                   activation=self.activation)
 
 
-class NormNonlinearity(nn.Module):
-  """Linen wrapper of :func:`norm_nonlinearity`; owns ``log_bias [F]``.
+class NormNonlinearity(typed.TypedModule, nn.Module):
+  """Typed :func:`norm_nonlinearity`; owns ``log_bias [F]``.
 
   The bias is ``exp(log_bias)`` (positive, 1 at initialisation), as e2cnn.
 
   Attributes:
-    field_type: the field type of the input (and output).
+    in_type: the field type of the input (and output); any fields.
     activation: a ``jax.nn`` name or a function.
     use_bias: learn the bias (else ``activation(n)``).
   """
-  field_type: fields_lib.FieldType
+  in_type: fields_lib.FieldType
   activation: Activation = 'relu'
   use_bias: bool = True
 
+  @property
+  def out_type(self) -> fields_lib.FieldType:
+    return self.in_type
+
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
-    fields_lib.check_field_type(self.field_type, 'field_type')
     bias = None
     if fieldwise.check_bool(self.use_bias, 'use_bias'):
       bias = jnp.exp(self.param('log_bias', nn.initializers.zeros_init(),
-                                (len(self.field_type),), jnp.float32))
-    return norm_nonlinearity(x, bias, field_type=self.field_type,
+                                (len(self.in_type),), jnp.float32))
+    return norm_nonlinearity(x, bias, field_type=self.in_type,
                              activation=self.activation)
 
 
-class GatedNonlinearity(nn.Module):
-  """Linen wrapper of :func:`gated_nonlinearity` (no parameters)."""
-  gated_type: fields_lib.FieldType
+class GatedNonlinearity(typed.TypedModule, nn.Module):
+  """Typed :func:`gated_nonlinearity` (no parameters).
+
+  Attributes:
+    in_type: ``gated_input_type(gated)``: ``n`` trivial gates, then the ``n``
+      gated fields; ``out_type`` is the gated fields (:func:`gated_type_of`).
+    activation: applied to the gates ('sigmoid').
+  """
+  in_type: fields_lib.FieldType
   activation: Activation = 'sigmoid'
 
-  @nn.compact
+  @property
+  def out_type(self) -> fields_lib.FieldType:
+    return gated_type_of(self.in_type)
+
   def __call__(self, x: jax.Array) -> jax.Array:
-    return gated_nonlinearity(x, gated_type=self.gated_type,
+    return gated_nonlinearity(x, gated_type=self.out_type,
                               activation=self.activation)
+
+
+class ConcatenatedNonlinearity(typed.TypedModule, nn.Module):
+  """Typed :func:`concatenated_nonlinearity` (no parameters).
+
+  Attributes:
+    in_type: signed-permutation fields (checked at construction);
+      ``out_type`` is :func:`concatenated_field_type` of it.
+    activation: a ``jax.nn`` name or a function.
+  """
+  in_type: fields_lib.FieldType
+  activation: Activation = 'relu'
+
+  @property
+  def out_type(self) -> fields_lib.FieldType:
+    return concatenated_field_type(self.in_type)
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return concatenated_nonlinearity(x, field_type=self.in_type,
+                                     activation=self.activation)

@@ -29,6 +29,8 @@ The moments (``*_moments``) are separate pure functions, as
 
 from __future__ import annotations
 
+import abc
+
 import functools
 
 import flax.linen as nn
@@ -39,6 +41,7 @@ import numpy as np
 from groups import fields as fields_lib
 from groups import validate
 from layers.steerable import fieldwise
+from layers.steerable import typed
 
 _HIGHEST = jax.lax.Precision.HIGHEST
 
@@ -331,11 +334,14 @@ def field_group_norm(x: jax.typing.ArrayLike, *,
 # ------------------------------------------------------------------ modules
 
 
-class _FieldBatchNorm(nn.Module):
-  """Running statistics and parameters shared by the batch-norm modules.
+class FieldBatchNorm(typed.TypedModule, nn.Module, abc.ABC):
+  """Abstract base of the typed batch norms: running statistics, parameters.
+
+  A subclass says how many statistics it keeps (:meth:`_sizes`), how it
+  measures them (:meth:`_moments`) and how it normalises (:meth:`_apply`).
 
   Attributes:
-    field_type: the :class:`groups.FieldType` of the input (and output).
+    in_type: the :class:`groups.FieldType` of the input (and output).
     use_running_average: eval mode; may be overridden per call.
     momentum: decay of the running averages (in [0, 1]).
     epsilon: added to the variance.
@@ -343,29 +349,37 @@ class _FieldBatchNorm(nn.Module):
     use_bias: learn a bias (per field for inner, per trivial component for
       norm / gnorm).
   """
-  field_type: fields_lib.FieldType
+  in_type: fields_lib.FieldType
   use_running_average: bool | None = None
   momentum: float = 0.9
   epsilon: float = 1e-5
   use_scale: bool = True
   use_bias: bool = True
 
+  @property
+  def out_type(self) -> fields_lib.FieldType:
+    return self.in_type
+
+  def check_types(self) -> None:
+    super().check_types()
+    validate.number(self.momentum, 'momentum', minimum=0, maximum=1)
+
+  @abc.abstractmethod
   def _sizes(self) -> tuple[int, int]:
     """``(len(mean), len(var))``."""
-    raise NotImplementedError
 
+  @abc.abstractmethod
   def _moments(self, x):
-    raise NotImplementedError
+    """``(mean, var)`` of a batch ``x``."""
 
+  @abc.abstractmethod
   def _apply(self, x, mean, var, scale, bias):
-    raise NotImplementedError
+    """Normalises ``x`` with the given statistics and parameters."""
 
   @nn.compact
   def __call__(self, x: jax.Array,
                use_running_average: bool | None = None) -> jax.Array:
     """Normalises ``[B, H, W, C]``; returns the same shape and type."""
-    fields_lib.check_field_type(self.field_type, 'field_type')
-    validate.number(self.momentum, 'momentum', minimum=0, maximum=1)
     use_running_average = nn.merge_param(
         'use_running_average', self.use_running_average, use_running_average)
     n_mean, n_var = self._sizes()
@@ -390,26 +404,31 @@ class _FieldBatchNorm(nn.Module):
     return self._apply(x, mean, var, scale, bias)
 
 
-class InnerBatchNorm(_FieldBatchNorm):
+class InnerBatchNorm(FieldBatchNorm):
   """Linen :func:`inner_batch_norm` (e2cnn ``InnerBatchNorm``).
 
   'batch_stats': ``mean [F]``, ``var [F]``; params ``scale [F]``,
   ``bias [F]``.
   """
 
+  def check_types(self) -> None:
+    super().check_types()
+    fieldwise.check_pointwise_fields(self.in_type, what='inner batch norm',
+                                     instead='NormBatchNorm', name='in_type')
+
   def _sizes(self):
-    return len(self.field_type), len(self.field_type)
+    return len(self.in_type), len(self.in_type)
 
   def _moments(self, x):
-    return inner_moments(x, field_type=self.field_type)
+    return inner_moments(x, field_type=self.in_type)
 
   def _apply(self, x, mean, var, scale, bias):
-    return inner_batch_norm(x, field_type=self.field_type, mean=mean,
+    return inner_batch_norm(x, field_type=self.in_type, mean=mean,
                             var=var, scale=scale, bias=bias,
                             epsilon=self.epsilon)
 
 
-class NormBatchNorm(_FieldBatchNorm):
+class NormBatchNorm(FieldBatchNorm):
   """Linen :func:`norm_batch_norm` (e2cnn ``NormBatchNorm``).
 
   'batch_stats': ``mean [n_trivial]``, ``var [F]``; params ``scale [F]``,
@@ -418,15 +437,15 @@ class NormBatchNorm(_FieldBatchNorm):
   per_irrep = False
 
   def _sizes(self):
-    return (num_invariant(self.field_type),
-            num_blocks(self.field_type, per_irrep=self.per_irrep))
+    return (num_invariant(self.in_type),
+            num_blocks(self.in_type, per_irrep=self.per_irrep))
 
   def _moments(self, x):
-    return norm_moments(x, field_type=self.field_type,
+    return norm_moments(x, field_type=self.in_type,
                         per_irrep=self.per_irrep)
 
   def _apply(self, x, mean, var, scale, bias):
-    return norm_batch_norm(x, field_type=self.field_type, mean=mean, var=var,
+    return norm_batch_norm(x, field_type=self.in_type, mean=mean, var=var,
                            scale=scale, bias=bias, epsilon=self.epsilon,
                            per_irrep=self.per_irrep)
 
@@ -437,28 +456,31 @@ class GNormBatchNorm(NormBatchNorm):
   per_irrep = True
 
 
-class FieldGroupNorm(nn.Module):
+class FieldGroupNorm(typed.TypedModule, nn.Module):
   """Linen :func:`field_group_norm`; params ``scale [n_blocks]``,
   ``bias [n_trivial]``; no running statistics.
 
   Attributes:
-    field_type: the field type of the input.
+    in_type: the field type of the input (and output).
     epsilon: added to the variance.
     per_irrep: statistics per irrep block instead of per field.
   """
-  field_type: fields_lib.FieldType
+  in_type: fields_lib.FieldType
   epsilon: float = 1e-5
   per_irrep: bool = False
 
+  @property
+  def out_type(self) -> fields_lib.FieldType:
+    return self.in_type
+
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
-    fields_lib.check_field_type(self.field_type, 'field_type')
-    n_blocks = num_blocks(self.field_type, per_irrep=self.per_irrep)
-    n_trivial = num_invariant(self.field_type)
+    n_blocks = num_blocks(self.in_type, per_irrep=self.per_irrep)
+    n_trivial = num_invariant(self.in_type)
     scale = self.param('scale', nn.initializers.ones_init(), (n_blocks,),
                        jnp.float32)
     bias = (self.param('bias', nn.initializers.zeros_init(), (n_trivial,),
                        jnp.float32) if n_trivial else None)
-    return field_group_norm(x, field_type=self.field_type, scale=scale,
+    return field_group_norm(x, field_type=self.in_type, scale=scale,
                             bias=bias, epsilon=self.epsilon,
                             per_irrep=self.per_irrep)

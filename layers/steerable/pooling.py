@@ -37,18 +37,19 @@ from __future__ import annotations
 
 import functools
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from groups import base
 from groups import fields as fields_lib
 from groups import validate
 from layers import conv as conv_lib
 from layers import pooling as pooling_lib
 from layers.steerable import fieldwise
+from layers.steerable import typed
 
-GROUP_REDUCTIONS = ('max', 'mean')
-SPATIAL_REDUCTIONS = ('avg', 'max')
 NORM_POOL_PADDINGS = ('valid', 'same')
 
 
@@ -220,7 +221,7 @@ def group_pool(x: jax.typing.ArrayLike, *, field_type: fields_lib.FieldType,
     ``[B, H, W, F]`` of type ``group_pool_type(field_type)``.
   """
   x = _check(x, field_type, force, 'group pooling', 'norm_pool')
-  validate.check_choice(reduction, 'reduction', GROUP_REDUCTIONS)
+  validate.check_choice(reduction, 'reduction', pooling_lib.REDUCTIONS)
   return _group_pool(x, field_type, reduction)
 
 
@@ -265,7 +266,7 @@ def invariant_map(x: jax.typing.ArrayLike, *,
     ``[B, H, W, F]`` of type ``group_pool_type(field_type)``.
   """
   x = fieldwise.check_map(x, field_type)
-  validate.check_choice(reduction, 'reduction', GROUP_REDUCTIONS)
+  validate.check_choice(reduction, 'reduction', pooling_lib.REDUCTIONS)
   pooled = _group_pool(x, field_type, reduction)
   norms = norm_pool(x, field_type=field_type)
   return jnp.where(np.array(_pooled_fields(field_type)), pooled, norms)
@@ -274,15 +275,176 @@ def invariant_map(x: jax.typing.ArrayLike, *,
 def invariant_readout(x: jax.typing.ArrayLike, *,
                       field_type: fields_lib.FieldType,
                       reduction: str = 'max',
-                      spatial: str = 'avg') -> jax.Array:
+                      spatial: str = 'mean') -> jax.Array:
   """:func:`invariant_map`, then a global spatial average (or max): ``[B, F]``.
 
   Invariant to every ``g`` that acts exactly on the grid (quarter turns and
   the mirror of a square map), approximately to the others.
   """
-  validate.check_choice(spatial, 'spatial', SPATIAL_REDUCTIONS)
+  validate.check_choice(spatial, 'spatial', pooling_lib.REDUCTIONS)
   y = invariant_map(x, field_type=field_type, reduction=reduction)
   conv_lib.check_nhwc(y)
-  if spatial == 'avg':
+  if spatial == 'mean':
     return pooling_lib.global_avg_pool(y)
   return pooling_lib.global_max_pool(y)
+
+
+# -------------------------------------------------------------- typed modules
+
+
+class _SpatialPool(typed.TypedModule, nn.Module):
+  """A spatial pool of one field type: ``out_type`` is ``in_type``."""
+  in_type: fields_lib.FieldType
+
+  @property
+  def out_type(self) -> fields_lib.FieldType:
+    return self.in_type
+
+
+class PointwiseMaxPool(_SpatialPool):
+  """Typed :func:`pointwise_max_pool` (permutation fields, checked when
+  built); ``window``, ``stride``, ``padding`` as :func:`layers.max_pool`."""
+  window: int | tuple[int, int] = 2
+  stride: int | tuple[int, int] | None = None
+  padding: str = 'valid'
+
+  def check_types(self) -> None:
+    super().check_types()
+    fieldwise.check_pointwise_fields(self.in_type, what='a pointwise max pool',
+                                     instead='NormMaxPool', name='in_type')
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return pointwise_max_pool(x, field_type=self.in_type, window=self.window,
+                              stride=self.stride, padding=self.padding)
+
+
+class PointwiseAvgPool(_SpatialPool):
+  """Typed :func:`pointwise_avg_pool` (any field)."""
+  window: int | tuple[int, int] = 2
+  stride: int | tuple[int, int] | None = None
+  padding: str = 'valid'
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return pointwise_avg_pool(x, field_type=self.in_type, window=self.window,
+                              stride=self.stride, padding=self.padding)
+
+
+class PointwiseBlurPool(_SpatialPool):
+  """Typed :func:`pointwise_blur_pool` (any field)."""
+  stride: int = 2
+  filter_size: int = 3
+  padding: str = 'reflect'
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return pointwise_blur_pool(x, field_type=self.in_type, stride=self.stride,
+                               filter_size=self.filter_size,
+                               padding=self.padding)
+
+
+class PointwiseMaxBlurPool(_SpatialPool):
+  """Typed :func:`pointwise_max_blur_pool` (permutation fields)."""
+  window: int = 2
+  stride: int = 2
+  filter_size: int = 3
+  padding: str = 'reflect'
+
+  def check_types(self) -> None:
+    super().check_types()
+    fieldwise.check_pointwise_fields(
+        self.in_type, what='a pointwise max-blur pool',
+        instead='NormMaxBlurPool', name='in_type')
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return pointwise_max_blur_pool(
+        x, field_type=self.in_type, window=self.window, stride=self.stride,
+        filter_size=self.filter_size, padding=self.padding)
+
+
+class NormMaxPool(_SpatialPool):
+  """Typed :func:`norm_max_pool` (any field)."""
+  window: int | tuple[int, int] = 2
+  stride: int | tuple[int, int] | None = None
+  padding: str = 'valid'
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return norm_max_pool(x, field_type=self.in_type, window=self.window,
+                         stride=self.stride, padding=self.padding)
+
+
+class NormMaxBlurPool(_SpatialPool):
+  """Typed :func:`norm_max_blur_pool` (any field)."""
+  window: int = 2
+  stride: int = 2
+  filter_size: int = 3
+  padding: str = 'reflect'
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return norm_max_blur_pool(x, field_type=self.in_type, window=self.window,
+                              stride=self.stride, filter_size=self.filter_size,
+                              padding=self.padding)
+
+
+class _InvariantPool(typed.TypedModule, nn.Module):
+  """One trivial field per input field: ``out_type`` is
+  :func:`group_pool_type` of ``in_type``."""
+  in_type: fields_lib.FieldType
+
+  @property
+  def out_type(self) -> fields_lib.FieldType:
+    return group_pool_type(self.in_type)
+
+
+class GroupPool(_InvariantPool):
+  """Typed :func:`group_pool` (permutation fields, checked when built)."""
+  reduction: str = 'max'
+
+  def check_types(self) -> None:
+    super().check_types()
+    fieldwise.check_pointwise_fields(self.in_type, what='group pooling',
+                                     instead='NormPool', name='in_type')
+    validate.check_choice(self.reduction, 'reduction', pooling_lib.REDUCTIONS)
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return group_pool(x, field_type=self.in_type, reduction=self.reduction)
+
+
+class NormPool(_InvariantPool):
+  """Typed :func:`norm_pool` (any field)."""
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return norm_pool(x, field_type=self.in_type)
+
+
+class InvariantMap(_InvariantPool):
+  """Typed :func:`invariant_map` (any field)."""
+  reduction: str = 'max'
+
+  def check_types(self) -> None:
+    super().check_types()
+    validate.check_choice(self.reduction, 'reduction', pooling_lib.REDUCTIONS)
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return invariant_map(x, field_type=self.in_type, reduction=self.reduction)
+
+
+class InvariantReadout(_InvariantPool):
+  """Typed :func:`invariant_readout`: ``[B, H, W, C] -> [B, F]``.
+
+  ``out_type`` names the ``F`` invariant fields; the output has no grid, so
+  every element acts on it as the identity (:meth:`output_action`).
+  """
+  reduction: str = 'max'
+  spatial: str = 'mean'
+
+  def check_types(self) -> None:
+    super().check_types()
+    validate.check_choice(self.reduction, 'reduction', pooling_lib.REDUCTIONS)
+    validate.check_choice(self.spatial, 'spatial', pooling_lib.REDUCTIONS)
+
+  def output_action(self, element) -> base.Transform:
+    del element  # invariant, and [B, F] has no pixels to move
+    return base.Identity()
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return invariant_readout(x, field_type=self.in_type,
+                             reduction=self.reduction, spatial=self.spatial)

@@ -31,6 +31,7 @@ from collections.abc import Callable
 import functools
 from typing import Any
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
@@ -38,8 +39,10 @@ from groups import continuous
 from groups import cyclic
 from groups import dihedral
 from groups import fields as fields_lib
+from groups import named
 from groups import representations as reps_lib
 from groups import validate
+from layers.steerable import typed
 
 UPSAMPLE_METHODS = ('nearest', 'bilinear')
 
@@ -156,3 +159,61 @@ def upsample(x: jax.typing.ArrayLike, *, field_type: fields_lib.FieldType,
   b, h, w, c = x.shape
   return jax.image.resize(x, (b, factor * h, factor * w, c), 'bilinear',
                           antialias=False)
+
+
+# -------------------------------------------------------------- typed modules
+
+
+class Restrict(typed.TypedModule, nn.Module):
+  """Typed :func:`restrict`: the identity on the data, a new type.
+
+  Attributes:
+    in_type: a field type of ``G``.
+    subgroup: ``H`` (a group object or a name, 'C16', 'SO2(3)'); ``out_type``
+      is ``restrict_field_type(in_type, H)``.
+  """
+  in_type: fields_lib.FieldType
+  subgroup: Any = None
+
+  def check_types(self) -> None:
+    named.group_by_name(self.subgroup, 'subgroup')
+    super().check_types()
+
+  @property
+  def out_type(self) -> fields_lib.FieldType:
+    return restrict_field_type(self.in_type,
+                               named.group_by_name(self.subgroup))
+
+  def input_element(self, element: Any) -> Any:
+    return subgroup_embedding(self.in_type.group,
+                              named.group_by_name(self.subgroup))(element)
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return restrict(x, field_type=self.in_type,
+                    subgroup=named.group_by_name(self.subgroup))
+
+
+class Upsample(typed.TypedModule, nn.Module):
+  """Typed :func:`upsample` (any field; ``out_type`` is ``in_type``).
+
+  Attributes:
+    in_type: the field type.
+    factor: integer scale >= 1.
+    method: 'nearest' or 'bilinear'.
+  """
+  in_type: fields_lib.FieldType
+  factor: int = 2
+  method: str = 'bilinear'
+
+  @property
+  def out_type(self) -> fields_lib.FieldType:
+    return self.in_type
+
+  def check_types(self) -> None:
+    super().check_types()
+    validate.integer(self.factor, 'factor', minimum=1)
+    validate.check_choice(self.method, 'method', UPSAMPLE_METHODS)
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return upsample(x, field_type=self.in_type, factor=self.factor,
+                    method=self.method)

@@ -8,23 +8,22 @@ beside the cases that use them. :data:`REGISTRY` concatenates the families in
 the order of :data:`FAMILY_NAMES`; ``tests/registry_test.py`` runs every
 case, with and without ``jax.jit``, on hypothesis-drawn inputs.
 
-Adding a family is a one-line change: write ``tests/cases/<family>.py`` and
-append ``'<family>'`` to :data:`FAMILY_NAMES`. Case names must be unique
-across families; ``testing.Registry`` rejects a repeated one.
+Adding a family is one new file: every module of this package is a family
+(found by :mod:`pkgutil`, in alphabetical order: today ``finite_groups``
+(G-CNNs over p4, p4m, C8, D8), ``harmonic`` (H-Nets), ``polyphase`` (LPS,
+shift-equivariant upsampling, U-Net), ``steerable`` (steerable E(2) layers)
+and ``translations`` (shifts of convs, pools and nets)). Case names must be
+unique across families; ``testing.Registry`` rejects a repeated one.
 """
 
 import importlib
+import pkgutil
 
 from groups import testing
 
 # Family modules of this package, in registry order.
-FAMILY_NAMES = (
-    'translations',  # shifts of convs, pools and nets; 90-degree convs
-    'finite_groups',  # G-CNNs over p4, p4m, C8, D8
-    'harmonic',  # H-Nets: circular-harmonic convs
-    'steerable',  # steerable E(2) convs over field types
-    'polyphase',  # LPS, shift-equivariant upsampling, U-Net
-)
+FAMILY_NAMES = tuple(sorted(module.name for module in
+                            pkgutil.iter_modules(__path__)))
 
 FAMILIES = tuple(importlib.import_module(f'{__name__}.{name}')
                  for name in FAMILY_NAMES)

@@ -26,3 +26,30 @@ _COMMON = dict(
 hypothesis.settings.register_profile('ci', max_examples=8, **_COMMON)
 hypothesis.settings.register_profile('thorough', max_examples=200, **_COMMON)
 hypothesis.settings.load_profile(os.environ.get('EQUIVLAB_HYPOTHESIS', 'ci'))
+
+
+def _is_full_default_run(config) -> bool:
+  """``python -m pytest`` as CI runs it: default paths, nothing deselected."""
+  return (config.args_source == config.ArgsSource.TESTPATHS and
+          not config.option.keyword and not config.option.markexpr and
+          not config.option.deselect and
+          not getattr(config.option, 'lf', False) and
+          not hasattr(config, 'workerinput'))  # the xdist controller only
+
+
+def pytest_sessionfinish(session, exitstatus):
+  """Fails a full default run whose test count the docs do not state.
+
+  The count lives in one place, docs/testing.md ("Running the tests"),
+  written by ``python -m tests.suite_figures``; see that module.
+  """
+  del exitstatus  # the count is checked whatever the tests gave
+  if not _is_full_default_run(session.config) or not session.testscollected:
+    return
+  from tests import suite_figures  # pylint: disable=g-import-not-at-top
+  message = suite_figures.count_mismatch(session.testscollected)
+  if message:
+    reporter = session.config.pluginmanager.get_plugin('terminalreporter')
+    if reporter is not None:
+      reporter.write_line(message, red=True, bold=True)
+    session.exitstatus = 1

@@ -116,7 +116,7 @@ def random_field_map(rng, x_shape, field_type) -> np.ndarray:
       np.float32)
 
 
-# Measured (100 draws): largest error 4.2e-07 (elementwise bound 1e-5).
+# Measured errors: docs/generated/registry_errors.md.
 @CASES.register('steerable_conv/quarter_turns_and_flips',
                 expect=testing.EXACT, bound=1e-5,
                 fact='a steerable conv between any field types of C4, C8, C16, '
@@ -199,9 +199,9 @@ def two_layer_steerable_net(rng, group, c_in: int, hidden_type, out_type):
   return in_type, lambda x: second(jax.nn.relu(first(x)))
 
 
-# Measured: python -m tests.measure_registry --filter steerable_c8_c16 \
-# --examples 100 gives min 0.015, median 0.046, largest 0.22 (100 draws);
-# the bound leaves 2x headroom. Today's bilinear C8 / D8 G-CNN on the same
+# Measured errors: docs/generated/registry_errors.md;
+# the bound leaves ~2x headroom over the largest.
+# Today's bilinear C8 / D8 G-CNN on the same
 # inputs (c8_d8_gcnn/interpolated): min 0.14, median 0.24, largest 0.69.
 @CASES.register('steerable_c8_c16_d8/off_grid_elements',
                 expect=testing.APPROXIMATE, bound=0.45,
@@ -228,9 +228,8 @@ def steerable_c8_c16_d8_off_grid(draw):
                        mask=groups.inscribed_disk(x.shape[1], x.shape[2]))
 
 
-# Measured: python -m tests.measure_registry --filter steerable_so2 \
-# --examples 100 gives min 0.013, median 0.036, largest 0.062 (100 draws);
-# the bound leaves 2x headroom.
+# Measured errors: docs/generated/registry_errors.md;
+# the bound leaves ~2x headroom over the largest.
 @CASES.register('steerable_so2_o2/any_angle', expect=testing.APPROXIMATE,
                 bound=0.12,
                 fact='steerable convs over SO(2) / O(2) (scalar -> irreps 0..3 '
@@ -263,7 +262,7 @@ def steerable_so2_o2_any_angle(draw):
                        mask=groups.inscribed_disk(x.shape[1], x.shape[2]))
 
 
-# Measured (100 draws): smallest batch-mean error 1.16, median 1.41.
+# Measured errors: docs/generated/registry_errors.md.
 @CASES.register('steerable_c8/unconstrained_off_grid_breaks',
                 expect=testing.BREAKS, bound=0.2,
                 fact='an ordinary conv on C8 regular fields is far from '
@@ -339,8 +338,8 @@ def draw_exact_element(draw, group):
   return draw(st.sampled_from(exact_elements(group)), label='g')
 
 
-# Measured (30 draws): largest error 0 (at quarter turns every rho(g) here
-# is a signed permutation, applied as a gather).
+# Measured errors: docs/generated/registry_errors.md (0 at quarter turns:
+# every rho(g) here is a signed permutation, applied as a gather).
 @CASES.register('steerable_nonlinearities/quarter_turns_and_flips',
                 expect=testing.EXACT, bound=1e-5,
                 fact='pointwise ReLU/ELU on regular + quotient + trivial '
@@ -380,7 +379,7 @@ def steerable_nonlinearities_under_quarter_turns(draw):
   return testing.Trial(fn, x, in_type.transform(g), out_type.transform(g))
 
 
-# Measured (30 draws): smallest batch-mean error 0.83, median 1.02.
+# Measured errors: docs/generated/registry_errors.md.
 @CASES.register('steerable_nonlinearities/forced_relu_on_irreps_breaks',
                 expect=testing.BREAKS, bound=0.1,
                 fact='a pointwise ReLU forced (force=True) onto irrep fields '
@@ -418,7 +417,7 @@ def _batch_norm(kind, field_type, *, force=False):
   return fn
 
 
-# Measured (30 draws): largest error 2.6e-07.
+# Measured errors: docs/generated/registry_errors.md.
 @CASES.register('steerable_batch_norms/quarter_turns_and_flips',
                 expect=testing.EXACT, bound=1e-5,
                 fact='inner batch norm (regular/quotient/trivial fields), '
@@ -441,7 +440,7 @@ def steerable_batch_norms_under_quarter_turns(draw):
                        field_type.transform(g), field_type.transform(g))
 
 
-# Measured (30 draws): smallest batch-mean error 0.73, median 0.78.
+# Measured errors: docs/generated/registry_errors.md.
 @CASES.register('steerable_batch_norms/forced_inner_on_irreps_breaks',
                 expect=testing.BREAKS, bound=0.05,
                 fact='inner batch norm forced onto irrep fields (a mean '
@@ -456,7 +455,7 @@ def forced_inner_batch_norm_on_irreps(draw):
                        field_type.transform(g), field_type.transform(g))
 
 
-# Measured (30 draws): largest error 7.6e-08.
+# Measured errors: docs/generated/registry_errors.md.
 @CASES.register('steerable_pools/quarter_turns_and_flips',
                 expect=testing.EXACT, bound=1e-5,
                 fact='pointwise max / max-blur pools (permutation fields), '
@@ -510,7 +509,7 @@ def steerable_pools_under_quarter_turns(draw):
   return testing.Trial(fn, x, field_type.transform(g), out_type.transform(g))
 
 
-# Measured (30 draws): smallest batch-mean error 1.14, median 1.29.
+# Measured errors: docs/generated/registry_errors.md.
 @CASES.register('steerable_pools/forced_max_on_irreps_breaks',
                 expect=testing.BREAKS, bound=0.05,
                 fact='a channel-wise max pool forced onto irrep fields does '
@@ -536,7 +535,7 @@ _RESTRICTIONS = {
 }
 
 
-# Measured (30 draws): largest error 3.3e-07.
+# Measured errors: docs/generated/registry_errors.md.
 @CASES.register('steerable_restriction_upsampling/exact',
                 expect=testing.EXACT, bound=1e-5,
                 fact='a restricted field type T|H acts as T at the embedded '
@@ -571,7 +570,7 @@ def steerable_restriction_and_upsampling(draw):
                        restricted.transform(h))
 
 
-# Measured (30 draws): smallest batch-mean error 1.11, median 1.19.
+# Measured errors: docs/generated/registry_errors.md.
 @CASES.register('steerable_restriction/wrong_embedding_breaks',
                 expect=testing.BREAKS, bound=0.1,
                 fact='C16 fields restricted to C4: C4 element h is C16 element '
@@ -636,7 +635,7 @@ def steerable_stack(rng, group, size, *, pool, force_pointwise=False,
   return in_type, out_type, fn
 
 
-# Measured (60 draws): largest error 4.9e-07.
+# Measured errors: docs/generated/registry_errors.md.
 @CASES.register('steerable_stack/quarter_turns_and_flips',
                 expect=testing.EXACT, bound=1e-5,
                 fact='conv -> ELU (regular) or gated (irreps) -> inner / norm '
@@ -654,9 +653,9 @@ def steerable_stack_under_quarter_turns(draw):
   return testing.Trial(fn, x, in_type.transform(g), out_type.transform(g))
 
 
-# Measured: python -m tests.measure_registry --filter steerable_stack/ \
-# --examples 60 gives min 0.085, median 0.185, largest 0.46; the bound
-# leaves 2x headroom. The stride-2 pool costs most of it: the same stack
+# Measured errors: docs/generated/registry_errors.md;
+# the bound leaves ~2x headroom over the largest.
+# The stride-2 pool costs most of it: the same stack
 # without the pool (compared on the 19 x 19 disk) gives median 0.058,
 # largest 0.15 over 20 draws; lower input frequencies (0.06 cycle/px) or a
 # larger grid (27 x 27) do not help (median 0.19, 0.18): the subsampling
@@ -683,7 +682,7 @@ def steerable_stack_off_grid(draw):
                        mask=groups.inscribed_disk(10, 10))
 
 
-# Measured (60 draws): smallest batch-mean error 0.23, median 0.67.
+# Measured errors: docs/generated/registry_errors.md.
 @CASES.register('steerable_stack/forced_relu_on_irreps_breaks',
                 expect=testing.BREAKS, bound=0.1,
                 fact='the SO(2) / O(2) stack with a pointwise ReLU and inner '

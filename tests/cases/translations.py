@@ -254,9 +254,9 @@ def net_with_aps_pool_under_circular_shift(draw):
                        groups.Identity())
 
 
-# Bound measured with `python -m tests.measure_registry --filter max_blur`
-# (200 draws, 4 x 16 x 16 x 3 inputs): median 0.0058, largest 0.023; the
-# bound leaves 2.5x headroom. See the blur-vs-max comparison in
+# Measured errors (4 x 16 x 16 x 3 inputs):
+# docs/generated/registry_errors.md; ~2.5x headroom.
+# See the blur-vs-max comparison in
 # registry_test.py for the figure against max pooling.
 @CASES.register('net_max_blur_pool/one_pixel_shift',
                 expect=testing.APPROXIMATE, bound=0.06,
@@ -274,9 +274,8 @@ def net_with_max_blur_pool_under_one_pixel_shift(draw):
   return testing.Trial(fn, x, _one_pixel_shift(draw, 2), groups.Identity())
 
 
-# Bound measured with `python -m tests.measure_registry --filter conv_relu`
-# (200 draws): inputs band-limited to 1/8 cycle/pixel, shifts up to 1/2
-# pixel; median 0.012, largest 0.078.
+# Inputs band-limited to 1/8 cycle/pixel, shifts up to 1/2 pixel. Measured
+# errors: docs/generated/registry_errors.md.
 @CASES.register('conv_relu/subpixel_shift', expect=testing.APPROXIMATE,
                 bound=0.15,
                 fact='conv + ReLU is only approximately equivariant to '

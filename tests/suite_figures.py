@@ -1,0 +1,150 @@
+"""Writes the suite's figures (test count, time of a full run) into the docs.
+
+    python -m tests.suite_figures --write         # full `python -m pytest`, ~10 min
+    python -m tests.suite_figures --write-count   # the count only (collection, ~1 min)
+    python -m tests.suite_figures --check         # the count only, exit 1 if stale
+
+The figures live in ONE place, between the marker lines of
+:data:`DOC_PATH` (docs/testing.md, "Running the tests"); the README links
+there. The test count is checked on every full default run: tests/conftest.py
+compares ``session.testscollected`` of ``python -m pytest`` (no paths, ``-k``,
+``-m`` or ``--deselect``) with :func:`documented_count` and fails the run when
+they differ. Times cannot be checked by a test, so ``--write`` measures them:
+it runs the suite as CI does and writes the pytest summary's counts and
+seconds, with the machine's CPU and core count.
+"""
+
+import argparse
+import datetime
+import os
+import re
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DOC_PATH = os.path.join('docs', 'testing.md')
+BEGIN = '<!-- suite-figures:begin (python -m tests.suite_figures --write) -->'
+END = '<!-- suite-figures:end -->'
+_COUNT = re.compile(r'collects \*\*(\d+) tests\*\*')
+_SUMMARY = re.compile(r'^=+ (?P<counts>.*?) in (?P<seconds>[\d.]+)s\b.*=+$',
+                      re.MULTILINE)
+_COLLECTED = re.compile(r'^(\d+) tests? collected', re.MULTILINE)
+
+
+def _read_doc() -> str:
+  with open(os.path.join(REPO, DOC_PATH), encoding='utf-8') as f:
+    return f.read()
+
+
+def _block(text: str) -> str:
+  try:
+    return text[text.index(BEGIN) + len(BEGIN):text.index(END)]
+  except ValueError as error:
+    raise ValueError(f'{DOC_PATH} lacks the suite-figures marker lines'
+                     ) from error
+
+
+def documented_count() -> int:
+  """The number of tests docs/testing.md says ``python -m pytest`` collects."""
+  match = _COUNT.search(_block(_read_doc()))
+  if not match:
+    raise ValueError(f'no "collects **N tests**" in the block of {DOC_PATH}')
+  return int(match.group(1))
+
+
+def count_mismatch(collected: int) -> str | None:
+  """A message when ``collected`` differs from the documented count."""
+  documented = documented_count()
+  if collected == documented:
+    return None
+  return (f'python -m pytest collected {collected} tests; {DOC_PATH} says '
+          f'{documented}. Update it: python -m tests.suite_figures '
+          '--write-count (or --write, which also times a full run).')
+
+
+def _replace_block(block: str) -> None:
+  text = _read_doc()
+  start = text.index(BEGIN) + len(BEGIN)
+  text = text[:start] + '\n' + block.strip() + '\n' + text[text.index(END):]
+  with open(os.path.join(REPO, DOC_PATH), 'w', encoding='utf-8') as f:
+    f.write(text)
+
+
+def _cpu() -> str:
+  try:
+    with open('/proc/cpuinfo') as f:
+      for line in f:
+        if line.startswith('model name'):
+          return line.split(':', 1)[1].strip()
+  except OSError:
+    pass
+  return 'unknown CPU'
+
+
+def collected_count() -> int:
+  """``python -m pytest --collect-only -q``'s count (serial collection)."""
+  result = subprocess.run(
+      [sys.executable, '-m', 'pytest', '--collect-only', '-q', '-n', '0'],
+      cwd=REPO, capture_output=True, text=True, check=False)
+  match = _COLLECTED.search(result.stdout)
+  if result.returncode not in (0, 1) or not match:  # 1: the count differs
+    raise RuntimeError(f'collection failed:\n{result.stdout[-3000:]}\n'
+                       f'{result.stderr[-3000:]}')
+  return int(match.group(1))
+
+
+def parse_summary(output: str) -> tuple[dict[str, int], float]:
+  """``({'passed': n, 'skipped': m, ...}, seconds)`` of pytest's last line."""
+  matches = list(_SUMMARY.finditer(output))
+  if not matches:
+    raise ValueError('no pytest summary line in the output')
+  counts = {}
+  for part in matches[-1]['counts'].split(','):
+    number, word = part.split()
+    counts[word] = int(number)
+  return counts, float(matches[-1]['seconds'])
+
+
+def count_sentence(count: int) -> str:
+  return f'`python -m pytest` collects **{count} tests**.'
+
+
+def time_sentence(counts: dict[str, int], seconds: float) -> str:
+  outcome = ', '.join(f'{n} {word}' for word, n in counts.items())
+  return (f'Last timed full run (`python -m tests.suite_figures --write`, '
+          f'{datetime.date.today():%Y-%m}, {os.cpu_count()} cores of '
+          f'{_cpu()}): {outcome}; pytest {seconds:.0f} s.')
+
+
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  mode = parser.add_mutually_exclusive_group(required=True)
+  mode.add_argument('--write', action='store_true')
+  mode.add_argument('--write-count', action='store_true')
+  mode.add_argument('--check', action='store_true')
+  args = parser.parse_args(argv)
+  if args.check:
+    message = count_mismatch(collected_count())
+    print(message or f'{DOC_PATH}: the test count is current')
+    return 1 if message else 0
+  if args.write_count:
+    lines = _block(_read_doc()).strip().splitlines()
+    timed = [line for line in lines if not _COUNT.search(line)]
+    _replace_block('\n'.join([count_sentence(collected_count())] + timed))
+    print(f'wrote the count into {DOC_PATH}')
+    return 0
+  result = subprocess.run([sys.executable, '-m', 'pytest'], cwd=REPO,
+                          capture_output=True, text=True, check=False)
+  counts, seconds = parse_summary(result.stdout)
+  if result.returncode != 0 and set(counts) - {'passed', 'skipped'}:
+    print(result.stdout[-3000:])
+    print('not written: the run did not pass')
+    return 1
+  total = sum(n for word, n in counts.items() if word != 'warnings')
+  _replace_block(count_sentence(total) + '\n' + time_sentence(counts, seconds))
+  print(f'wrote {DOC_PATH}: {counts}, {seconds:.0f} s')
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())

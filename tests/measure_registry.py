@@ -201,7 +201,9 @@ def _cases(registry: testing.Registry, name_filter: str):
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--examples', type=int, default=100)
-  parser.add_argument('--filter', default='')
+  parser.add_argument('--filter', default='',
+                      help='cases whose name contains this (--check: any of '
+                      'several, comma-separated)')
   mode = parser.add_mutually_exclusive_group()
   mode.add_argument('--write', action='store_true',
                     help=f'measure every case, rewrite {TABLE_PATH}')
@@ -225,8 +227,10 @@ def main(argv=None) -> int:
     committed = read_table()
     problems = structure_problems(committed, cases.REGISTRY)
     problems += bound_problems(committed)
+    filters = args.filter.split(',')   # any of several substrings
     for row in committed:
-      if args.filter in row.case and row.case in cases.REGISTRY:
+      if (any(f in row.case for f in filters) and
+          row.case in cases.REGISTRY):
         measured = measure_row(cases.REGISTRY[row.case], row.draws)
         print(measured.markdown(), flush=True)
         problems += compare(row, measured)

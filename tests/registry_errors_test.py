@@ -6,11 +6,17 @@ it lists every case of tests/cases/ once, in order, with the case's current
 tier and bound, and that every bound holds for the committed figures; then it
 re-measures the cases of ``measure_registry.SPOT_CHECK`` at the committed
 number of draws and compares them (``measure_registry.compare``: within 15 %,
-figures below 1e-5 only as "below"). ``python -m tests.measure_registry
+figures below 1e-5 only as "below"), in a fresh interpreter, as the script
+runs: in a long-lived test worker hypothesis was seen to generate other
+draws after other tests had run (one draw of conv_relu/subpixel_shift
+differed in a full suite run, never in a fresh process). ``python -m tests.measure_registry
 --check`` re-measures every row (about an hour on 2 CPU cores).
 """
 
 import dataclasses
+import os
+import subprocess
+import sys
 
 from absl.testing import absltest
 from absl.testing import parameterized
@@ -36,13 +42,16 @@ class RegistryErrorsTableTest(parameterized.TestCase):
     self.assertEmpty(measure_registry.bound_problems(
         measure_registry.read_table()))
 
-  @parameterized.parameters(*measure_registry.SPOT_CHECK)
-  def test_spot_check_remeasures_as_committed(self, name):
-    committed = {row.case: row for row in measure_registry.read_table()}
-    self.assertIn(name, committed)
-    measured = measure_registry.measure_row(cases.REGISTRY[name],
-                                            committed[name].draws)
-    self.assertEmpty(measure_registry.compare(committed[name], measured))
+  def test_spot_check_remeasures_as_committed(self):
+    result = subprocess.run(
+        [sys.executable, '-m', 'tests.measure_registry', '--check',
+         '--filter', ','.join(measure_registry.SPOT_CHECK)],
+        cwd=measure_registry.REPO, capture_output=True, text=True,
+        timeout=600, check=False,
+        env={**os.environ, 'JAX_PLATFORMS': 'cpu'})
+    self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+    for name in measure_registry.SPOT_CHECK:
+      self.assertIn(f'| {name} |', result.stdout)
 
   def test_table_round_trips_through_render_and_parse(self):
     rows = [_row('a/b', testing.EXACT, 1e-5, 20, 0.0, 1.2e-7, 3.4e-7),

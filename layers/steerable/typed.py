@@ -53,7 +53,8 @@ class TypedModule:
     super().__post_init__()
 
   def check_types(self) -> None:
-    """Checks ``in_type`` (and ``out_type``) are field types of one group."""
+    """Checks ``in_type`` and ``out_type`` are field types (a subclass adds
+    what it needs of them, calling this first)."""
     fields_lib.check_field_type(self.in_type, 'in_type')
     fields_lib.check_field_type(self.out_type, 'out_type')
 

@@ -1,6 +1,7 @@
 """Exactness of APS / LPS models under circular shifts, ties included.
 
     python -m benchmarks.polyphase_ties [--seeds 4] [--batch 8]
+    python -m benchmarks.polyphase_ties --time    # what the tie rule costs
 
 The check from outside the project that found LPS's tie defect (issue 27):
 APS and LPS U-Nets (``models/unet.py``, default filter_size 3, widths
@@ -13,14 +14,24 @@ statistics move off their initial values); circular shifts (1, 0), (0, 1),
 relative error ``||f(Tx) - T' f(x)|| / ||T' f(x)||`` exceeds 1e-5 (the
 registry's exact bound). Prints, per model, the failing pairs out of all,
 and the largest error.
+
+``--time`` prints what the shift-consistent choice costs APS: ``aps_pool``
+on ``[64, 32, 32, 16]`` (forward, and forward + gradient) against the same
+pool choosing by ``jnp.argmax`` of the norms (the first index on ties, the
+rule before), jitted, timed in alternating rounds (median), compile times
+once, with the machine's CPU, ISA and matmul peak.
 """
 
 import argparse
+import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
+from benchmarks import common
 import groups
+from layers import pooling
 import models
 
 SHIFTS = ((1, 0), (0, 1), (1, 1), (5, -3), (2, 0), (3, 7))
@@ -49,13 +60,52 @@ def perturb(variables, seed: int, noise: float):
   return jax.tree_util.tree_unflatten(tree, out)
 
 
+def _first_index_aps(x):
+  """APS choosing by ``jnp.argmax`` of the l2 norms: the rule before ties
+  were broken by content (the reference the timing compares with)."""
+  components = pooling.polyphase_components(x, stride=2)  # [4, B, h, w, C]
+  scores = jnp.sum(jnp.square(components), axis=(2, 3, 4))
+  index = jnp.argmax(scores, axis=0)
+  return components[index, jnp.arange(components.shape[1])]
+
+
+def time_tie_rule() -> None:
+  print(common.machine_summary())
+  print(f'matmul peak: {common.matmul_gflops():.0f} GFLOP/s')
+  x = jnp.asarray(np.random.default_rng(0).standard_normal((64, 32, 32, 16)),
+                  jnp.float32)
+  contenders = {
+      'aps_pool (ties by content)': lambda x: pooling.aps_pool(x, stride=2),
+      'first index (jnp.argmax)': _first_index_aps}
+  calls, compiles = {}, {}
+  for name, fn in contenders.items():
+    for mode, f in (('forward', fn), ('forward + grad', jax.grad(
+        lambda x, fn=fn: jnp.sum(fn(x) ** 2)))):
+      jitted = jax.jit(f)
+      start = time.perf_counter()
+      jitted.lower(x).compile()
+      compiles[(name, mode)] = time.perf_counter() - start
+      calls[(name, mode)] = common.jax_call(jitted, x)
+  medians = common.interleaved_medians(calls, rounds=5, repeats=10)
+  print('| rule | pass | median ms | compile s |')
+  print('|---|---|---:|---:|')
+  for key, seconds in medians.items():
+    print(f'| {key[0]} | {key[1]} | {seconds * 1e3:.2f} | '
+          f'{compiles[key]:.2f} |')
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--seeds', type=int, default=4)
   parser.add_argument('--batch', type=int, default=8)
   parser.add_argument('--noise', type=float, default=0.5)
   parser.add_argument('--models', default='0,1,2')
+  parser.add_argument('--time', action='store_true',
+                      help='time the tie rule on APS instead')
   args = parser.parse_args()
+  if args.time:
+    time_tie_rule()
+    return
   print('| model | failing pairs | largest error |')
   print('|---|---:|---:|')
   for index in map(int, args.models.split(',')):

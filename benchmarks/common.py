@@ -113,20 +113,23 @@ def compiled_flops(compiled: Any) -> float:
   return float(analysis.get('flops', float('nan')))
 
 
-def machine_summary() -> str:
-  """One line: CPU and its vector ISA, cores, JAX version, devices, and the
-  two environment variables that change speed (XLA flags; glibc's huge-page
-  tunable, which :func:`experiments.runtime.use_huge_pages` sets)."""
-  cpu = platform.processor() or platform.machine()
+def cpu_name() -> str:
+  """The CPU model from /proc/cpuinfo (or what platform knows)."""
   try:
     with open('/proc/cpuinfo') as f:
       for line in f:
         if line.startswith('model name'):
-          cpu = line.split(':', 1)[1].strip()
-          break
+          return line.split(':', 1)[1].strip()
   except OSError:
     pass
-  return (f'{cpu} ({cpu_isa()}), {os.cpu_count()} cores, '
+  return platform.processor() or platform.machine()
+
+
+def machine_summary() -> str:
+  """One line: CPU and its vector ISA, cores, JAX version, devices, and the
+  two environment variables that change speed (XLA flags; glibc's huge-page
+  tunable, which :func:`experiments.runtime.use_huge_pages` sets)."""
+  return (f'{cpu_name()} ({cpu_isa()}), {os.cpu_count()} cores, '
           f'jax {jax.__version__} on '
           f'{jax.devices()[0].platform} ({jax.device_count()} device(s)), '
           f"XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}, "

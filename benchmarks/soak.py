@@ -60,18 +60,6 @@ TRAIN_SCALARS = ('train/loss', 'train/accuracy', 'train/learning_rate',
 EVAL_SCALARS = ('eval/loss', 'eval/accuracy')
 
 
-def cpu_name() -> str:
-  """The CPU model from /proc/cpuinfo (or what platform knows)."""
-  try:
-    with open('/proc/cpuinfo') as f:
-      for line in f:
-        if line.startswith('model name'):
-          return line.split(':', 1)[1].strip()
-  except OSError:
-    pass
-  return platform.processor() or platform.machine()
-
-
 def command(workdir: str, steps: int) -> list[str]:
   """The ``main.py`` command line of the soak run."""
   return [sys.executable, os.path.join(REPO, 'main.py'),
@@ -247,13 +235,15 @@ def report(rows: Sequence[dict[str, Any]], *, steps: int, warmup: int,
   summary = ['| check | measured | ok |', '|---|---|---|']
   summary += [f'| {what} | {measured} | {"yes" if ok else "NO"} |'
               for what, measured, ok in checks]
+  # Imported here: the soak itself runs without JAX in this process.
+  from benchmarks import common  # pylint: disable=g-import-not-at-top
   return '\n'.join([
       '# Soak: a long tiny training run', '',
       f'Command: `python -m benchmarks.soak{"".join(" " + a for a in argv)}`',
       '',
       f'Child: `{" ".join(command("<workdir>", steps)[1:])}` (main.py with '
       f'the tiny config: 4-4 CNN with batch norm, batch 32, 256 digits).', '',
-      f'Machine: {cpu_name()}, {os.cpu_count()} cores, Python '
+      f'Machine: {common.cpu_name()}, {os.cpu_count()} cores, Python '
       f'{platform.python_version()}, psutil {psutil.__version__}. '
       f'{steps} steps in {seconds:.0f} s ({steps / seconds:.0f} steps/s '
       f'including start-up, evaluation and checkpoints; the machine may be '

@@ -18,6 +18,7 @@ What each does to shift symmetry (tested in ``tests/registry_test.py``):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import flax.linen as nn
@@ -311,6 +312,12 @@ def shift_consistent_argmax(scores: jax.Array, components: jax.Array, *,
         'components must be [P, B, h, w, C] with [P, B] = the shape of scores '
         f'{tuple(scores.shape)}; got {tuple(components.shape)}.')
   rtol = validate.number(rtol, 'rtol', minimum=0.0)
+  return _tie_broken_argmax(scores, components, rtol)
+
+
+@functools.partial(jax.jit, static_argnums=2)  # one dispatch when eager
+def _tie_broken_argmax(scores: jax.Array, components: jax.Array,
+                       rtol: float) -> jax.Array:
   best = jnp.max(scores, axis=0, keepdims=True)
   candidates = scores >= best - rtol * jnp.abs(best)
   tied = jnp.any(jnp.sum(candidates, axis=0) > 1)

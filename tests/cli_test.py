@@ -18,16 +18,7 @@ from experiments import cli
 from experiments.train import config_history
 from experiments.train import preemption
 from experiments.train import workdir_lock
-
-_HOLDER = """
-import importlib.util, sys
-spec = importlib.util.spec_from_file_location('workdir_lock', sys.argv[1])
-module = sys.modules['workdir_lock'] = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
-with module.WorkdirLock(sys.argv[2]):
-  print('locked', flush=True)
-  sys.stdin.read()
-"""
+from tests import reliability_test  # its lock-holder script
 
 
 class ExitCodeTest(absltest.TestCase):
@@ -63,7 +54,7 @@ class ExitCodeTest(absltest.TestCase):
 
   def test_busy_workdir_exits_with_busy_code(self):
     holder = subprocess.Popen(
-        [sys.executable, '-c', _HOLDER, workdir_lock.__file__, self.workdir],
+        [sys.executable, '-c', reliability_test.HOLDER_SCRIPT, workdir_lock.__file__, self.workdir],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
       self.assertEqual(holder.stdout.readline().strip(), 'locked')

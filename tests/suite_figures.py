@@ -21,6 +21,8 @@ import re
 import subprocess
 import sys
 
+from benchmarks import common
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOC_PATH = os.path.join('docs', 'testing.md')
 BEGIN = '<!-- suite-figures:begin (python -m tests.suite_figures --write) -->'
@@ -70,17 +72,6 @@ def _replace_block(block: str) -> None:
     f.write(text)
 
 
-def _cpu() -> str:
-  try:
-    with open('/proc/cpuinfo') as f:
-      for line in f:
-        if line.startswith('model name'):
-          return line.split(':', 1)[1].strip()
-  except OSError:
-    pass
-  return 'unknown CPU'
-
-
 def collected_count() -> int:
   """``python -m pytest --collect-only -q``'s count (serial collection)."""
   result = subprocess.run(
@@ -113,7 +104,8 @@ def time_sentence(counts: dict[str, int], seconds: float) -> str:
   outcome = ', '.join(f'{n} {word}' for word, n in counts.items())
   return (f'Last timed full run (`python -m tests.suite_figures --write`, '
           f'{datetime.date.today():%Y-%m}, {os.cpu_count()} cores of '
-          f'{_cpu()}): {outcome}; pytest {seconds:.0f} s.')
+          f'{common.cpu_name()}, {common.cpu_isa()}): {outcome}; pytest '
+          f'{seconds:.0f} s.')
 
 
 def main(argv=None) -> int:

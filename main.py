@@ -69,6 +69,8 @@ def main(argv):
       enabled=_DISTRIBUTED.value,
       coordinator_address=_COORDINATOR_ADDRESS.value,
       num_processes=_NUM_PROCESSES.value, process_id=_PROCESS_ID.value)
+  # Compiled programs persist between runs (EQUIVLAB_COMPILATION_CACHE=0: off).
+  cache_dir = runtime.use_compilation_cache()
   config = _CONFIG.value
   workdir = _WORKDIR.value
   if workdir is None:
@@ -83,7 +85,11 @@ def main(argv):
   logging.info('config:\n%s', config)
   os.makedirs(workdir, exist_ok=True)
   logging.info('workdir: %s', os.path.abspath(workdir))
-  cli.run_experiment(config, workdir)  # locks workdir; exit 75 = re-run me
+  try:
+    cli.run_experiment(config, workdir)  # locks workdir; exit 75 = re-run me
+  finally:
+    if cache_dir:
+      logging.info('%s (%s)', runtime.cache_report(), cache_dir)
 
 
 if __name__ == '__main__':

@@ -1,4 +1,4 @@
-"""Process set-up before JAX starts: transparent huge pages for XLA's buffers.
+"""Process set-up around JAX: huge pages for XLA's buffers; a compilation cache.
 
 XLA:CPU allocates every intermediate buffer with ``malloc``; glibc serves
 large ones with fresh ``mmap`` pages, so each step of a training loop
@@ -14,6 +14,18 @@ glibc reads tunables when a process starts, so :func:`use_huge_pages`
 re-executes the current command once with the tunable added (same PID,
 same arguments). It does nothing when the tunable is already set, off
 Linux/glibc, or with ``EQUIVLAB_HUGE_PAGES=0``.
+
+**Persistent compilation cache.** :func:`use_compilation_cache` points JAX's
+persistent cache at a per-user folder (``$XDG_CACHE_HOME/equivlab/jax``,
+else ``~/.cache/equivlab/jax``), so running the same command again, resuming
+a run, or a notebook's second execution loads its compiled programs instead
+of compiling them. ``EQUIVLAB_COMPILATION_CACHE`` moves it (a path) or turns
+it off (``0``); ``main.py`` and the notebooks call it. JAX writes each entry
+to a temporary file and renames it into place, so two processes sharing the
+folder at once each see either no entry or a whole one (tested with two
+concurrent ``main.py`` runs). :func:`cache_report` says how many compilations
+were loaded from it and how many were compiled (``main.py`` logs it at the
+end).
 """
 
 from __future__ import annotations
@@ -23,6 +35,13 @@ import sys
 
 TUNABLE = 'glibc.malloc.hugetlb=1'
 SWITCH = 'EQUIVLAB_HUGE_PAGES'
+CACHE_SWITCH = 'EQUIVLAB_COMPILATION_CACHE'
+_OFF = ('0', 'false', 'off', 'no')
+# Compilations that took at least this long are cached (JAX's default, 1 s,
+# leaves out most of a small run's programs; 0 would store every tiny eager
+# op as well).
+CACHE_MIN_COMPILE_SECONDS = 0.1
+_cache_counts = {'hits': 0, 'misses': 0, 'compile_seconds': 0.0}
 
 
 def glibc_version() -> tuple[int, int] | None:
@@ -77,3 +96,61 @@ def use_huge_pages() -> None:
   sys.stdout.flush()
   sys.stderr.flush()
   os.execve(sys.executable, [sys.executable] + list(argv[1:]), environ)
+
+
+def compilation_cache_dir(environ: dict[str, str] | None = None
+                          ) -> str | None:
+  """The persistent-cache folder :func:`use_compilation_cache` would use, or
+  None when ``EQUIVLAB_COMPILATION_CACHE`` turns it off ('0', 'off', ...)."""
+  environ = os.environ if environ is None else environ
+  value = environ.get(CACHE_SWITCH, '').strip()
+  if value.lower() in _OFF:
+    return None
+  if value:
+    return os.path.abspath(os.path.expanduser(value))
+  base = environ.get('XDG_CACHE_HOME') or os.path.join(
+      os.path.expanduser('~'), '.cache')
+  return os.path.join(base, 'equivlab', 'jax')
+
+
+def _count(event: str, **_) -> None:
+  if event.endswith('/compilation_cache/cache_hits'):
+    _cache_counts['hits'] += 1
+  elif event.endswith('/compilation_cache/cache_misses'):
+    _cache_counts['misses'] += 1
+
+
+def _time(event: str, seconds: float, **_) -> None:
+  if event.endswith('backend_compile_duration'):
+    _cache_counts['compile_seconds'] += seconds
+
+
+def use_compilation_cache(environ: dict[str, str] | None = None
+                          ) -> str | None:
+  """Turns on JAX's persistent compilation cache (see the module doc).
+
+  Call it before the first compilation. Returns the folder, or None when
+  ``EQUIVLAB_COMPILATION_CACHE=0`` turns it off.
+  """
+  path = compilation_cache_dir(environ)
+  if path is None:
+    return None
+  import jax  # pylint: disable=g-import-not-at-top
+  os.makedirs(path, exist_ok=True)
+  jax.config.update('jax_compilation_cache_dir', path)
+  jax.config.update('jax_persistent_cache_min_compile_time_secs',
+                    CACHE_MIN_COMPILE_SECONDS)
+  jax.config.update('jax_persistent_cache_min_entry_size_bytes', 0)
+  jax.monitoring.register_event_listener(_count)
+  jax.monitoring.register_event_duration_secs_listener(_time)
+  return path
+
+
+def cache_report() -> str:
+  """'compilation cache: N loaded, M compiled; S s compiling' since this
+  process started (programs compiled faster than
+  ``CACHE_MIN_COMPILE_SECONDS`` are neither loaded nor stored, but their
+  seconds count)."""
+  return (f"compilation cache: {_cache_counts['hits']} programs loaded, "
+          f"{_cache_counts['misses']} compiled and stored; "
+          f"{_cache_counts['compile_seconds']:.1f} s compiling in all")

@@ -13,6 +13,10 @@ import hypothesis
 # Fixed conv lowering, so separate processes compute bit-identical results;
 # tests of layers.autotune opt in with autotune.settings(enabled=True).
 os.environ['EQUIVLAB_AUTOTUNE'] = '0'
+# Subprocess runs of main.py compile as before and leave the user's
+# persistent compilation cache alone (tests/main_test.py turns it on in a
+# temporary folder to test it).
+os.environ.setdefault('EQUIVLAB_COMPILATION_CACHE', '0')
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 _COMMON = dict(

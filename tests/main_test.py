@@ -14,10 +14,11 @@ MAIN = os.path.join(REPO, 'main.py')
 TEST_CONFIG = os.path.join('experiments', 'configs', 'probe.py') + ':tiny'
 
 
-def run_main(*flags: str, cwd: str = REPO) -> subprocess.CompletedProcess:
+def run_main(*flags: str, cwd: str = REPO,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
   return subprocess.run([sys.executable, MAIN, *flags], cwd=cwd,
                         capture_output=True, text=True, timeout=120,
-                        check=False)
+                        check=False, env=env)
 
 
 class MainTest(absltest.TestCase):
@@ -37,6 +38,24 @@ class MainTest(absltest.TestCase):
     self.assertEqual(shifts, {0.0, 0.5, 1.0})
     with open(os.path.join(workdir, 'config.json')) as f:
       self.assertEqual(json.load(f)['max_shift'], 1)
+
+  def test_second_run_loads_its_programs_from_the_cache(self):
+    cache = self.enter_context(tempfile.TemporaryDirectory())
+    env = {**os.environ, 'EQUIVLAB_COMPILATION_CACHE': cache}
+    logs = []
+    for run in range(2):
+      workdir = self.enter_context(tempfile.TemporaryDirectory())
+      result = run_main('--config=experiments/configs/train.py:tiny',
+                        f'--workdir={workdir}', env=env)
+      self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+      logs.append([line for line in result.stderr.splitlines()
+                   if 'compilation cache:' in line][-1])
+      del run
+    self.assertIn('0 programs loaded', logs[0])
+    self.assertNotIn(' 0 compiled and stored', logs[0])
+    self.assertNotIn('0 programs loaded', logs[1])
+    self.assertIn(' 0 compiled and stored', logs[1])
+    self.assertTrue(os.listdir(cache))
 
   def test_unknown_experiment_fails_clearly(self):
     # Run from another folder with an absolute config path and no --workdir:

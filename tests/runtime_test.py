@@ -11,6 +11,24 @@ from experiments import runtime
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+class CompilationCacheDirTest(absltest.TestCase):
+
+  def test_default_is_per_user(self):
+    self.assertEqual(runtime.compilation_cache_dir({'HOME': '/h'}),
+                     os.path.join(os.path.expanduser('~'), '.cache',
+                                  'equivlab', 'jax'))
+    self.assertEqual(
+        runtime.compilation_cache_dir({'XDG_CACHE_HOME': '/x'}),
+        os.path.join('/x', 'equivlab', 'jax'))
+
+  def test_switch_moves_or_disables_it(self):
+    self.assertEqual(runtime.compilation_cache_dir(
+        {runtime.CACHE_SWITCH: '/tmp/c'}), '/tmp/c')
+    for off in ('0', 'off', 'False'):
+      self.assertIsNone(runtime.compilation_cache_dir(
+          {runtime.CACHE_SWITCH: off}))
+
+
 class HugePagesEnvironmentTest(absltest.TestCase):
 
   def test_adds_the_tunable(self):

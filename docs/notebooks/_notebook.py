@@ -8,7 +8,11 @@ environment variables and starts the clock.
 * ``EQUIVLAB_NOTEBOOK_FAST=1``: smoke-test mode (``FAST``), what
   ``tests/notebooks_test.py`` runs;
 * ``EQUIVLAB_NOTEBOOK_OUT=<folder>``: where figures go (``OUT``; default
-  ``docs/images/``).
+  ``docs/images/``);
+* ``EQUIVLAB_COMPILATION_CACHE``: JAX's persistent compilation cache, on by
+  default (``experiments.runtime.use_compilation_cache``), so a notebook's
+  second execution loads its compiled programs; a path moves it, ``0``
+  turns it off.
 
 It is found because Python puts the script's folder on ``sys.path``
 (``python docs/notebooks/<name>.py``) and Jupyter starts the kernel in the
@@ -33,6 +37,8 @@ def find_repo_root() -> pathlib.Path:
 ROOT = find_repo_root()
 if str(ROOT) not in sys.path:
   sys.path.insert(0, str(ROOT))
+from experiments import runtime  # pylint: disable=g-import-not-at-top,wrong-import-position
+CACHE = runtime.use_compilation_cache()
 FAST = os.environ.get('EQUIVLAB_NOTEBOOK_FAST', '') not in ('', '0')
 OUT = pathlib.Path(os.environ.get('EQUIVLAB_NOTEBOOK_OUT') or
                    ROOT / 'docs' / 'images')

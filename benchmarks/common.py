@@ -47,17 +47,18 @@ def median_seconds(fn: Callable[[], Any], *, repeats: int = 10,
   return statistics.median(times)
 
 
-def interleaved_medians(fns: Mapping[str, Callable[[], Any]], *,
+def interleaved_samples(fns: Mapping[str, Callable[[], Any]], *,
                         rounds: int = 3, repeats: int = 5,
-                        warmup: int = 2) -> dict[str, float]:
-  """Medians of several calls timed in alternating rounds.
+                        warmup: int = 2) -> dict[str, list[float]]:
+  """Wall times of several calls timed in alternating rounds.
 
   Alternating (A, B, A, B, ...) rather than timing A then B spreads any
   slow-down from other processes over every contender, so their ratio is
-  steadier than either time.
+  steadier than either time. Other jobs only ever add time: the minimum of
+  the samples is the least disturbed figure.
 
   Returns:
-    ``{name: median seconds over rounds * repeats calls}``.
+    ``{name: seconds of each of the rounds * repeats calls}``.
   """
   for fn in fns.values():
     for _ in range(warmup):
@@ -69,6 +70,15 @@ def interleaved_medians(fns: Mapping[str, Callable[[], Any]], *,
         start = time.perf_counter()
         fn()
         samples[name].append(time.perf_counter() - start)
+  return samples
+
+
+def interleaved_medians(fns: Mapping[str, Callable[[], Any]], *,
+                        rounds: int = 3, repeats: int = 5,
+                        warmup: int = 2) -> dict[str, float]:
+  """Medians of :func:`interleaved_samples`: ``{name: median seconds}``."""
+  samples = interleaved_samples(fns, rounds=rounds, repeats=repeats,
+                                warmup=warmup)
   return {name: statistics.median(times) for name, times in samples.items()}
 
 

@@ -39,7 +39,6 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import jax
 import numpy as np

@@ -22,8 +22,8 @@ a run, or a notebook's second execution loads its compiled programs instead
 of compiling them. ``EQUIVLAB_COMPILATION_CACHE`` moves it (a path) or turns
 it off (``0``); ``main.py`` and the notebooks call it. JAX writes each entry
 to a temporary file and renames it into place, so two processes sharing the
-folder at once each see either no entry or a whole one (tested with two
-concurrent ``main.py`` runs). :func:`cache_report` says how many compilations
+folder at once each see either no entry or a whole one (checked by hand
+with two concurrent ``main.py`` runs, docs/performance.md). :func:`cache_report` says how many compilations
 were loaded from it and how many were compiled (``main.py`` logs it at the
 end).
 """
@@ -42,6 +42,7 @@ _OFF = ('0', 'false', 'off', 'no')
 # op as well).
 CACHE_MIN_COMPILE_SECONDS = 0.1
 _cache_counts = {'hits': 0, 'misses': 0, 'compile_seconds': 0.0}
+_listening = []   # [True] once the counters are registered with JAX
 
 
 def glibc_version() -> tuple[int, int] | None:
@@ -141,8 +142,10 @@ def use_compilation_cache(environ: dict[str, str] | None = None
   jax.config.update('jax_persistent_cache_min_compile_time_secs',
                     CACHE_MIN_COMPILE_SECONDS)
   jax.config.update('jax_persistent_cache_min_entry_size_bytes', 0)
-  jax.monitoring.register_event_listener(_count)
-  jax.monitoring.register_event_duration_secs_listener(_time)
+  if not _listening:  # a second call must not count every event twice
+    jax.monitoring.register_event_listener(_count)
+    jax.monitoring.register_event_duration_secs_listener(_time)
+    _listening.append(True)
   return path
 
 

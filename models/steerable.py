@@ -158,7 +158,8 @@ class SteerableCNN(nn.Module):
           'x must be square with a side divisible by 4 and >= 8 (two 2x2 '
           f'stride-2 pools on even grids, e.g. 28); got H, W = {h}, {w}.')
 
-  def _check_options(self) -> tuple[int, ...]:
+  def _check_options(self) -> tuple[tuple[int, ...], Any, Any, str]:
+    """Checks every option; ``(fields, group, subgroup, nonlinearity)``."""
     group, subgroup = self._groups()
     if (isinstance(self.fields, str) or not hasattr(self.fields, '__len__')
         or len(self.fields) != 6):
@@ -193,7 +194,7 @@ class SteerableCNN(nn.Module):
         raise ValueError(
             f"nonlinearity must be 'gated' or 'norm' for {g} (a "
             "pointwise 'elu' needs regular fields of a finite group).")
-    return fields
+    return fields, group, subgroup, nonlinearity
 
   @nn.nowrap
   def equivariant_layers(self, in_channels: int, *, train: bool = False
@@ -205,9 +206,7 @@ class SteerableCNN(nn.Module):
     :meth:`layer_actions` knows every layer's field type without running
     the model. The chain is checked (``steerable.check_chain``).
     """
-    fields = self._check_options()
-    group, subgroup = self._groups()
-    nonlinearity = self._nonlinearity(group)
+    fields, group, subgroup, nonlinearity = self._check_options()
     field_type = groups.FieldType(group,
                                   in_channels * [group.trivial_representation])
     layers = []

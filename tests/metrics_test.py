@@ -9,7 +9,6 @@ import math
 
 from absl.testing import absltest
 from absl.testing import parameterized
-import jax
 import numpy as np
 
 from experiments import metrics

@@ -19,7 +19,6 @@ import numpy as np
 
 import groups
 from groups import synthetic
-import layers
 from layers import group_conv
 from layers import steerable
 from layers.steerable import basis as basis_lib

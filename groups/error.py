@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from groups import base
+from groups import lie
 
 
 def relative_error(actual: jax.typing.ArrayLike,
@@ -55,12 +56,21 @@ def transformed_pair(fn: Callable[[jax.Array], jax.Array], x: jax.typing.ArrayLi
                      transform: base.Transform,
                      output_transform: base.Transform | None = None
                      ) -> tuple[jax.Array, jax.Array]:
-  """Returns ``(f(T x), T' f(x))``; ``T'`` defaults to ``T`` (stride 1)."""
+  """Returns ``(f(T x), T' f(x))``; ``T'`` defaults to ``T`` (stride 1).
+
+  ``transform`` may also be a :class:`groups.lie.Flow`: the pair is then
+  ``(J_f(x) G x, G' f(x))`` (:func:`groups.lie.tangent_pair`), whose
+  difference is the Lie derivative, so every error and assertion built on
+  this pair measures local equivariance too.
+  """
+  if isinstance(transform, lie.Flow):
+    return lie.tangent_pair(fn, x, transform, output_transform)
   if not callable(fn):
     raise ValueError(f'fn must be a function of [B, H, W, ...] arrays; got '
                      f'{fn!r}.')
   if not isinstance(transform, base.Transform):
-    raise ValueError(f'transform must be a groups Transform; got {transform!r}.')
+    raise ValueError(f'transform must be a groups Transform (or a groups.lie.'
+                     f'Flow); got {transform!r}.')
   if output_transform is None:
     output_transform = transform
   if not isinstance(output_transform, base.Transform):

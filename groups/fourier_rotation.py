@@ -47,22 +47,51 @@ import numpy as np
 from groups import base
 from groups import interpolated
 from groups import rotations
+from groups import validate
 
 
-def _shear(x: jax.Array, factor: float, shifted_axis: int,
-           line_axis: int, centre: float) -> jax.Array:
+def shear(x: jax.Array, factor: float | jax.Array, shifted_axis: int,
+          line_axis: int, centre: float) -> jax.Array:
   """Shifts each line of ``x`` along ``shifted_axis`` by ``factor * (i -
-  centre)`` pixels, ``i`` its index along ``line_axis``."""
+  centre)`` pixels, ``i`` its index along ``line_axis`` (a periodic Fourier
+  shift per line).
+
+  ``factor`` may be traced (then the result is differentiable in it: the
+  shear flows of :mod:`groups.lie` use that); a concrete one builds the
+  phases in float64. Real inputs give real outputs, complex ones complex.
+  """
   n, m = x.shape[shifted_axis], x.shape[line_axis]
+  xp = np if validate.is_concrete(factor) else jnp
   offsets = factor * (np.arange(m) - centre)                       # [m]
-  phase = np.exp(-2j * np.pi * np.outer(offsets, np.fft.fftfreq(n)))  # [m, n]
+  phase = xp.exp(-2j * np.pi * offsets[:, None] * np.fft.fftfreq(n)[None])
   shape = [1] * x.ndim
   shape[line_axis], shape[shifted_axis] = m, n
   phase = (phase if line_axis < shifted_axis else phase.T).reshape(shape)
   spectrum = jnp.fft.fft(x, axis=shifted_axis)
   sheared = jnp.fft.ifft(spectrum * phase.astype(np.complex64),
                          axis=shifted_axis)
+  if jnp.iscomplexobj(x):
+    return sheared.astype(x.dtype)
   return sheared.real.astype(x.dtype)
+
+
+def rotate_periodic(x: jax.Array, radians: float | jax.Array,
+                    centre: tuple[float, float] | None = None) -> jax.Array:
+  """Counter-clockwise rotation by three periodic shears, ``[B, H, W, ...]``.
+
+  ``R(theta) = Sx(-tan(theta / 2)) Sy(sin(theta)) Sx(-tan(theta / 2))``
+  about pixel ``centre = (row, column)`` (default the grid centre), on the
+  torus: content sheared past an edge wraps around. ``radians`` may be
+  traced (differentiable; :class:`groups.lie.Flow` 'rotate' uses it).
+  """
+  if centre is None:
+    centre = ((x.shape[1] - 1) / 2, (x.shape[2] - 1) / 2)
+  theta = -radians  # row index points down: flip the sense
+  xp = np if validate.is_concrete(radians) else jnp
+  along_rows = -xp.tan(theta / 2)
+  y = shear(x, along_rows, 2, 1, centre[0])
+  y = shear(y, xp.sin(theta), 1, 2, centre[1])
+  return shear(y, along_rows, 2, 1, centre[0])
 
 
 def rotate_padded(x: jax.Array, degrees: float,
@@ -78,11 +107,7 @@ def rotate_padded(x: jax.Array, degrees: float,
   """
   if centre is None:
     centre = (x.shape[1] - 1) / 2
-  theta = -math.radians(degrees)  # row index points down: flip the sense
-  along_rows = -math.tan(theta / 2)
-  y = _shear(x, along_rows, 2, 1, centre)
-  y = _shear(y, math.sin(theta), 1, 2, centre)
-  return _shear(y, along_rows, 2, 1, centre)
+  return rotate_periodic(x, math.radians(degrees), (centre, centre))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -91,6 +91,7 @@ import numpy as np
 from groups import base
 from groups import error
 from groups import finite
+from groups import lie
 from groups import validate
 
 if typing.TYPE_CHECKING:
@@ -222,23 +223,26 @@ class Trial:
   Attributes:
     fn: the function under test.
     x: its input, ``[B, H, W, C]`` or ``[B, H, W, G, C]``.
-    transform: ``T``, acting on ``x``.
+    transform: ``T``, acting on ``x``; or a :class:`groups.lie.Flow`, whose
+      infinitesimal version is tested (the pair ``J_f(x) G x`` vs
+      ``G' f(x)``, see :func:`groups.transformed_pair`).
     output_transform: ``T'``, acting on ``fn(x)``; None means ``T``.
     mask: optional boolean ``[H', W']`` of the output positions compared.
   """
   fn: Function
   x: np.ndarray
-  transform: base.Transform
-  output_transform: base.Transform | None = None
+  transform: base.Transform | lie.Flow
+  output_transform: base.Transform | lie.Flow | None = None
   mask: np.ndarray | None = None
 
   def __post_init__(self):
     validate.check_callable(self.fn, 'fn', what='of [B, H, W, ...] arrays')
     for name in ('transform', 'output_transform'):
       value = getattr(self, name)
-      if not (isinstance(value, base.Transform) or
+      if not (isinstance(value, (base.Transform, lie.Flow)) or
               (value is None and name == 'output_transform')):
-        raise ValueError(f'{name} must be a groups Transform; got {value!r}.')
+        raise ValueError(f'{name} must be a groups Transform or a groups.lie.'
+                         f'Flow; got {value!r}.')
 
 
 def _check_case_fields(name: str, expect: str, bound: float,

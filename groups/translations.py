@@ -212,17 +212,7 @@ class FourierShift(base.Transform):
     return float(self.dy).is_integer() and float(self.dx).is_integer()
 
   def __call__(self, x):
-    base.check_features(x, floating=True)
-    x = jnp.asarray(x)
-    h, w = x.shape[1], x.shape[2]
-    ky = np.fft.fftfreq(h)[:, None]  # [H, 1], cycles per pixel
-    kx = np.fft.fftfreq(w)[None, :]  # [1, W]
-    phase = np.exp(-2j * np.pi * (ky * self.dy + kx * self.dx))  # [H, W]
-    phase = phase.reshape((1, h, w) + (1,) * (x.ndim - 3))
-    spectrum = jnp.fft.fft2(x, axes=base.SPATIAL_AXES)
-    shifted = jnp.fft.ifft2(spectrum * phase.astype(np.complex64),
-                            axes=base.SPATIAL_AXES)
-    return shifted.real.astype(x.dtype)
+    return fourier_shift(x, self.dy, self.dx)
 
   def inverse(self):
     return FourierShift(-self.dy, -self.dx)
@@ -230,6 +220,42 @@ class FourierShift(base.Transform):
   def output_action(self, *, stride=1):
     validate.integer(stride, 'stride', minimum=1)
     return FourierShift(self.dy / stride, self.dx / stride)
+
+
+def fourier_shift(x: jax.typing.ArrayLike, dy: float | jax.Array,
+                  dx: float | jax.Array) -> jax.Array:
+  """Band-limited periodic shift by ``(dy, dx)`` pixels (any real amounts).
+
+  The one Fourier shift of the project: :class:`FourierShift` calls it, and
+  so do the translation flows of :mod:`groups.lie`, which differentiate it in
+  the amounts. Same sign as :func:`circular_shift` (content moves ``dy``
+  rows down, ``dx`` columns right).
+
+  Args:
+    x: ``[B, H, W, C]`` or ``[B, H, W, G, C]``, floating or complex.
+    dy: rows; a Python number, or a traced scalar (then differentiable).
+    dx: columns, likewise.
+
+  Returns:
+    The shape and dtype of ``x``. Concrete amounts build the phase ramp in
+    float64 (NumPy); traced ones in the default float dtype.
+  """
+  base.check_features(x, floating=not np.iscomplexobj(x))
+  x = jnp.asarray(x)
+  h, w = x.shape[1], x.shape[2]
+  concrete = validate.is_concrete(dy) and validate.is_concrete(dx)
+  xp = np if concrete else jnp
+  ky = np.fft.fftfreq(h)[:, None]  # [H, 1], cycles per pixel
+  kx = np.fft.fftfreq(w)[None, :]  # [1, W]
+  phase = xp.exp(-2j * np.pi * (ky * (float(dy) if concrete else dy) +
+                                kx * (float(dx) if concrete else dx)))
+  phase = phase.reshape((1, h, w) + (1,) * (x.ndim - 3))
+  spectrum = jnp.fft.fft2(x, axes=base.SPATIAL_AXES)
+  shifted = jnp.fft.ifft2(spectrum * phase.astype(np.complex64),
+                          axes=base.SPATIAL_AXES)
+  if jnp.iscomplexobj(x):
+    return shifted.astype(x.dtype)
+  return shifted.real.astype(x.dtype)
 
 
 def interior_mask(height: int, width: int, *, shift: tuple[int, int],

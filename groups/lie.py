@@ -298,6 +298,37 @@ def fibre_of(field_type: fields.FieldType, kind: str = 'rotate'
   return None if not matrix.any() else matrix
 
 
+def _calls_custom_vjp(jaxpr) -> bool:
+  """Whether ``jaxpr`` (or one nested in it) calls a ``custom_vjp``."""
+  for eqn in jaxpr.eqns:
+    if eqn.primitive.name.startswith('custom_vjp'):
+      return True
+    for param in eqn.params.values():
+      for sub in (param if isinstance(param, (tuple, list)) else (param,)):
+        inner = getattr(sub, 'jaxpr', sub)
+        if hasattr(inner, 'eqns') and _calls_custom_vjp(inner):
+          return True
+  return False
+
+
+def jvp(fn: Callable[..., Any], primals: tuple[Any, ...],
+        tangents: tuple[Any, ...]) -> tuple[Any, Any]:
+  """``jax.jvp``, also through ``jax.custom_vjp`` functions.
+
+  Forward mode cannot enter a ``custom_vjp`` (e.g. :func:`layers.blur_pool`'s
+  matmul path, or a user's op); there the Jacobian-vector product is the
+  transpose of the VJP (``jax.linear_transpose`` of ``u -> u^T J``: the
+  double-backward trick of the paper's code, exact, ~2x the cost). Which
+  path is taken is decided on ``fn``'s jaxpr (under ``jit`` forward mode
+  fails late, where no ``try`` could catch it).
+  """
+  if not _calls_custom_vjp(jax.make_jaxpr(fn)(*primals).jaxpr):
+    return jax.jvp(fn, primals, tangents)
+  out, pullback = jax.vjp(fn, *primals)
+  push = jax.linear_transpose(pullback, out)
+  return out, push(tuple(tangents))[0]
+
+
 def _output_tangent(output: Any, y: jax.Array) -> jax.Array:
   if isinstance(output, base.Identity):
     return jnp.zeros_like(y)
@@ -337,7 +368,7 @@ def tangent_pair(fn: Callable[[jax.Array], jax.Array],
   validate.check_callable(fn, 'fn', what='of [B, H, W, ...] arrays')
   output = _check_flows(generator, output)
   x = _check_map(x)
-  y, moved = jax.jvp(fn, (x,), (generator.tangent(x),))
+  y, moved = jvp(fn, (x,), (generator.tangent(x),))
   return moved, _output_tangent(output, y)
 
 

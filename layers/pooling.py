@@ -424,11 +424,13 @@ def take_polyphase(x: jax.typing.ArrayLike, indices: jax.typing.ArrayLike, *,
 
 
 class Pool(nn.Module):
-  """Parameter-free wrapper so models can hold any pooling function.
+  """Parameter-free wrapper so models can hold any pooling function (or any
+  other parameter-free op, e.g. an activation), as a submodule that
+  interception and ``capture_intermediates`` see.
 
   Attributes:
     fn: a function ``[B, H, W, C] -> [B, H', W', C]`` or ``-> [B, C]``, e.g.
-      ``functools.partial(blur_pool, stride=2)``.
+      ``functools.partial(blur_pool, stride=2)`` or ``nn.relu``.
   """
   fn: Callable[[jax.Array], jax.Array]
 

@@ -156,12 +156,17 @@ def downsample(x: jax.Array, *, downsampling: str, padding: str = 'circular',
 def _apply_head(x: jax.Array, head: str, num_classes: int) -> jax.Array:
   """``[B, H, W, C] -> [B, num_classes]``; call inside a compact method."""
   if head == 'fc':
-    features = x.reshape(x.shape[0], -1)  # [B, H * W * C]
+    pool = _flatten                        # [B, H * W * C]
   elif head == 'global_avg':
-    features = pooling.global_avg_pool(x)  # [B, C]
+    pool = pooling.global_avg_pool         # [B, C]
   else:
-    features = pooling.global_max_pool(x)  # [B, C]
+    pool = pooling.global_max_pool         # [B, C]
+  features = pooling.Pool(pool, name='pool')(x)
   return nn.Dense(num_classes, name='head')(features)
+
+
+def _flatten(x: jax.Array) -> jax.Array:
+  return x.reshape(x.shape[0], -1)
 
 
 # --------------------------------------------------------------------------
@@ -177,7 +182,10 @@ class CNN(nn.Module):
   a 2x downsampling (``downsampling``; for 'strided_conv' the stage's conv
   has stride 2 instead). Submodules: ``conv{i}``, ``norm{i}`` (with
   ``norm='batch'``) and ``head`` (the dense layer), whatever the choices, so
-  parameter trees of variants line up.
+  parameter trees of variants line up; the parameter-free ops are modules
+  too (``relu{i}``, ``down{i}``, ``pool``: the global pool or the flatten of
+  the head), so per-layer measurements (:mod:`experiments.lie_attribution`)
+  see each of them.
 
   Attributes:
     num_classes: outputs.
@@ -214,11 +222,12 @@ class CNN(nn.Module):
       if self.norm == 'batch':
         x = nn.BatchNorm(use_running_average=not train, momentum=0.9,
                          name=f'norm{i}')(x)
-      x = nn.relu(x)
-      if not last:
+      x = pooling.Pool(nn.relu, name=f'relu{i}')(x)
+      if not last and self.downsampling not in ('none', 'strided_conv'):
         try:
-          x = downsample(x, downsampling=self.downsampling,
-                         padding=self.padding, filter_size=self.filter_size)
+          x = pooling.Pool(functools.partial(
+              downsample, downsampling=self.downsampling, padding=self.padding,
+              filter_size=self.filter_size), name=f'down{i}')(x)
         except ValueError as error:
           raise _input_too_small(error, input_shape, 'CNN', i + 1, x.shape,
                                  self.downsampling, self.padding) from error

@@ -20,6 +20,7 @@ _RUNNERS: dict[str, tuple[str, str]] = {
     'study': ('experiments.study', 'run'),
     'train': ('experiments.train', 'train_and_evaluate'),
     'hnet_depth': ('experiments.hnet_depth', 'run'),
+    'lie': ('experiments.lie_study', 'run'),
 }
 
 

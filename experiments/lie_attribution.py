@@ -221,19 +221,20 @@ def attribute(model: nn.Module, variables: Any, x: jax.typing.ArrayLike,
   validate.check_array(x, 'x', rank=4, layout='[B, H, W, C]')
   kwargs = {'train': False} if apply_kwargs is None else dict(apply_kwargs)
   x = jnp.asarray(x)
-  apply_fn = functools.partial(_apply, model, variables, kwargs, output)
-  leaves = _find_leaves(apply_fn, x)
-  out_shape = jax.eval_shape(apply_fn, x).shape
-  flows_in = [_tensor_flow(generator, x.shape, leaf.input_shape,
-                           leaf.input_complex, _field_type(leaf.module, 'in_type'))
-              for leaf in leaves]
-  flows_out = [_tensor_flow(generator, x.shape, leaf.output_shape,
-                            leaf.output_complex,
-                            _field_type(leaf.module, 'out_type'))
-               for leaf in leaves]
-  final = lie.output_flow(generator, x.shape, out_shape)
-  result = _attribute_jit(apply_fn, tuple(leaves), tuple(flows_in),
-                          tuple(flows_out), generator, final)(x)
+  key = (model, tuple(sorted(kwargs.items())), output, _flow_key(generator),
+         x.shape, str(x.dtype))
+  try:
+    compiled = _COMPILED.get(key)
+  except TypeError:   # an unhashable model or option: compiled for this call
+    key = compiled = None
+  if compiled is None:
+    compiled = _compile(model, variables, x, generator, output, kwargs)
+    if key is not None:
+      if len(_COMPILED) >= _CACHE_SIZE:
+        _COMPILED.pop(next(iter(_COMPILED)))
+      _COMPILED[key] = compiled
+  leaves, flows_in, flows_out, run = compiled
+  result = run(variables, x)
   contributions, total = (np.asarray(a) for a in result)
   names, kinds, modules = [], [], []
   for leaf, flow_in, flow_out in zip(leaves, flows_in, flows_out):
@@ -253,7 +254,37 @@ def attribute(model: nn.Module, variables: Any, x: jax.typing.ArrayLike,
                      contributions, total)
 
 
-def _apply(model, variables, kwargs, output, x):
+_COMPILED: dict[Any, Any] = {}   # a few compiled attributions, newest last
+_CACHE_SIZE = 16
+
+
+def _flow_key(flow: lie.Flow) -> Any:
+  if flow.fibre is None and flow.orders is None:
+    return (flow.kind, flow.rate)
+  return id(flow)
+
+
+def _compile(model, variables, x, generator, output, kwargs):
+  """Leaves, their flows and the jitted ``run(variables, x)``."""
+  apply_fn = functools.partial(_apply, model, kwargs, output)
+  bound = functools.partial(apply_fn, variables)
+  leaves = _find_leaves(bound, x)
+  out_shape = jax.eval_shape(bound, x).shape
+  flows_in = [_tensor_flow(generator, x.shape, leaf.input_shape,
+                           leaf.input_complex,
+                           _field_type(leaf.module, 'in_type'))
+              for leaf in leaves]
+  flows_out = [_tensor_flow(generator, x.shape, leaf.output_shape,
+                            leaf.output_complex,
+                            _field_type(leaf.module, 'out_type'))
+               for leaf in leaves]
+  final = lie.output_flow(generator, x.shape, out_shape)
+  run = _attribute_jit(apply_fn, tuple(leaves), tuple(flows_in),
+                       tuple(flows_out), generator, final)
+  return leaves, flows_in, flows_out, run
+
+
+def _apply(model, kwargs, output, variables, x):
   y = model.apply(variables, x, **kwargs)
   if output == 'probs':
     if y.ndim != 2:
@@ -269,7 +300,7 @@ def _attribute_jit(apply_fn, leaves: Sequence[_Leaf], flows_in, flows_out,
   keys = [leaf.key for leaf in leaves]
   index = {key: i for i, key in enumerate(keys)}
 
-  def psi(x, gammas, deltas, cut_in: bool, cut_out: bool):
+  def psi(apply, x, gammas, deltas, cut_in: bool, cut_out: bool):
     """The model with ``gamma_k`` added to leaf ``k``'s input and ``delta_k``
     to its output (optionally cutting the tangent flowing into / out of
     it); returns the output and every leaf's input and output."""
@@ -294,16 +325,17 @@ def _attribute_jit(apply_fn, leaves: Sequence[_Leaf], flows_in, flows_out,
       return y
 
     with nn.intercept_methods(intercept):
-      out = apply_fn(x)
+      out = apply(x)
     return out, inputs, outputs
 
   @jax.jit
-  def run(x):
+  def run(variables, x):
+    apply = functools.partial(apply_fn, variables)
     zeros_in = [jnp.zeros(l.input_shape, jnp.complex64 if l.input_complex
                           else x.dtype) for l in leaves]
     zeros_out = [jnp.zeros(l.output_shape, jnp.complex64 if l.output_complex
                            else x.dtype) for l in leaves]
-    out, hs, ys = psi(x, zeros_in, zeros_out, False, False)
+    out, hs, ys = psi(apply, x, zeros_in, zeros_out, False, False)
     ideal_in = [None if f is None else _tangent(f, h)
                 for f, h in zip(flows_in, hs)]
     ideal_out = [None if f is None else _tangent(f, y)
@@ -312,7 +344,7 @@ def _attribute_jit(apply_fn, leaves: Sequence[_Leaf], flows_in, flows_out,
     # Gaps: ideal tangents leave every leaf; what reaches the next leaf's
     # input (and the output) through the ops between them.
     _, (t_out, t_hs, _) = lie.jvp(
-        lambda x, d: psi(x, zeros_in, d, False, True), (x, zeros_out),
+        lambda x, d: psi(apply, x, zeros_in, d, False, True), (x, zeros_out),
         (gx, [jnp.zeros_like(z) if i is None else i
               for z, i in zip(zeros_out, ideal_out)]))
     gap_errors = [None if i is None else t - i
@@ -320,14 +352,14 @@ def _attribute_jit(apply_fn, leaves: Sequence[_Leaf], flows_in, flows_out,
     output_error = t_out - _tangent(final, out)
     # Layers: the ideal tangent enters each leaf alone.
     _, (_, _, t_ys) = lie.jvp(
-        lambda g: psi(x, g, zeros_out, True, False), (zeros_in,),
+        lambda g: psi(apply, x, g, zeros_out, True, False), (zeros_in,),
         ([jnp.zeros_like(z) if i is None else i
           for z, i in zip(zeros_in, ideal_in)],))
     layer_errors = [None if i is None else t - i
                     for t, i in zip(t_ys, ideal_out)]
     # Carry each error to the output through the whole (uncut) network.
     def carry(g, d):
-      return lie.jvp(lambda g, d: psi(x, g, d, False, False)[0],
+      return lie.jvp(lambda g, d: psi(apply, x, g, d, False, False)[0],
                      (zeros_in, zeros_out), (g, d))[1]
 
     plan = [(k, side) for k in range(len(leaves))
@@ -348,7 +380,7 @@ def _attribute_jit(apply_fn, leaves: Sequence[_Leaf], flows_in, flows_out,
       contributions = jnp.concatenate([carried, output_error[None]])
     else:
       contributions = output_error[None]
-    total = lie.lie_derivative(apply_fn, x, generator, final)
+    total = lie.lie_derivative(apply, x, generator, final)
     return contributions, total
 
   return run

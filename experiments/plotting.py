@@ -301,3 +301,84 @@ def learning_curves(curves: dict[str, Sequence[Row]], path: str, *,
     fig.suptitle(title)
   fig.tight_layout()
   fig.savefig(path, dpi=110)
+
+
+def lie_term_category(row: Row) -> str:
+  """The kind of op a layer-wise Lie term belongs to, for colouring bars:
+  'conv', 'nonlinearity', 'downsampling', 'global pool / flatten',
+  'dense', 'norm', 'between modules' or the module's class name."""
+  name, module = row['term'].split('/')[-1], row.get('module', '')
+  if row['kind'] == 'gap':
+    return 'between modules'
+  if row['kind'] == 'output':
+    return 'after the last module'
+  if module == 'Pool':
+    prefix = name.rstrip('0123456789#')
+    return {'relu': 'nonlinearity', 'down': 'downsampling',
+            'pool': 'global pool / flatten'}.get(prefix, 'pool')
+  for key, category in (('Conv', 'conv'), ('Dense', 'dense'),
+                        ('Norm', 'norm'), ('Nonlinearity', 'nonlinearity')):
+    if key in module:
+      return category
+  return module or 'other'
+
+
+def lie_layer_bars(rows: Sequence[Row], path: str, *, title: str = '') -> None:
+  """Stacked bars: each model's layer-wise Lie terms, as shares by category.
+
+  Args:
+    rows: ``lie_layers.csv`` rows of one generator and weights (``label``,
+      ``term``, ``kind``, ``module``, ``share``, ``lee``).
+    path: the PNG.
+    title: figure title.
+  """
+  labels = list(dict.fromkeys(r['label'] for r in rows))
+  categories = list(dict.fromkeys(lie_term_category(r) for r in rows))
+  shares = np.zeros((len(labels), len(categories)))
+  totals = np.zeros(len(labels))
+  for r in rows:
+    i = labels.index(r['label'])
+    shares[i, categories.index(lie_term_category(r))] += 100 * r['share']
+    totals[i] += r['lee']
+  fig = _figure(figsize=(9, 0.5 * len(labels) + 1.8))
+  ax = fig.subplots()
+  left = np.zeros(len(labels))
+  for j, category in enumerate(categories):
+    ax.barh(labels, shares[:, j], left=left, color=f'C{j % 10}',
+            label=category)
+    left += shares[:, j]
+  for i, total in enumerate(totals):
+    ax.text(101, i, f'sum {total:.2g}', va='center', fontsize=8)
+  ax.set_xlim(0, 118)
+  ax.invert_yaxis()
+  ax.set_xlabel('share of the summed layer-wise LEE (%)')
+  ax.legend(loc='upper center', bbox_to_anchor=(0.5, -0.12 - 0.3 / max(
+      len(labels), 1)), ncol=min(4, len(categories)), fontsize=8)
+  ax.set_title(title)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+
+
+def lie_scatter(rows: Sequence[Row], path: str, *, generator: str) -> None:
+  """LEE along ``generator`` against P(top-1 change), one point per model
+  and weights (``lie.csv`` rows), log-log."""
+  fig = _figure(figsize=(7, 5))
+  ax = fig.subplots()
+  for weights, marker in (('trained', 'o'), ('init', 'x')):
+    picked = [r for r in rows if r['generator'] == generator and
+              r['weights'] == weights]
+    xs = [max(100 * r['p_top1_change'], 0.05) for r in picked]
+    ys = [max(r['lee'], 1e-12) for r in picked]
+    ax.scatter(xs, ys, marker=marker, label=weights)
+    for r, x, y in zip(picked, xs, ys):
+      if weights == 'trained':
+        ax.annotate(r['label'], (x, y), fontsize=7, xytext=(3, 3),
+                    textcoords='offset points')
+  ax.set_xscale('log')
+  ax.set_yscale('log')
+  ax.set_xlabel('P(top-1 change) under 1-pixel shifts (%, 0 shown as 0.05)')
+  ax.set_ylabel(f'LEE along {generator} (softmax)')
+  ax.grid(True, alpha=0.3)
+  ax.legend()
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)

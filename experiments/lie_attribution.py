@@ -24,8 +24,11 @@ without editing it:
   :func:`groups.lie.fibre_of` of its type); complex ``[B, H, W, M, C]``
   H-Net maps turn stream ``m`` by ``i m``; real ``[B, H, W, G, C]`` group
   maps keep their group axis (no element of C_N / D_N is near the identity
-  but the identity). A tensor with no induced flow (a stride that is not a
-  whole number) is not a comparison point: it joins the gap around it;
+  but the identity). Rotations, scalings and shears are scale-free: every
+  map has them (about its own centre). A translation needs a whole-number
+  stride ``H_in / H``; a leaf with a map without one on either side (a
+  'valid' conv: 28 -> 26) is not a comparison point: it joins the gap
+  around it;
 * the terms are exact and *add up*: ``sum(contributions) == L f(x)`` (to
   float rounding; ``tests/lie_attribution_test.py`` checks it against
   :func:`groups.lie.lie_derivative`).
@@ -167,8 +170,10 @@ def _tensor_flow(generator: lie.Flow, x_shape, shape, is_complex: bool,
   if len(shape) <= 3:
     return groups.Identity()
   stride_h, stride_w = x_shape[1] / shape[1], x_shape[2] / shape[2]
-  if stride_h != stride_w or not stride_h.is_integer() or stride_h < 1:
-    return None
+  if not generator.kind.startswith('translate'):
+    stride_h = 1.0   # rotations, scalings, shears are scale-free
+  elif stride_h != stride_w or not stride_h.is_integer() or stride_h < 1:
+    return None      # e.g. after a 'valid' conv: 28 -> 26
   fibre = orders = None
   if generator.kind == 'rotate':
     if len(shape) == 5 and is_complex:
@@ -279,6 +284,11 @@ def _compile(model, variables, x, generator, output, kwargs):
                             _field_type(leaf.module, 'out_type'))
                for leaf in leaves]
   final = lie.output_flow(generator, x.shape, out_shape)
+  # A comparison point needs a flow on both sides of the leaf; the others
+  # (e.g. a 'valid' conv under translation) join the gap around them.
+  points = [(leaf, fi, fo) for leaf, fi, fo in zip(leaves, flows_in, flows_out)
+            if fi is not None and fo is not None]
+  leaves, flows_in, flows_out = ([p[i] for p in points] for i in range(3))
   run = _attribute_jit(apply_fn, tuple(leaves), tuple(flows_in),
                        tuple(flows_out), generator, final)
   return leaves, flows_in, flows_out, run

@@ -18,8 +18,8 @@ Outputs in ``workdir`` besides the study's: ``lie.csv`` (model, weights,
 generator, LEE), ``lie_layers.csv`` (one row per term), ``lie.md`` (tables,
 the correlation of the translation LEE with P(top-1 change) across models),
 ``lie_layers_<generator>.png`` (stacked bars: each model's shares by layer,
-trained) and ``lie_vs_p_top1_change.png`` (scatter, trained and at
-initialisation).
+trained) and ``lie_vs_p_top1_change.png`` (scatter of the trained models); with ``config.lie.figures_to`` set (e.g. ``docs/images``),
+copies of the PNGs prefixed with the workdir's name go there too.
 """
 
 from __future__ import annotations
@@ -68,34 +68,41 @@ def check_lie_config(config: ml_collections.ConfigDict) -> None:
                    minimum=1)
   validate.integer(section.get('layer_images'), 'config.lie.layer_images',
                    minimum=1)
+  if not isinstance(section.get('figures_to', ''), str):
+    raise ValueError(f'config.lie.figures_to must be a folder (str) or empty; '
+                     f'got {section.get("figures_to")!r}.')
 
 
 @functools.lru_cache(maxsize=32)
-def _lee_fn(model: Any, generator: str):
-  """Per-example LEE of softmax(model) along ``generator``, jitted."""
-  flow = lie.flow(generator)
+def _lee_fn(model: Any, generators: tuple[str, ...]):
+  """Per-example LEE of softmax(model) along each generator, ``[G, B]``,
+  jitted once for all of them."""
+  flows = [lie.flow(name) for name in generators]
 
   def lee(variables, x):
     probabilities = lambda v: jax.nn.softmax(model.apply(variables, v,
                                                          train=False))
-    return lie.local_equivariance_error(probabilities, x, flow)
+    return jax.numpy.stack([lie.local_equivariance_error(probabilities, x, f)
+                            for f in flows])
 
   return jax.jit(lee)
 
 
 def end_to_end(model: Any, variables: Any, x: np.ndarray,
-               generator: str) -> float:
-  """Batch mean of ``||L softmax(f)(x)||^2`` in chunks of :data:`CHUNK`."""
-  fn = _lee_fn(model, generator)
+               generators: Sequence[str]) -> dict[str, float]:
+  """``{generator: batch mean of ||L softmax(f)(x)||^2}``, in chunks of
+  :data:`CHUNK` images (one compiled shape)."""
+  fn = _lee_fn(model, tuple(generators))
   values = []
   for start in range(0, len(x), CHUNK):
     chunk = x[start:start + CHUNK]
     valid = len(chunk)
-    if valid < CHUNK and len(x) > CHUNK:   # one compiled shape
+    if valid < CHUNK and len(x) > CHUNK:
       chunk = np.concatenate([chunk, np.zeros((CHUNK - valid,) +
                                               chunk.shape[1:], chunk.dtype)])
-    values.append(np.asarray(fn(variables, chunk))[:valid])
-  return float(np.mean(np.concatenate(values)))
+    values.append(np.asarray(fn(variables, chunk))[:, :valid])
+  means = np.mean(np.concatenate(values, axis=1), axis=1)
+  return {name: float(value) for name, value in zip(generators, means)}
 
 
 def _init_variables(model: Any, x: np.ndarray, seed: int) -> Any:
@@ -136,10 +143,10 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> list[Row]:
     weights = {'init': _init_variables(trained.model, x, config.seed),
                'trained': trained.variables}
     for name, variables in weights.items():
-      for generator in section.generators:
+      lees = end_to_end(trained.model, variables, x, section.generators)
+      for generator, value in lees.items():
         rows.append(dict(label=label, weights=name, generator=generator,
-                         lee=end_to_end(trained.model, variables, x,
-                                        generator),
+                         lee=value,
                          p_top1_change=shift[label]['p_top1_change']))
       for generator in section.layer_generators:
         attribution = lie_attribution.attribute(
@@ -181,16 +188,14 @@ def _write(config, workdir: str, rows: Sequence[Row],
              '||L f(x)||^2)', lee_table)]
   correlations = []
   for generator in generators:
-    for weights in WEIGHTS:
-      picked = [r for r in rows if r['generator'] == generator and
-                r['weights'] == weights]
-      correlations.append(dict(
-          generator=generator, weights=weights,
-          **correlation([r['lee'] for r in picked],
-                        [r['p_top1_change'] for r in picked])))
-  tables.append(('Across models: LEE vs P(top-1 change) under 1-pixel '
-                 'shifts', reporting.markdown_table(
-                     correlations, {'generator': 'flow', 'weights': 'weights',
+    picked = [r for r in rows if r['generator'] == generator and
+              r['weights'] == 'trained']
+    correlations.append(dict(
+        generator=generator, **correlation(
+            [r['lee'] for r in picked], [r['p_top1_change'] for r in picked])))
+  tables.append(('Across the trained models: LEE vs P(top-1 change) under '
+                 '1-pixel shifts', reporting.markdown_table(
+                     correlations, {'generator': 'flow',
                                     'pearson_log': 'Pearson r (log-log)',
                                     'spearman': 'Spearman'},
                      formats={'pearson_log': '{:.2f}'.format,
@@ -201,13 +206,17 @@ def _write(config, workdir: str, rows: Sequence[Row],
                 r['weights'] == weights]
       tables.append((f'Layer-wise {generator} ({weights}): share of the '
                      'summed LEE', _layer_table(picked, config.run)))
-    plotting.lie_layer_bars(
-        [r for r in layer_rows if r['generator'] == generator and
-         r['weights'] == 'trained'],
-        os.path.join(workdir, f'lie_layers_{generator}.png'),
-        title=f'Where local {generator} equivariance breaks (trained)')
-  plotting.lie_scatter(rows, os.path.join(workdir, 'lie_vs_p_top1_change.png'),
-                       generator=generators[0])
+    for folder, prefix in _figure_folders(config, workdir):
+      plotting.lie_layer_bars(
+          [r for r in layer_rows if r['generator'] == generator and
+           r['weights'] == 'trained'],
+          os.path.join(folder, f'{prefix}lie_layers_{generator}.png'),
+          title=f'Where local {generator} equivariance breaks '
+          f'({os.path.basename(os.path.normpath(workdir))}, trained)')
+  for folder, prefix in _figure_folders(config, workdir):
+    plotting.lie_scatter(
+        rows, os.path.join(folder, f'{prefix}lie_vs_p_top1_change.png'),
+        generator=generators[0])
   summary = (f'{len(config.run)} models, {config.lie.num_images} test images '
              f'(layer-wise: {config.lie.layer_images}), {seconds:.0f} s '
              f'after training; flows per {{pixel, radian, log-scale, unit '
@@ -216,6 +225,18 @@ def _write(config, workdir: str, rows: Sequence[Row],
                            title='Local equivariance (Lie derivative)',
                            summary=summary, tables=tables)
   print('\n\n'.join(f'{h}\n\n{t}' for h, t in tables), flush=True)
+
+
+def _figure_folders(config, workdir: str) -> list[tuple[str, str]]:
+  """``(folder, file prefix)`` of each copy of the figures: the workdir, and
+  ``config.lie.figures_to`` (e.g. docs/images) with the workdir's name as
+  prefix, when set."""
+  folders = [(workdir, '')]
+  if config.lie.get('figures_to'):
+    os.makedirs(config.lie.figures_to, exist_ok=True)
+    folders.append((config.lie.figures_to,
+                    os.path.basename(os.path.normpath(workdir)) + '_'))
+  return folders
 
 
 def _layer_table(rows: Sequence[Row], labels: Sequence[str]) -> str:

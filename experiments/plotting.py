@@ -360,25 +360,24 @@ def lie_layer_bars(rows: Sequence[Row], path: str, *, title: str = '') -> None:
 
 
 def lie_scatter(rows: Sequence[Row], path: str, *, generator: str) -> None:
-  """LEE along ``generator`` against P(top-1 change), one point per model
-  and weights (``lie.csv`` rows), log-log."""
+  """LEE along ``generator`` against P(top-1 change), one point per trained
+  model (``lie.csv`` rows), log-log."""
   fig = _figure(figsize=(7, 5))
   ax = fig.subplots()
-  for weights, marker in (('trained', 'o'), ('init', 'x')):
-    picked = [r for r in rows if r['generator'] == generator and
-              r['weights'] == weights]
-    xs = [max(100 * r['p_top1_change'], 0.05) for r in picked]
-    ys = [max(r['lee'], 1e-12) for r in picked]
-    ax.scatter(xs, ys, marker=marker, label=weights)
-    for r, x, y in zip(picked, xs, ys):
-      if weights == 'trained':
-        ax.annotate(r['label'], (x, y), fontsize=7, xytext=(3, 3),
-                    textcoords='offset points')
+  picked = [r for r in rows if r['generator'] == generator and
+            r['weights'] == 'trained']
+  xs = [max(100 * r['p_top1_change'], 0.05) for r in picked]
+  ys = [max(r['lee'], 1e-12) for r in picked]
+  ax.scatter(xs, ys, marker='o')
+  for r, x, y in zip(picked, xs, ys):
+    ax.annotate(r['label'], (x, y), fontsize=7, xytext=(3, 3),
+                textcoords='offset points')
   ax.set_xscale('log')
   ax.set_yscale('log')
   ax.set_xlabel('P(top-1 change) under 1-pixel shifts (%, 0 shown as 0.05)')
   ax.set_ylabel(f'LEE along {generator} (softmax)')
   ax.grid(True, alpha=0.3)
-  ax.legend()
+  ax.set_title(f"Trained models: local {generator} error vs A&W's "
+               'P(top-1 change)', fontsize=10)
   fig.tight_layout()
   fig.savefig(path, dpi=110)

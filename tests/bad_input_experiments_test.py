@@ -23,8 +23,10 @@ import models
 from experiments import configs
 from experiments import bn_recalibration as bnr
 from experiments import layer_equivariance
+from experiments import lie_study
 from experiments import rotation_report as report
 from experiments import trained_runs as runs
+from experiments.configs import lie_study as lie_study_config
 from experiments.configs import mnist_rot_p4cnn
 from experiments.configs import train as train_config
 from tests import bad_input
@@ -117,6 +119,14 @@ _IMAGES = np.zeros((2, 28, 28, 1), np.float32)
 _ACTIONS = {'__call__': groups.Identity()}
 _TRAINED = runs.TrainedModel(*(None,) * 12)
 
+
+def _lie_config(**section):
+  """The Lie study's config with some ``config.lie`` fields replaced."""
+  config = lie_study_config.get_config('tiny')
+  config.lie = lie_study_config.lie_section(**section)
+  return config
+
+
 # (name, call, regex the ValueError message must match)
 BAD_INPUTS = (
     # experiments/trained_runs.py: parse_run
@@ -161,6 +171,19 @@ BAD_INPUTS = (
         _p4cnn(), 'p4cnn', '/nonexistent/study'),
      r'^/nonexistent/study/models/p4cnn holds no checkpoint of model '
      r"'p4cnn'"),
+    # experiments/lie_study.py: check_lie_config
+    ('lie_config_no_section', lambda: lie_study.check_lie_config(
+        train_config.get_config()), r'^config.lie must be a ConfigDict'),
+    ('lie_config_generator', lambda: lie_study.check_lie_config(
+        _lie_config(generators=('translate', 'rotate'))),
+     r"^config.lie.generators entries must be one of 'translate_x'"),
+    ('lie_config_generators_text', lambda: lie_study.check_lie_config(
+        _lie_config(layer_generators='rotate')),
+     r'^config.lie.layer_generators must be a tuple of names'),
+    ('lie_config_images_zero', lambda: lie_study.check_lie_config(
+        _lie_config(num_images=0)), r'^config.lie.num_images must be in 1'),
+    ('lie_config_figures_to', lambda: lie_study.check_lie_config(
+        _lie_config(figures_to=3)), r'^config.lie.figures_to must be a folder'),
     # experiments/rotation_report.py: sweep_angles
     ('sweep_angles_zero', lambda: report.sweep_angles(0),
      r'^step_degrees must be a finite number in \(0, 360\]; got 0'),

@@ -10,6 +10,7 @@ import numpy as np
 
 import groups
 from groups import harmonic as harmonic_groups
+from groups import lie
 from tests import bad_input
 from tests.bad_input import FLOAT, X, X_INT
 
@@ -115,6 +116,44 @@ BAD_INPUTS = (
     ('rot90_float', lambda: groups.Rot90(1.5), r'^k must be an int; got 1.5'),
     ('rot90_output_action_stride_0', lambda: groups.Rot90(1)
      .output_action(stride=0), r'^stride must be in 1\.\.'),
+
+    # groups/lie.py
+    ('lie_flow_name', lambda: lie.flow('spin'),
+     r"^generator must be one of 'translate_x', 'translate_y', 'rotate'"),
+    ('lie_flow_rate', lambda: lie.Flow('rotate', rate=0.0),
+     r'^rate must be a finite number in \(0.0, inf\); got 0.0'),
+    ('lie_flow_fibre_shape', lambda: lie.Flow('rotate', fibre=np.ones(3)),
+     r'^fibre must be a finite real \[C, C\] matrix'),
+    ('lie_flow_orders', lambda: lie.Flow('rotate', orders='01'),
+     r'^orders must be a tuple of ints'),
+    ('lie_flow_fibre_channels', lambda: lie.Flow(
+        'rotate', fibre=np.zeros((3, 3)))(X, 0.1),
+     r'^x must have C = 3 channels'),
+    ('lie_flow_orders_real_map', lambda: lie.Flow(
+        'rotate', orders=(0, 1))(X[..., None], 0.1),
+     r'^x must be a complex harmonic map'),
+    ('lie_flow_int_input', lambda: lie.flow('scale').tangent(X_INT), FLOAT),
+    ('lie_derivative_generator', lambda: lie.lie_derivative(
+        lambda v: v, X, groups.Rot90(1)),
+     r'^generator must be a groups.lie.Flow'),
+    ('lie_derivative_output', lambda: lie.lie_derivative(
+        lambda v: v, X, lie.flow('rotate'), output='same'),
+     r"^output must be one of 'auto'"),
+    ('lie_derivative_output_type', lambda: lie.tangent_pair(
+        lambda v: v, X, lie.flow('rotate'), groups.Rot90(1)),
+     r'^output must be a groups.lie.Flow'),
+    ('lie_derivative_no_induced_flow', lambda: lie.lie_derivative(
+        lambda v: v[:, :3], X, lie.flow('translate_x')),
+     r'^fn maps \[B, H, W, ...\] = \(1, 4, 4, 2\) to \(1, 3, 4, 2\), which has '
+     r"no induced 'translate_x' flow"),
+    ('lie_derivative_group_map', lambda: lie.lie_derivative(
+        lambda v: v[..., None], X, lie.flow('rotate')),
+     r'^fn returns a group map'),
+    ('lie_error_reduction', lambda: lie.local_equivariance_error(
+        lambda v: v, X, lie.flow('rotate'), reduction='max'),
+     r"^reduction must be one of 'sum_squares', 'mean_abs'"),
+    ('lie_fibre_of_not_a_type', lambda: lie.fibre_of(groups.SO2(2)),
+     r'^field_type must be a groups.FieldType'),
 
     # groups/translations.py
     ('shift_rank', lambda: groups.CircularShift(1, 0)(X[0]),

@@ -125,6 +125,18 @@ class AnyModelTest(absltest.TestCase):
     self.assertLess(lee['pointwise'], 1e-10 * attribution.end_to_end())
     self.assertGreater(lee['norm'], 1e-6 * attribution.end_to_end())
 
+  def test_valid_convs_join_the_gap_under_translation(self):
+    # P4CNN's 'valid' convs shrink 28 -> 26 -> ...: no whole-number stride,
+    # so no translation comparison point there; the terms still add up.
+    x = np.random.default_rng(1).standard_normal((2, 28, 28, 1)).astype(
+        np.float32)
+    model = models.build_model('p4cnn', channels=2)
+    variables = model.init(jax.random.key(0), x)
+    attribution = lie_attribution.attribute(model, variables, x,
+                                            'translate_x')
+    self.assertNotIn('gconv2', attribution.names)
+    self.assertLess(attribution.residual(), ADD_UP)
+
   def test_hnet_streams(self):
     model = models.build_model('hnet', widths=(2, 2), downsample_after=(),
                                filter_size=3, n_rings=2)

@@ -238,20 +238,15 @@ def attribute(model: nn.Module, variables: Any, x: jax.typing.ArrayLike,
       if len(_COMPILED) >= _CACHE_SIZE:
         _COMPILED.pop(next(iter(_COMPILED)))
       _COMPILED[key] = compiled
-  leaves, flows_in, flows_out, run = compiled
+  leaves, run = compiled
   result = run(variables, x)
   contributions, total = (np.asarray(a) for a in result)
   names, kinds, modules = [], [], []
-  for leaf, flow_in, flow_out in zip(leaves, flows_in, flows_out):
+  for leaf in leaves:   # every comparison point: its gap, then the leaf
     path = leaf.key[0] + (f'#{leaf.key[1]}' if leaf.key[1] else '')
-    if flow_in is not None:
-      names.append(f'before {path}')
-      kinds.append('gap')
-      modules.append('')
-    if flow_out is not None:
-      names.append(path)
-      kinds.append('layer')
-      modules.append(type(leaf.module).__name__)
+    names += [f'before {path}', path]
+    kinds += ['gap', 'layer']
+    modules += ['', type(leaf.module).__name__]
   names.append('output')
   kinds.append('output')
   modules.append('')
@@ -270,7 +265,7 @@ def _flow_key(flow: lie.Flow) -> Any:
 
 
 def _compile(model, variables, x, generator, output, kwargs):
-  """Leaves, their flows and the jitted ``run(variables, x)``."""
+  """The comparison points (leaves) and the jitted ``run(variables, x)``."""
   apply_fn = functools.partial(_apply, model, kwargs, output)
   bound = functools.partial(apply_fn, variables)
   leaves = _find_leaves(bound, x)
@@ -291,7 +286,7 @@ def _compile(model, variables, x, generator, output, kwargs):
   leaves, flows_in, flows_out = ([p[i] for p in points] for i in range(3))
   run = _attribute_jit(apply_fn, tuple(leaves), tuple(flows_in),
                        tuple(flows_out), generator, final)
-  return leaves, flows_in, flows_out, run
+  return leaves, run
 
 
 def _apply(model, kwargs, output, variables, x):
@@ -346,50 +341,38 @@ def _attribute_jit(apply_fn, leaves: Sequence[_Leaf], flows_in, flows_out,
     zeros_out = [jnp.zeros(l.output_shape, jnp.complex64 if l.output_complex
                            else x.dtype) for l in leaves]
     out, hs, ys = psi(apply, x, zeros_in, zeros_out, False, False)
-    ideal_in = [None if f is None else _tangent(f, h)
-                for f, h in zip(flows_in, hs)]
-    ideal_out = [None if f is None else _tangent(f, y)
-                 for f, y in zip(flows_out, ys)]
-    gx = generator.tangent(x)
-    # Gaps: ideal tangents leave every leaf; what reaches the next leaf's
-    # input (and the output) through the ops between them.
+    ideal_in = [_tangent(f, h) for f, h in zip(flows_in, hs)]
+    ideal_out = [_tangent(f, y) for f, y in zip(flows_out, ys)]
+    # Gaps: the ideal tangent leaves every leaf (its own tangent is cut);
+    # what reaches the next leaf's input, and the output, through the ops
+    # between them, minus the ideal tangent there.
     _, (t_out, t_hs, _) = lie.jvp(
         lambda x, d: psi(apply, x, zeros_in, d, False, True), (x, zeros_out),
-        (gx, [jnp.zeros_like(z) if i is None else i
-              for z, i in zip(zeros_out, ideal_out)]))
-    gap_errors = [None if i is None else t - i
-                  for t, i in zip(t_hs, ideal_in)]
+        (generator.tangent(x), ideal_out))
+    gap_errors = [t - i for t, i in zip(t_hs, ideal_in)]
     output_error = t_out - _tangent(final, out)
-    # Layers: the ideal tangent enters each leaf alone.
+    # Layers: the ideal tangent enters each leaf alone (inputs cut).
     _, (_, _, t_ys) = lie.jvp(
         lambda g: psi(apply, x, g, zeros_out, True, False), (zeros_in,),
-        ([jnp.zeros_like(z) if i is None else i
-          for z, i in zip(zeros_in, ideal_in)],))
-    layer_errors = [None if i is None else t - i
-                    for t, i in zip(t_ys, ideal_out)]
-    # Carry each error to the output through the whole (uncut) network.
+        (ideal_in,))
+    layer_errors = [t - i for t, i in zip(t_ys, ideal_out)]
+    if not leaves:
+      return output_error[None], lie.lie_derivative(apply, x, generator, final)
+
+    # Carry each error to the output through the whole (uncut) network:
+    # source 2k is leaf k's gap (added to its input), 2k + 1 the leaf
+    # (added to its output); one vmapped Jacobian-vector product.
     def carry(g, d):
       return lie.jvp(lambda g, d: psi(apply, x, g, d, False, False)[0],
                      (zeros_in, zeros_out), (g, d))[1]
 
-    plan = [(k, side) for k in range(len(leaves))
-            for side, errors in ((0, gap_errors), (1, layer_errors))
-            if errors[k] is not None]
-    def stacked(zeros, side, errors):
-      out = []
-      for k, z in enumerate(zeros):
-        rows = jnp.zeros((len(plan),) + z.shape, z.dtype)
-        for s, (source_k, source_side) in enumerate(plan):
-          if source_k == k and source_side == side:
-            rows = rows.at[s].set(errors[k])
-        out.append(rows)
-      return out
-    if plan:
-      carried = jax.vmap(carry)(stacked(zeros_in, 0, gap_errors),
-                                stacked(zeros_out, 1, layer_errors))
-      contributions = jnp.concatenate([carried, output_error[None]])
-    else:
-      contributions = output_error[None]
+    def one_hot(errors, offset):
+      sources = 2 * len(leaves)
+      return [jnp.zeros((sources,) + e.shape, e.dtype).at[2 * k + offset].set(e)
+              for k, e in enumerate(errors)]
+
+    carried = jax.vmap(carry)(one_hot(gap_errors, 0), one_hot(layer_errors, 1))
+    contributions = jnp.concatenate([carried, output_error[None]])
     total = lie.lie_derivative(apply, x, generator, final)
     return contributions, total
 

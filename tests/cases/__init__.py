@@ -10,7 +10,8 @@ case, with and without ``jax.jit``, on hypothesis-drawn inputs.
 
 Adding a family is one new file: every module of this package is a family
 (found by :mod:`pkgutil`, in alphabetical order: today ``finite_groups``
-(G-CNNs over p4, p4m, C8, D8), ``harmonic`` (H-Nets), ``polyphase`` (LPS,
+(G-CNNs over p4, p4m, C8, D8), ``harmonic`` (H-Nets), ``lie`` (local
+equivariance under continuous flows: :mod:`groups.lie`), ``polyphase`` (LPS,
 shift-equivariant upsampling, U-Net), ``steerable`` (steerable E(2) layers)
 and ``translations`` (shifts of convs, pools and nets)). Case names must be
 unique across families; ``testing.Registry`` rejects a repeated one.

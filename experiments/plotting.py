@@ -305,8 +305,9 @@ def learning_curves(curves: dict[str, Sequence[Row]], path: str, *,
 
 def lie_term_category(row: Row) -> str:
   """The kind of op a layer-wise Lie term belongs to, for colouring bars:
-  'conv', 'nonlinearity', 'downsampling', 'global pool / flatten',
-  'dense', 'norm', 'between modules' or the module's class name."""
+  'conv', 'nonlinearity', 'downsampling' (any pool module but the global
+  readout), 'global pool / flatten', 'dense', 'norm', 'between modules',
+  'after the last module' or the module's class name."""
   name, module = row['term'].split('/')[-1], row.get('module', '')
   if row['kind'] == 'gap':
     return 'between modules'
@@ -316,8 +317,9 @@ def lie_term_category(row: Row) -> str:
     prefix = name.rstrip('0123456789#')
     return {'relu': 'nonlinearity', 'down': 'downsampling',
             'pool': 'global pool / flatten'}.get(prefix, 'pool')
-  for key, category in (('Conv', 'conv'), ('Dense', 'dense'),
-                        ('Norm', 'norm'), ('Nonlinearity', 'nonlinearity')):
+  for key, category in (('Nonlin', 'nonlinearity'), ('Pool', 'downsampling'),
+                        ('Readout', 'global pool / flatten'), ('Conv', 'conv'),
+                        ('Dense', 'dense'), ('Norm', 'norm')):
     if key in module:
       return category
   return module or 'other'

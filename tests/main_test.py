@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -51,10 +52,17 @@ class MainTest(absltest.TestCase):
       logs.append([line for line in result.stderr.splitlines()
                    if 'compilation cache:' in line][-1])
       del run
-    self.assertIn('0 programs loaded', logs[0])
-    self.assertNotIn(' 0 compiled and stored', logs[0])
-    self.assertNotIn('0 programs loaded', logs[1])
-    self.assertIn(' 0 compiled and stored', logs[1])
+    counts = [tuple(int(n) for n in re.search(
+        r'(\d+) programs loaded, (\d+) compiled and stored', log).groups())
+              for log in logs]
+    (loaded_first, stored_first), (loaded_second, _) = counts
+    self.assertEqual(loaded_first, 0)
+    self.assertGreater(stored_first, 0)
+    # Every program the first run stored is loaded by the second. (Whether
+    # the second run stores none depends on the machine's load: a program
+    # that compiled just under CACHE_MIN_COMPILE_SECONDS the first time may
+    # take just over it the second; the full suite on 2 cores hit that.)
+    self.assertGreaterEqual(loaded_second, stored_first)
     self.assertTrue(os.listdir(cache))
 
   def test_unknown_experiment_fails_clearly(self):

@@ -35,6 +35,8 @@ from groups.representations import direct_sum
 from groups.representations import Representation
 from groups.rotations import Flip
 from groups.rotations import Rot90
+from groups.scale import Rescale
+from groups.scale import ScaleAxisRescale
 from groups.translations import CircularShift
 from groups.translations import FourierShift
 from groups.translations import interior_mask
@@ -49,7 +51,8 @@ __all__ = [
     'BilinearRotation', 'CircularShift', 'Compose', 'Cyclic', 'Dihedral',
     'equivariance_error', 'FEATURE_LAYOUT', 'finite_group', 'FiniteGroup',
     'Flip', 'FourierRotation', 'FourierShift', 'group_by_name', 'Identity', 'inscribed_disk',
-    'interior_mask', 'RegularAction', 'relative_error', 'Rot90', 'rotation_element', 'Transform',
+    'interior_mask', 'RegularAction', 'relative_error', 'Rescale', 'Rot90',
+    'rotation_element', 'ScaleAxisRescale', 'Transform',
     'transformed_pair', 'ZeroFillShift',
     # Steerable: representations and field types.
     'direct_sum', 'FieldTransform', 'FieldType', 'fields_to_group_map',

@@ -20,8 +20,9 @@ def relative_error(actual: jax.typing.ArrayLike,
   Args:
     actual: array ``[B, ...]``.
     expected: array of the same shape.
-    mask: optional boolean ``[H, W]`` over axes 1, 2 (rank >= 3 only); only
-      True positions count.
+    mask: optional boolean ``[H, W]`` over axes 1, 2 (rank >= 3 only), or
+      ``[H, W, S]`` over axes 1-3 of a scale / group map (e.g. the scales
+      that have a partner under a rescale); only True positions count.
 
   Returns:
     ``[B]`` float32 errors; an example whose ``expected`` is all zero uses an
@@ -40,16 +41,24 @@ def relative_error(actual: jax.typing.ArrayLike,
   ref = jnp.abs(expected)
   if mask is not None:
     mask = np.asarray(mask, bool)
-    if actual.ndim < 3 or mask.shape != actual.shape[1:3]:
+    if not _mask_fits(mask, actual.shape):
       raise ValueError(f'mask must have shape [H, W] = {actual.shape[1:3]} of '
-                       f'a [B, H, W, ...] output; got {mask.shape}.')
-    m = mask.reshape((1,) + mask.shape + (1,) * (actual.ndim - 3))
+                       f'a [B, H, W, ...] output (or [H, W, S] = '
+                       f'{actual.shape[1:4]} of a scale or group map); got '
+                       f'{mask.shape}.')
+    m = mask.reshape((1,) + mask.shape + (1,) * (actual.ndim - 1 - mask.ndim))
     diff = jnp.where(m, diff, 0)
     ref = jnp.where(m, ref, 0)
   axes = tuple(range(1, actual.ndim))
   num = jnp.sqrt(jnp.sum(jnp.square(diff), axis=axes))
   den = jnp.sqrt(jnp.sum(jnp.square(ref), axis=axes))
   return (num / jnp.where(den > 0, den, 1.0)).astype(jnp.float32)
+
+
+def _mask_fits(mask: np.ndarray, shape: tuple[int, ...]) -> bool:
+  """A mask over axes 1, 2 (``[H, W]``) or 1-3 (``[H, W, S]``)."""
+  return (mask.ndim in (2, 3) and len(shape) > mask.ndim and
+          mask.shape == tuple(shape[1:1 + mask.ndim]))
 
 
 def transformed_pair(fn: Callable[[jax.Array], jax.Array], x: jax.typing.ArrayLike,

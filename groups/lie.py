@@ -24,8 +24,8 @@ exact spectral derivatives:
 'translate_y'  content moves ``t`` pixels down (row index; as ``CircularShift(dy, dx)``).
 'rotate'       counter-clockwise by ``t`` radians about the grid centre
                (three periodic shears, :func:`fourier_rotation.rotate_periodic`).
-'scale'        magnified by ``e^t`` about the grid centre (each axis resampled by
-               its trigonometric interpolant).
+'scale'        magnified by ``e^t`` about the grid centre
+               (:func:`scale.rescale`, periodic boundary).
 'shear_x'      the row at height ``v`` (up from the centre) moves ``t v`` right.
 'shear_y'      the column at ``u`` (right of the centre) moves ``t u`` up.
 =============  ============================================================
@@ -81,6 +81,7 @@ import numpy as np
 from groups import base
 from groups import fields
 from groups import fourier_rotation
+from groups import scale
 from groups import translations
 from groups import validate
 
@@ -98,29 +99,6 @@ def _check_map(x: Any, name: str = 'x') -> jax.Array:
   return jnp.asarray(x)
 
 
-def _resample_axis(x: jax.Array, axis: int, positions: jax.Array
-                   ) -> jax.Array:
-  """``x`` along ``axis`` read at real ``positions`` [n] by its periodic
-  trigonometric interpolant (exact at integer positions)."""
-  n = x.shape[axis]
-  frequencies = np.fft.fftfreq(n) * n                               # [n]
-  basis = jnp.exp(2j * np.pi * positions[:, None] * frequencies[None] / n) / n
-  spectrum = jnp.fft.fft(x, axis=axis)
-  moved = jnp.moveaxis(jnp.tensordot(basis.astype(jnp.complex64), spectrum,
-                                     axes=([1], [axis])), 0, axis)
-  return moved if jnp.iscomplexobj(x) else moved.real.astype(x.dtype)
-
-
-def _scale(x: jax.Array, t: jax.Array) -> jax.Array:
-  """Magnify by ``e^t`` about the grid centre (output ``p`` reads
-  ``c + e^-t (p - c)``), one axis after the other."""
-  for axis in (1, 2):
-    n = x.shape[axis]
-    centre = (n - 1) / 2
-    x = _resample_axis(x, axis, centre + jnp.exp(-t) * (jnp.arange(n) - centre))
-  return x
-
-
 def _spatial_flow(kind: str, x: jax.Array, t: jax.Array) -> jax.Array:
   centre_h, centre_w = (x.shape[1] - 1) / 2, (x.shape[2] - 1) / 2
   if kind == 'translate_x':
@@ -130,7 +108,7 @@ def _spatial_flow(kind: str, x: jax.Array, t: jax.Array) -> jax.Array:
   if kind == 'rotate':
     return fourier_rotation.rotate_periodic(x, t, (centre_h, centre_w))
   if kind == 'scale':
-    return _scale(x, t)
+    return scale.rescale(x, jnp.exp(t), boundary='periodic')
   if kind == 'shear_x':  # shift along columns by t * (centre_h - row)
     return fourier_rotation.shear(x, -t, 2, 1, centre_h)
   # shear_y: shift along rows by -t * (column - centre_w): up by t u.

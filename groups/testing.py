@@ -121,10 +121,10 @@ def _masked(array: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
   if mask is None:
     return array
   mask = np.asarray(mask)
-  if mask.dtype != bool or array.ndim < 3 or mask.shape != array.shape[1:3]:
+  if mask.dtype != bool or not error._mask_fits(mask, array.shape):  # pylint: disable=protected-access
     raise ValueError(f'mask must be a boolean [H, W] = {array.shape[1:3]} '
-                     f'array over the output grid; got {mask.dtype} '
-                     f'{mask.shape}.')
+                     f'array over the output grid (or [H, W, S] over a scale '
+                     f'or group map); got {mask.dtype} {mask.shape}.')
   return array[:, mask]
 
 
@@ -227,7 +227,8 @@ class Trial:
       infinitesimal version is tested (the pair ``J_f(x) G x`` vs
       ``G' f(x)``, see :func:`groups.transformed_pair`).
     output_transform: ``T'``, acting on ``fn(x)``; None means ``T``.
-    mask: optional boolean ``[H', W']`` of the output positions compared.
+    mask: optional boolean ``[H', W']`` of the output positions compared
+      (``[H', W', S]`` over a scale or group map's first three axes).
   """
   fn: Function
   x: np.ndarray

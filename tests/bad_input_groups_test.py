@@ -11,6 +11,7 @@ import numpy as np
 import groups
 from groups import harmonic as harmonic_groups
 from groups import lie
+from groups import scale
 from tests import bad_input
 from tests.bad_input import FLOAT, X, X_INT
 
@@ -154,6 +155,29 @@ BAD_INPUTS = (
      r"^reduction must be one of 'sum_squares', 'mean_abs'"),
     ('lie_fibre_of_not_a_type', lambda: lie.fibre_of(groups.SO2(2)),
      r'^field_type must be a groups.FieldType'),
+
+    # groups/scale.py
+    ('rescale_factor_zero', lambda: scale.rescale(X, 0.0),
+     r'^factors must be finite numbers > 0'),
+    ('rescale_factor_text', lambda: scale.rescale(X, 'big'),
+     r'^factors must be finite numbers > 0'),
+    ('rescale_factors_shape', lambda: scale.rescale(X, np.ones(3)),
+     r'^factors must be a number or a \[B\] array with B = 1'),
+    ('rescale_boundary', lambda: scale.rescale(X, 2.0, boundary='reflect'),
+     r"^boundary must be one of 'zeros', 'periodic'"),
+    ('rescale_int_input', lambda: scale.rescale(X_INT, 2.0), FLOAT),
+    ('rescale_transform_factor', lambda: groups.Rescale(-1.0),
+     r'^factor must be a finite number > 0'),
+    ('scale_axis_rank', lambda: groups.ScaleAxisRescale(1, 2.0)(X),
+     r'^x must be a scale map \[B, H, W, S, C\]'),
+    ('scale_axis_ratio', lambda: groups.ScaleAxisRescale(1, 1.0),
+     r'^ratio must be a finite number in \(1.0, inf\)'),
+    ('scale_index_shift_between', lambda: scale.scale_index_shift(1.5, 2.0),
+     r'^factor must be an integer power of the scale ratio 2'),
+    ('on_canvas_too_small', lambda: scale.on_canvas(X, 3),
+     r'^canvas must be at least max\(H, W\) = 4'),
+    ('on_canvas_odd_margin', lambda: scale.on_canvas(X, 7),
+     r'^canvas must be at least max\(H, W\) = 4 with canvas - H'),
 
     # groups/translations.py
     ('shift_rank', lambda: groups.CircularShift(1, 0)(X[0]),

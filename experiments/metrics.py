@@ -31,7 +31,11 @@ Definitions (N images, each counted once):
   right and down) of the base image ``x``, whether ``argmax p(T_t x)``
   differs from ``c = argmax p(x)``, and ``|p_c(T_t x) - p_c(x)|``, the change
   of the softmax probability of the base image's top-1 class; both are
-  averaged over images and shifts.
+  averaged over images and shifts. The same two under a one-pixel change of
+  the object's size (:func:`one_pixel_rescale_sensitivity`: the object
+  rescaled about the canvas centre by ``(n +- 1) / n``, band-limited and
+  anti-aliased, :func:`groups.scale.rescale`), through one code path
+  (:func:`sensitivity`).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ import jax
 import numpy as np
 
 import data
+from groups import scale
 
 PredictFn = Callable[[np.ndarray], jax.Array]
 SHIFT_MODES = ('zeros', 'circular')
@@ -347,15 +352,119 @@ def one_pixel_shift_sensitivity(
   images = _check_images(images)
   shifts = _check_shift_pairs(shifts, 'shifts')
   _check_mode(mode)
+  return sensitivity(predict_fn, images, [
+      shift(images, tuple(int(v) for v in s), mode=mode) for s in shifts],
+                     batch_size=batch_size)
+
+
+def sensitivity(predict_fn: PredictFn, images: np.ndarray,
+                moved: Sequence[np.ndarray], *,
+                batch_size: int = DEFAULT_BATCH_SIZE) -> dict[str, float]:
+  """P(top-1 change) and mean absolute change of ``moved`` vs ``images``.
+
+  The one code path of Azulay & Weiss's two measures, whatever the move
+  (1-pixel shifts, 1-pixel rescales).
+
+  Args:
+    predict_fn: ``images [B, H, W, C] -> logits [B, K]``.
+    images: ``[N, H, W, C]`` base images.
+    moved: one ``[N, H, W, C]`` array per move.
+    batch_size: images per ``predict_fn`` call.
+
+  Returns:
+    ``{'p_top1_change', 'mean_abs_change'}``: the means over moves and
+    images of :func:`top1_change` and :func:`top1_probability_change`.
+  """
+  images = _check_images(images)
   base = predict(predict_fn, images, batch_size=batch_size)
   changes, abs_changes = [], []
-  for s in shifts:
-    moved = predict(predict_fn, shift(images, tuple(int(v) for v in s),
-                                      mode=mode), batch_size=batch_size)
-    changes.append(top1_change(base, moved))
-    abs_changes.append(top1_probability_change(base, moved))
+  for other in moved:
+    logits = predict(predict_fn, _check_images(other), batch_size=batch_size)
+    changes.append(top1_change(base, logits))
+    abs_changes.append(top1_probability_change(base, logits))
   return {'p_top1_change': float(np.mean(changes)),
           'mean_abs_change': float(np.mean(abs_changes))}
+
+
+def rescale(images: np.ndarray, factor: float) -> np.ndarray:
+  """Images rescaled about their centre by ``factor`` (:func:`groups.scale.
+  rescale`: band-limited, anti-aliased, zeros outside), clipped to [0, 1]
+  (the sinc kernel rings at sharp edges)."""
+  images = _check_images(images)
+  out = np.asarray(scale.rescale(images.astype(np.float32), float(factor)))
+  return np.clip(out, 0.0, 1.0)
+
+
+def one_pixel_rescale_sensitivity(
+    predict_fn: PredictFn, images: np.ndarray, *, object_size: int,
+    batch_size: int = DEFAULT_BATCH_SIZE) -> dict[str, float]:
+  """Azulay & Weiss's measures under a one-pixel change of the object's size.
+
+  The object (e.g. a 24-pixel digit centred on a 32-pixel canvas: their
+  canvas protocol) is rescaled about the centre to ``object_size + 1`` and
+  ``object_size - 1`` pixels (:func:`rescale`).
+
+  Returns:
+    ``{'p_top1_change_rescale', 'mean_abs_change_rescale'}``.
+  """
+  images = _check_images(images)
+  size = _check_int(object_size, 'object_size', minimum=2)
+  if size + 1 > max(images.shape[1:3]):
+    raise ValueError(f'object_size must leave the object on the canvas when '
+                     f'grown by one pixel: at most {max(images.shape[1:3]) - 1}'
+                     f' for {images.shape[1]}x{images.shape[2]} images; got '
+                     f'{size}.')
+  result = sensitivity(predict_fn, images, [
+      rescale(images, (size + d) / size) for d in (1, -1)],
+                       batch_size=batch_size)
+  return {f'{key}_rescale': value for key, value in result.items()}
+
+
+def accuracy_vs_rescale(predict_fn: PredictFn, images: np.ndarray,
+                        labels: np.ndarray, *, factors: Sequence[float],
+                        batch_size: int = DEFAULT_BATCH_SIZE
+                        ) -> dict[float, float]:
+  """Accuracy on images rescaled by each factor (:func:`rescale`)."""
+  images = _check_images(images)
+  labels = _check_labels(labels, images.shape[0])
+  result = {}
+  for factor in factors:
+    if (not isinstance(factor, numbers.Real) or isinstance(factor, bool) or
+        not math.isfinite(factor) or factor <= 0):
+      raise ValueError(f'factors must hold finite numbers > 0; got '
+                       f'{factor!r}.')
+    result[float(factor)] = accuracy(predict(
+        predict_fn, rescale(images, factor), batch_size=batch_size), labels)
+  return result
+
+
+def probability_curves(predict_fn: PredictFn, images: np.ndarray,
+                       labels: np.ndarray, *, object_size: int,
+                       sizes: Sequence[float], shifts: Sequence[int],
+                       batch_size: int = DEFAULT_BATCH_SIZE
+                       ) -> dict[str, np.ndarray]:
+  """The probability of the correct class against object size and shift.
+
+  Azulay & Weiss's Figure 1: "jagged" curves. Sizes rescale the
+  ``object_size``-pixel object to each size (pixels); shifts move it right
+  on its canvas (pixels, zero fill).
+
+  Returns:
+    ``{'size': [N, len(sizes)], 'shift': [N, len(shifts)]}`` probabilities.
+  """
+  images = _check_images(images)
+  labels = _check_labels(labels, images.shape[0])
+  size = _check_int(object_size, 'object_size', minimum=2)
+  rows = np.arange(images.shape[0])
+
+  def correct(moved):
+    return softmax(predict(predict_fn, moved, batch_size=batch_size))[
+        rows, labels]
+
+  return {'size': np.stack([correct(rescale(images, s / size))
+                            for s in sizes], axis=1),
+          'shift': np.stack([correct(shift(images, (0, int(d))))
+                             for d in shifts], axis=1)}
 
 
 def accuracy_vs_rotation(predict_fn: PredictFn, images: np.ndarray,

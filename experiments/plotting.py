@@ -383,3 +383,39 @@ def lie_scatter(rows: Sequence[Row], path: str, *, generator: str) -> None:
                'P(top-1 change)', fontsize=10)
   fig.tight_layout()
   fig.savefig(path, dpi=110)
+
+
+def jaggedness(curves: Mapping[str, Mapping[str, np.ndarray]], path: str, *,
+               sizes: Sequence[float], shifts: Sequence[int],
+               object_size: int, title: str = '') -> None:
+  """Azulay & Weiss's Figure 1: P(correct class) against object size and
+  against shift, side by side, one line per model.
+
+  Args:
+    curves: ``{label: {'size': [N, len(sizes)], 'shift': [N, len(shifts)]}}``
+      (:func:`experiments.metrics.probability_curves`); the first image's
+      curves are drawn (A&W's curves are per image: a mean would smooth
+      their jags away).
+    path: the PNG.
+    sizes: object sizes (px).
+    shifts: shifts (px).
+    object_size: the object's size in the training images (px).
+    title: figure title.
+  """
+  fig = _figure(figsize=(12, 4.6))
+  axes = fig.subplots(1, 2, sharey=True)
+  for n, (label, curve) in enumerate(curves.items()):
+    style = dict(color=f'C{n % 10}', marker=MARKERS[n % len(MARKERS)],
+                 markersize=3, linewidth=1.2, label=label)
+    axes[0].plot(sizes, curve['size'][0], **style)
+    axes[1].plot(shifts, curve['shift'][0], **style)
+  axes[0].set_xlabel(f'object size (px; {object_size} in training)')
+  axes[1].set_xlabel('shift right (px)')
+  axes[0].set_ylabel('P(correct class)')
+  for ax in axes:
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(True, alpha=0.3)
+  axes[1].legend(loc='center left', bbox_to_anchor=(1.02, 0.5), fontsize=8)
+  fig.suptitle(title, fontsize=11)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)

@@ -16,7 +16,11 @@ evaluation split (:mod:`experiments.metrics`):
 * P(top-1 change) and mean absolute change of the top-1 probability under
   1-pixel shifts right and down (Azulay & Weiss 2019);
 * accuracy vs rotation for each of ``config.rotation_angles`` (degrees; none
-  by default).
+  by default);
+* with ``config.rescale_object_size`` (the object's size on its canvas): the
+  same two Azulay & Weiss measures under a one-pixel change of that size
+  (rescaled about the centre, :func:`groups.scale.rescale`) and accuracy vs
+  rescale factor (``config.rescale_factors``).
 
 A new study is a config: e.g. a rotation study sets ``dataset='mnist_rot'``
 (or ``augment='rotate'``), ``rotation_angles=(0, 45, 90, ...)`` and models
@@ -31,7 +35,9 @@ Outputs in ``workdir``: ``config.json``, ``results.csv`` (one row per model),
 ``results.md`` (tables), ``accuracy_vs_shift.png``, ``robustness.png``
 (and ``accuracy_vs_rotation.png`` when rotations are measured), and
 ``models/<label>/`` (each model's metrics.jsonl, TensorBoard events and
-checkpoints). With ``config.compare_with`` pointing at another study's
+checkpoints); with ``config.jagged_images`` and ``config.rescale_object_size``,
+``jaggedness.png`` (P(correct class) of the first test digit against object
+size and against shift, per model: Azulay & Weiss's Figure 1). With ``config.compare_with`` pointing at another study's
 workdir that holds a ``results.csv``, ``results.md`` adds a side-by-side
 table and ``comparison.png``.
 """
@@ -73,6 +79,10 @@ OPTIONAL_TRAIN_FIELDS = ('train_split', 'lr_decay_every', 'lr_decay_factor',
 # per-model overrides of TRAIN_FIELDS (e.g. train=dict(augment='rotate')).
 MODEL_META_KEYS = ('description', 'train')
 MODELS_DIR = 'models'
+# Azulay & Weiss's Figure 1: object sizes (px) and shifts (px) of the
+# probability curves written to jaggedness.png (config.jagged_images > 0).
+JAGGED_SIZES = tuple(np.arange(16.0, 30.5, 0.5))
+JAGGED_SHIFTS = tuple(range(-4, 5))
 # measure() skips these when config.measure_shifts is False.
 SHIFT_METRICS = ('consistency', 'consistency_circular', 'p_top1_change',
                  'mean_abs_change')
@@ -148,6 +158,14 @@ def check_study_config(config: ml_collections.ConfigDict) -> None:
                      f'{config.get("measure_shifts")!r}.')
   for angle in config.get('rotation_angles', ()):
     validate.number(angle, 'config.rotation_angles entries (degrees)')
+  validate.integer(config.get('rescale_object_size', 0),
+                   'config.rescale_object_size (0: no rescale metrics)',
+                   minimum=0)
+  for factor in config.get('rescale_factors', ()):
+    validate.number(factor, 'config.rescale_factors entries', minimum=0.0,
+                    exclusive_minimum=True)
+  validate.integer(config.get('jagged_images', 0), 'config.jagged_images',
+                   minimum=0)
 
 
 def train_config(config: ml_collections.ConfigDict,
@@ -210,7 +228,11 @@ def measure(predict_fn: metrics.PredictFn, images: np.ndarray,
   Returns:
     ``{'test_accuracy', 'acc_shift_<k>' for k = 0..eval_max_shift,
     'consistency', 'consistency_circular', 'p_top1_change',
-    'mean_abs_change', 'acc_rot_<deg>' per rotation angle}``; with
+    'mean_abs_change', 'acc_rot_<deg>' per rotation angle}``, and with
+    ``config.rescale_object_size`` (the object's size on its canvas, px)
+    ``'p_top1_change_rescale'``, ``'mean_abs_change_rescale'`` (a one-pixel
+    change of that size) and ``'acc_scale_<f>'`` per
+    ``config.rescale_factors``; with
     ``config.measure_shifts = False`` the four shift metrics are NaN (not
     measured).
   """
@@ -236,6 +258,16 @@ def measure(predict_fn: metrics.PredictFn, images: np.ndarray,
         batch_size=batch_size))
   else:  # skipped (5 passes over the images): NaN in tables and plots
     row.update(dict.fromkeys(SHIFT_METRICS, math.nan))
+  object_size = config.get('rescale_object_size', 0)
+  if object_size:
+    row.update(metrics.one_pixel_rescale_sensitivity(
+        predict_fn, images, object_size=object_size, batch_size=batch_size))
+    by_factor = metrics.accuracy_vs_rescale(
+        predict_fn, images, labels,
+        factors=tuple(config.get('rescale_factors', ())),
+        batch_size=batch_size)
+    for factor, value in by_factor.items():
+      row[f'acc_scale_{_format_number(factor)}'] = value
   angles = tuple(config.get('rotation_angles', ()))
   if angles:
     by_angle = metrics.accuracy_vs_rotation(
@@ -285,13 +317,26 @@ def markdown_tables(rows: Sequence[Row]) -> str:
                   'consistency_circular': 'circ. consistency %',
                   'p_top1_change': 'P(top-1 change) %',
                   'mean_abs_change': 'mean abs change'})
+  if any('p_top1_change_rescale' in r for r in rows):
+    columns.update({'p_top1_change_rescale': 'P(top-1 change), 1-px rescale %',
+                    'mean_abs_change_rescale': 'mean abs change, rescale'})
   formats = {key: _pct for key in columns if key not in ('label', 'params')}
   formats.update(params=lambda v: f'{int(v):,}',
-                 mean_abs_change=lambda v: f'{v:.4f}')
+                 mean_abs_change=lambda v: f'{v:.4f}',
+                 mean_abs_change_rescale=lambda v: f'{v:.4f}')
+  formats = {key: value for key, value in formats.items() if key in columns}
   text = [reporting.markdown_table(rows, columns, formats=formats)]
   if shifts:
     keys = {f'acc_shift_{k}': f'{k}px' for k in shifts}
     text.append('Accuracy (%) vs shift (pixels):\n\n' +
+                reporting.markdown_table(rows, {'label': 'model', **keys},
+                                         formats=dict.fromkeys(keys, _pct)))
+  factors = list(dict.fromkeys(k for r in rows for k in r
+                               if k.startswith('acc_scale_')))
+  if factors:
+    keys = {k: k[len('acc_scale_'):] + '×' for k in factors}
+    text.append('Accuracy (%) vs rescale factor (object about the canvas '
+                'centre):\n\n' +
                 reporting.markdown_table(rows, {'label': 'model', **keys},
                                          formats=dict.fromkeys(keys, _pct)))
   rotations = rotation_columns(rows)
@@ -407,6 +452,7 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> list[Row]:
                config.dataset)
 
   rows = []
+  curves: dict[str, dict[str, np.ndarray]] = {}
   num_eval = num_train = 0
   for i, label in enumerate(config.run):
     model_start = time.perf_counter()
@@ -430,6 +476,13 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> list[Row]:
                        np.asarray(eval_data.labels), config,
                        test_accuracy=result.metrics.get('eval/accuracy')))
     row.update(test_error_interval(row['test_accuracy'], num_eval))
+    if config.get('jagged_images', 0) and config.get('rescale_object_size', 0):
+      curves[label] = metrics.probability_curves(
+          result.predict_fn,
+          np.asarray(eval_data.images)[:config.jagged_images],
+          np.asarray(eval_data.labels)[:config.jagged_images],
+          object_size=config.rescale_object_size, sizes=JAGGED_SIZES,
+          shifts=JAGGED_SHIFTS, batch_size=config.eval_batch_size)
     row['train_seconds'] = round(train_seconds, 2)
     row['total_seconds'] = round(time.perf_counter() - model_start, 2)
     rows.append(row)
@@ -452,6 +505,11 @@ def run(config: ml_collections.ConfigDict, workdir: str) -> list[Row]:
                              title=f'{title}: accuracy vs shift')
   plotting.robustness_bars(rows, os.path.join(workdir, 'robustness.png'),
                            title=f'{title}: robustness')
+  if curves:
+    plotting.jaggedness(curves, os.path.join(workdir, 'jaggedness.png'),
+                        sizes=JAGGED_SIZES, shifts=JAGGED_SHIFTS,
+                        object_size=config.rescale_object_size,
+                        title=f'{title}: P(correct class) of one digit')
   if rotation_columns(rows):
     plotting.accuracy_vs_rotation(
         rows, os.path.join(workdir, 'accuracy_vs_rotation.png'),

@@ -87,6 +87,15 @@ class PureMetricsTest(parameterized.TestCase):
       ('angles', lambda: metrics.accuracy_vs_rotation(
           column_classifier, dot_images([1]), np.array([1]),
           angles=[float('nan')]), 'angles'),
+      ('object_size_too_big', lambda: metrics.one_pixel_rescale_sensitivity(
+          column_classifier, dot_images([1]), object_size=5),
+       r'^object_size must leave the object on the canvas'),
+      ('object_size_text', lambda: metrics.one_pixel_rescale_sensitivity(
+          column_classifier, dot_images([1]), object_size='3'),
+       r'^object_size must be'),
+      ('rescale_factors', lambda: metrics.accuracy_vs_rescale(
+          column_classifier, dot_images([1]), np.array([1]), factors=[0.0]),
+       r'^factors must hold finite numbers > 0'),
   )
   def test_rejects_bad_arguments(self, call, message):
     with self.assertRaisesRegex(ValueError, message):
@@ -192,6 +201,50 @@ class ModelMetricsTest(parameterized.TestCase):
     result = metrics.accuracy_vs_rotation(column_classifier, images, labels,
                                           angles=[0.0, math.pi])
     self.assertEqual(result, {0.0: 1.0, math.pi: 0.5})
+
+
+  def test_rescale_sensitivity_of_a_centre_pixel_model_is_zero(self):
+    # A rescale about the centre keeps the centre pixel's value (it reads
+    # position c exactly), so a model of that pixel alone never changes; a
+    # model of an off-centre pixel does.
+    images = np.random.default_rng(0).random((6, 9, 9, 1)).astype(np.float32)
+
+    def pixel_model(row, col):
+      def predict(x):
+        value = np.asarray(x)[:, row, col, 0]
+        return np.stack([10 * value, 10 * (1 - value)], axis=1)
+      return predict
+
+    centre = metrics.one_pixel_rescale_sensitivity(
+        pixel_model(4, 4), images, object_size=5)
+    self.assertEqual(centre['p_top1_change_rescale'], 0.0)
+    self.assertLess(centre['mean_abs_change_rescale'], 1e-5)
+    edge = metrics.one_pixel_rescale_sensitivity(
+        pixel_model(1, 4), images, object_size=5)
+    self.assertGreater(edge['mean_abs_change_rescale'], 0.05)
+
+  def test_sensitivity_is_the_shift_measure_for_shifts(self):
+    images = dot_images([0, 1, 2, 3])
+    moved = [metrics.shift(images, s) for s in metrics.ONE_PIXEL_SHIFTS]
+    self.assertEqual(metrics.sensitivity(column_classifier, images, moved),
+                     metrics.one_pixel_shift_sensitivity(column_classifier,
+                                                         images))
+
+  def test_accuracy_vs_rescale_and_curves(self):
+    images, labels = dot_images([1, 2, 3, 2]), np.array([1, 2, 3, 2])
+    # Factor 1 is the identity; the column of an off-centre dot moves under
+    # a magnification by 2 (column 1 -> 0, column 3 -> 4).
+    result = metrics.accuracy_vs_rescale(column_classifier, images, labels,
+                                         factors=[1.0, 2.0])
+    self.assertEqual(result[1.0], 1.0)
+    self.assertLess(result[2.0], 1.0)
+    curves = metrics.probability_curves(
+        column_classifier, images, labels, object_size=3, sizes=[3.0, 6.0],
+        shifts=[0, 1])
+    self.assertEqual(curves['size'].shape, (4, 2))
+    self.assertEqual(curves['shift'].shape, (4, 2))
+    np.testing.assert_allclose(curves['size'][:, 0], curves['shift'][:, 0],
+                               atol=1e-5)   # size 3 of 3 = shift 0
 
 
 if __name__ == '__main__':

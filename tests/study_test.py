@@ -172,6 +172,18 @@ class StudyConfigTest(parameterized.TestCase):
           lambda v, x, m=model: m.apply(v, x, train=False), variables, x)
       self.assertEqual(logits.shape, (2, 10), label)
 
+  @parameterized.named_parameters(
+      ('object_size', 'rescale_object_size', -1,
+       r'^config.rescale_object_size \(0: no rescale metrics\) must be'),
+      ('factors', 'rescale_factors', (1.0, 0.0),
+       r'^config.rescale_factors entries must be a finite number in \(0.0'),
+      ('jagged', 'jagged_images', -2, r'^config.jagged_images must be'))
+  def test_rescale_fields_are_checked(self, field, value, regex):
+    config = study.resolve_presets(study_invariance.get_config())
+    config[field] = value
+    with self.assertRaisesRegex(ValueError, regex):
+      study.check_study_config(config)
+
   def test_presets_fill_only_unset_fields(self):
     config = study_invariance.get_config()
     quick = study.resolve_presets(config)

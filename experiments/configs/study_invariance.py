@@ -90,6 +90,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.eval_shift_mode = 'zeros'   # digits move on their black canvas
   config.consistency_max_shift = 4   # Zhang's consistency
   config.rotation_angles = ()        # degrees; none here
+  # Rescaling (Azulay & Weiss): the digit is 24 px on its 32 px canvas.
+  config.rescale_object_size = 24    # 1-px size change: factors 25/24, 23/24
+  config.rescale_factors = (0.75, 0.875, 1.125, 1.25)   # accuracy vs factor
+  config.jagged_images = 1           # jaggedness.png: P(correct) of 1 digit
   config.compare_with = ''           # another study's workdir
   if configs.is_tiny(arg):
     configs.shrink_digits_study(config)

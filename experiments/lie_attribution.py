@@ -94,10 +94,11 @@ class Attribution:
   def rows(self, *, drop_zero: bool = True) -> list[dict[str, Any]]:
     """``{'term', 'kind', 'module', 'lee', 'share'}`` per term; ``share`` is
     the term's LEE over the sum of all terms' LEE. ``drop_zero`` leaves out
-    terms below 1e-12 of the largest (exactly equivariant parts)."""
+    terms below 1e-9 of the largest (exactly equivariant parts: float32
+    rounding leaves ~1e-12 of them)."""
     lee = self.lee()
     total = float(lee.sum()) or 1.0
-    keep = lee > 1e-12 * max(float(lee.max(initial=0.0)), 1e-30)
+    keep = lee > 1e-9 * max(float(lee.max(initial=0.0)), 1e-30)
     return [dict(term=n, kind=k, module=m, lee=float(v), share=float(v) / total)
             for n, k, m, v, ok in zip(self.names, self.kinds, self.modules, lee,
                                       keep) if ok or not drop_zero]

@@ -98,12 +98,17 @@ class DigitsStudiesTest(parameterized.TestCase):
     for column in ('label', 'description', 'params', 'steps', 'augment',
                    'test_accuracy', 'acc_shift_0', 'acc_shift_1',
                    'acc_shift_2', 'consistency', 'consistency_circular',
-                   'p_top1_change', 'mean_abs_change', 'train_seconds'):
+                   'p_top1_change', 'mean_abs_change', 'train_seconds',
+                   'p_top1_change_rescale', 'mean_abs_change_rescale',
+                   'acc_scale_0.75', 'acc_scale_1.25'):
       self.assertIn(column, columns)
     for r in rows:
       self.assertEqual(r['test_accuracy'], r['acc_shift_0'])
-      for key in ('consistency', 'p_top1_change', 'mean_abs_change'):
+      for key in ('consistency', 'p_top1_change', 'mean_abs_change',
+                  'p_top1_change_rescale', 'mean_abs_change_rescale'):
         self.assertBetween(r[key], 0.0, 1.0)
+    self.assertGreater(os.path.getsize(os.path.join(self.invariance_dir,
+                                                    'jaggedness.png')), 0)
 
   def test_aps_with_global_pooling_is_exactly_invariant(self):
     # Digits have a black margin wider than the 1-pixel shifts, so a

@@ -49,6 +49,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.experiment = 'lie'
   config.title = 'Local equivariance of the invariance study\'s models'
   config.presets.quick.num_train_steps = 300 if not tiny else 4
+  config.rescale_object_size = 0     # the study's rescale measures: not here
+  config.jagged_images = 0
   # The layer-wise split along translation only: rotation's doubles the
   # compile time (lie_rotation.py splits both).
   config.lie = lie_section(layer_generators=('translate_x',))

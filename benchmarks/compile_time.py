@@ -1,6 +1,7 @@
 """How long each registered classifier takes to jit: init, eval and a training step.
 
     python -m benchmarks.compile_time [--out runs/benchmarks] [--models a,b]
+    python -m benchmarks.compile_time --check     # exit 1 on a regression
 
 For every model in :data:`models.MODELS` (built with its registered defaults,
 10 classes) on its usual input (:data:`MODEL_INPUTS`: the data set its
@@ -28,11 +29,19 @@ training step (:func:`fusion_count`), which compile time follows, and
 table and writes ``compile_time.csv`` and ``compile_time.md`` to ``--out``.
 Times are wall-clock seconds on a machine that may be shared with other jobs;
 compile time is single-threaded enough that it suffers less than execution.
+
+``--check`` compares the run with the committed table
+(benchmarks/results/compile_time.csv) in ways a noisy machine does not
+change: the count of fused kernels of each train step (at most
+:data:`FUSION_MARGIN` times the baseline's) and its compile time relative to
+the reference model's in the same process (at most :data:`TIME_MARGIN` times
+the baseline's ratio); it exits 1 naming every regressed model.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import functools
 import math
 import os
@@ -267,6 +276,58 @@ def run(names: Sequence[str] | None = None, *, out_dir: str = DEFAULT_OUT,
   return {'rows': rows, 'paths': paths}
 
 
+# Regression check (--check): a model fails when its train step has more than
+# FUSION_MARGIN times the baseline's fused kernels (deterministic for one XLA
+# version and ISA), or when its train-step compile time, relative to the
+# REFERENCE model's measured in the same process (so a loaded machine slows
+# both), grew more than TIME_MARGIN times the baseline's ratio.
+FUSION_MARGIN = 1.5
+TIME_MARGIN = 2.5
+REFERENCE = 'cnn'
+DEFAULT_BASELINE = os.path.join('benchmarks', 'results', 'compile_time.csv')
+
+
+def regressions(rows: Sequence[Mapping[str, Any]],
+                baseline: Sequence[Mapping[str, Any]], *,
+                fusion_margin: float = FUSION_MARGIN,
+                time_margin: float = TIME_MARGIN,
+                reference: str = REFERENCE) -> list[str]:
+  """The models whose train step regressed against ``baseline`` (messages).
+
+  Args:
+    rows: this run's rows (:func:`measure_model`).
+    baseline: committed rows (``compile_time.csv``), matched by ``model``;
+      models missing from either side are skipped.
+    fusion_margin: allowed growth of ``train_fusions``.
+    time_margin: allowed growth of ``train_compile_s / reference's``.
+    reference: the model whose compile time normalises the others'.
+
+  Returns:
+    One line per failed model and criterion; empty when all pass.
+  """
+  old = {r['model']: r for r in baseline}
+  new = {r['model']: r for r in rows}
+  failures = []
+  for name, row in new.items():
+    if name not in old:
+      continue
+    fusions, before = float(row['train_fusions']), float(
+        old[name]['train_fusions'])
+    if fusions > fusion_margin * before:
+      failures.append(f'{name}: {fusions:.0f} fused kernels in the train '
+                      f'step, baseline {before:.0f} (> {fusion_margin}x)')
+    if reference in new and reference in old and name != reference:
+      ratio = float(row['train_compile_s']) / float(
+          new[reference]['train_compile_s'])
+      ratio_before = float(old[name]['train_compile_s']) / float(
+          old[reference]['train_compile_s'])
+      if ratio > time_margin * ratio_before:
+        failures.append(
+            f'{name}: train compile {ratio:.1f}x {reference}\'s, baseline '
+            f'{ratio_before:.1f}x (> {time_margin}x that)')
+  return failures
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
   """Command-line entry point: ``[--out DIR] [--models a,b] [--batch N]``."""
   parser = argparse.ArgumentParser(
@@ -281,10 +342,27 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
   parser.add_argument('--prng_impl', default='rbg',
                       choices=('rbg', 'threefry2x32', 'unsafe_rbg'),
                       help='PRNG implementation of the init key')
+  parser.add_argument('--check', nargs='?', const=DEFAULT_BASELINE,
+                      default=None, metavar='BASELINE_CSV',
+                      help='exit 1 when a model regressed against the '
+                      f'baseline (default {DEFAULT_BASELINE}): fused kernels '
+                      f'> {FUSION_MARGIN}x, or compile time relative to '
+                      f"'{REFERENCE}' > {TIME_MARGIN}x the baseline's ratio")
   args = parser.parse_args(argv)
   names = [n for n in args.models.split(',') if n] or None
-  return run(names, out_dir=args.out, batch_size=args.batch,
-             prng_impl=args.prng_impl)
+  if args.check and names and REFERENCE not in names:
+    names = [REFERENCE] + names   # the time criterion needs it
+  result = run(names, out_dir=args.out, batch_size=args.batch,
+               prng_impl=args.prng_impl)
+  if args.check:
+    with open(args.check, newline='') as f:
+      baseline = list(csv.DictReader(f))
+    failures = regressions(result['rows'], baseline)
+    print('\n'.join(failures) or f'no regression against {args.check}')
+    result['regressions'] = failures
+    if failures:
+      sys.exit(1)
+  return result
 
 
 if __name__ == '__main__':

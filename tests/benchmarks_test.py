@@ -151,6 +151,22 @@ class CompileTimeTest(absltest.TestCase):
         self.assertGreater(float(row[column]), 0, column)
     self.assertTrue(os.path.isfile(result['paths']['markdown']))
 
+  def test_regressions_name_the_model_and_the_criterion(self):
+    baseline = [{'model': 'cnn', 'train_fusions': '90', 'train_compile_s': '1'},
+                {'model': 'big', 'train_fusions': '100',
+                 'train_compile_s': '2'}]
+    same = [{'model': 'cnn', 'train_fusions': 90, 'train_compile_s': 3.0},
+            {'model': 'big', 'train_fusions': 140, 'train_compile_s': 6.0}]
+    # A 3x slower machine slows both alike: no regression.
+    self.assertEqual(compile_time.regressions(same, baseline), [])
+    worse = [{'model': 'cnn', 'train_fusions': 90, 'train_compile_s': 1.0},
+             {'model': 'big', 'train_fusions': 160, 'train_compile_s': 6.0},
+             {'model': 'new', 'train_fusions': 999, 'train_compile_s': 9.0}]
+    failures = compile_time.regressions(worse, baseline)
+    self.assertLen(failures, 2)   # 'new' has no baseline: skipped
+    self.assertIn('big: 160 fused kernels', failures[0])
+    self.assertIn("big: train compile 6.0x cnn's, baseline 2.0x", failures[1])
+
   def test_default_models_are_the_classifiers(self):
     names = compile_time.default_models()
     self.assertNotIn('unet', names)  # no num_classes: no label loss

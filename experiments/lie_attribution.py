@@ -190,11 +190,6 @@ def _field_type(module: nn.Module, side: str):
   return None
 
 
-def _tangent(flow, value):
-  if isinstance(flow, groups.Identity):
-    return jnp.zeros_like(value)
-  return flow.tangent(value)
-
 
 def attribute(model: nn.Module, variables: Any, x: jax.typing.ArrayLike,
               generator: lie.Flow | str, *, output: str = 'probs',
@@ -342,8 +337,8 @@ def _attribute_jit(apply_fn, leaves: Sequence[_Leaf], flows_in, flows_out,
     zeros_out = [jnp.zeros(l.output_shape, jnp.complex64 if l.output_complex
                            else x.dtype) for l in leaves]
     out, hs, ys = psi(apply, x, zeros_in, zeros_out, False, False)
-    ideal_in = [_tangent(f, h) for f, h in zip(flows_in, hs)]
-    ideal_out = [_tangent(f, y) for f, y in zip(flows_out, ys)]
+    ideal_in = [lie.output_tangent(f, h) for f, h in zip(flows_in, hs)]
+    ideal_out = [lie.output_tangent(f, y) for f, y in zip(flows_out, ys)]
     # Gaps: the ideal tangent leaves every leaf (its own tangent is cut);
     # what reaches the next leaf's input, and the output, through the ops
     # between them, minus the ideal tangent there.
@@ -351,7 +346,7 @@ def _attribute_jit(apply_fn, leaves: Sequence[_Leaf], flows_in, flows_out,
         lambda x, d: psi(apply, x, zeros_in, d, False, True), (x, zeros_out),
         (generator.tangent(x), ideal_out))
     gap_errors = [t - i for t, i in zip(t_hs, ideal_in)]
-    output_error = t_out - _tangent(final, out)
+    output_error = t_out - lie.output_tangent(final, out)
     # Layers: the ideal tangent enters each leaf alone (inputs cut).
     _, (_, _, t_ys) = lie.jvp(
         lambda g: psi(apply, x, g, zeros_out, True, False), (zeros_in,),

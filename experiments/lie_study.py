@@ -37,6 +37,7 @@ import ml_collections
 import numpy as np
 
 from experiments import lie_attribution
+from experiments import metrics
 from experiments import plotting
 from experiments import reporting
 from experiments import study
@@ -75,7 +76,7 @@ def check_lie_config(config: ml_collections.ConfigDict) -> None:
 
 @functools.lru_cache(maxsize=32)
 def _lee_fn(model: Any, generators: tuple[str, ...]):
-  """Per-example LEE of softmax(model) along each generator, ``[G, B]``,
+  """Per-example LEE of softmax(model) along each generator, ``[B, G]``,
   jitted once for all of them."""
   flows = [lie.flow(name) for name in generators]
 
@@ -83,7 +84,7 @@ def _lee_fn(model: Any, generators: tuple[str, ...]):
     probabilities = lambda v: jax.nn.softmax(model.apply(variables, v,
                                                          train=False))
     return jax.numpy.stack([lie.local_equivariance_error(probabilities, x, f)
-                            for f in flows])
+                            for f in flows], axis=1)
 
   return jax.jit(lee)
 
@@ -91,20 +92,13 @@ def _lee_fn(model: Any, generators: tuple[str, ...]):
 def end_to_end(model: Any, variables: Any, x: np.ndarray,
                generators: Sequence[str]) -> dict[str, tuple[float, float]]:
   """``{generator: (mean, median) over x of ||L softmax(f)(x)||^2}``, in
-  chunks of :data:`CHUNK` images (one compiled shape). The mean is the LEE
-  of Eq. 4; the median shows when a few images dominate it."""
-  fn = _lee_fn(model, tuple(generators))
-  values = []
-  for start in range(0, len(x), CHUNK):
-    chunk = x[start:start + CHUNK]
-    valid = len(chunk)
-    if valid < CHUNK and len(x) > CHUNK:
-      chunk = np.concatenate([chunk, np.zeros((CHUNK - valid,) +
-                                              chunk.shape[1:], chunk.dtype)])
-    values.append(np.asarray(fn(variables, chunk))[:, :valid])
-  values = np.concatenate(values, axis=1)
+  batches of :data:`CHUNK` images (:func:`metrics.predict`: one compiled
+  shape). The mean is the LEE of Eq. 4; the median shows when a few images
+  dominate it."""
+  fn = functools.partial(_lee_fn(model, tuple(generators)), variables)
+  values = metrics.predict(fn, x, batch_size=CHUNK)        # [N, G]
   return {name: (float(np.mean(v)), float(np.median(v)))
-          for name, v in zip(generators, values)}
+          for name, v in zip(generators, values.T)}
 
 
 def _init_variables(model: Any, x: np.ndarray, seed: int) -> Any:

@@ -81,6 +81,7 @@ import numpy as np
 from groups import base
 from groups import fields
 from groups import fourier_rotation
+from groups import harmonic
 from groups import scale
 from groups import translations
 from groups import validate
@@ -145,19 +146,10 @@ class Flow:
                          f'{np.shape(self.fibre)}.')
       object.__setattr__(self, 'fibre', fibre)
     if self.orders is not None:
-      if (isinstance(self.orders, (str, bytes)) or
-          not hasattr(self.orders, '__len__') or not all(
-              isinstance(m, (int, np.integer)) and not isinstance(m, bool)
-              for m in self.orders)):
-        raise ValueError(f'orders must be a tuple of ints (one per stream on '
-                         f'axis 3); got {self.orders!r}.')
-      object.__setattr__(self, 'orders', tuple(int(m) for m in self.orders))
+      object.__setattr__(self, 'orders', harmonic.check_orders(self.orders))
     if self.fibre is not None and self.orders is not None:
       raise ValueError('a Flow acts on steerable channels (fibre) or on '
                        'harmonic streams (orders), not both.')
-
-  #: A flow is not a finite transformation; the registry's tiers still apply.
-  exact = True
 
   def __repr__(self):
     extra = '' if self.rate == 1 else f', rate={self.rate:g}'
@@ -307,7 +299,9 @@ def jvp(fn: Callable[..., Any], primals: tuple[Any, ...],
   return out, push(tuple(tangents))[0]
 
 
-def _output_tangent(output: Any, y: jax.Array) -> jax.Array:
+def output_tangent(output: Flow | base.Identity, y: jax.Array) -> jax.Array:
+  """``G' y``: the flow's tangent, or zeros for ``groups.Identity()`` (an
+  invariant output)."""
   if isinstance(output, base.Identity):
     return jnp.zeros_like(y)
   return output.tangent(y)
@@ -347,7 +341,7 @@ def tangent_pair(fn: Callable[[jax.Array], jax.Array],
   output = _check_flows(generator, output)
   x = _check_map(x)
   y, moved = jvp(fn, (x,), (generator.tangent(x),))
-  return moved, _output_tangent(output, y)
+  return moved, output_tangent(output, y)
 
 
 def output_flow(generator: Flow, x_shape: tuple[int, ...],

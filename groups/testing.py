@@ -92,6 +92,7 @@ from groups import base
 from groups import error
 from groups import finite
 from groups import lie
+from groups import synthetic
 from groups import validate
 
 if typing.TYPE_CHECKING:
@@ -458,6 +459,23 @@ def odd_square_input(draw: Draw, rng: np.random.Generator, *,
   sizes = st.integers(1, 3) if sizes is None else sizes
   return random_input(draw, rng, sizes=sizes.map(lambda n: 2 * n + 1),
                       batch=batch, channels=channels, square=True, **kwargs)
+
+
+def smooth_input(draw: Draw, rng: np.random.Generator, *, size: int,
+                 cutoff: float, window: float = 0.7) -> np.ndarray:
+  """A smooth ``[2, size, size, 1]`` input vanishing near the border.
+
+  White noise (:func:`random_input`) low-passed to ``cutoff`` cycles/pixel
+  (:func:`groups.synthetic.low_pass`), then windowed to ``window`` of the
+  inscribed radius (:func:`groups.synthetic.radial_window`): an
+  interpolated rotation or rescale of it loses no content and receptive
+  fields stay on the grid.
+  """
+  st = _strategies()
+  x = random_input(draw, rng, sizes=st.just(size), batch=(2, 2),
+                   channels=(1, 1), square=True)
+  return synthetic.radial_window(synthetic.low_pass(x, cutoff=cutoff),
+                                 fraction=window)
 
 
 def random_group_map(rng: np.random.Generator, x: np.ndarray,

@@ -126,7 +126,7 @@ BAD_INPUTS = (
     ('lie_flow_fibre_shape', lambda: lie.Flow('rotate', fibre=np.ones(3)),
      r'^fibre must be a finite real \[C, C\] matrix'),
     ('lie_flow_orders', lambda: lie.Flow('rotate', orders='01'),
-     r'^orders must be a tuple of ints'),
+     r'^orders must be a non-empty tuple of distinct ints'),
     ('lie_flow_fibre_channels', lambda: lie.Flow(
         'rotate', fibre=np.zeros((3, 3)))(X, 0.1),
      r'^x must have C = 3 channels'),

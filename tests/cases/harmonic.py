@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 
 import groups
 from groups import harmonic as harmonic_groups
-from groups import synthetic
 from groups import testing
 import layers
 from layers import harmonic as harmonic_layers
@@ -111,16 +110,9 @@ def harmonic_odd_input(draw, rng: np.random.Generator) -> np.ndarray:
 
 def harmonic_smooth_input(draw, rng: np.random.Generator, *,
                           cutoff: float = 0.1) -> np.ndarray:
-  """A smooth ``[2, 25, 25, 1]`` input vanishing near the border.
-
-  White noise low-passed to ``cutoff`` cycles/pixel
-  (:func:`groups.synthetic.low_pass`), then windowed
-  (:func:`groups.synthetic.radial_window`): an interpolated rotation of it
-  loses no content and the receptive fields stay on the grid.
-  """
-  x = testing.random_input(draw, rng, sizes=st.just(25), batch=(2, 2),
-                           channels=(1, 1), square=True)
-  return synthetic.radial_window(synthetic.low_pass(x, cutoff=cutoff))
+  """A smooth ``[2, 25, 25, 1]`` input vanishing near the border
+  (:func:`groups.testing.smooth_input`)."""
+  return testing.smooth_input(draw, rng, size=25, cutoff=cutoff)
 
 
 # 90-degree rotations (exact).

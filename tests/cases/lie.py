@@ -26,7 +26,6 @@ from hypothesis import strategies as st
 
 import groups
 from groups import lie
-from groups import synthetic
 from groups import testing
 import layers
 from layers import group_conv
@@ -52,12 +51,10 @@ def small_input(draw, rng, **kwargs):
                               channels=(1, 2), square=True, **kwargs)
 
 
-def smooth_input(draw, rng, *, size: int = 17, channels: int = 1):
-  """A smooth ``[2, size, size, channels]`` input vanishing near the border
-  (low-passed to 0.15 cycles/pixel, radially windowed)."""
-  x = testing.random_input(draw, rng, sizes=st.just(size), batch=(2, 2),
-                           channels=(channels, channels), square=True)
-  return synthetic.radial_window(synthetic.low_pass(x, cutoff=0.15))
+def smooth_input(draw, rng):
+  """A smooth ``[2, 17, 17, 1]`` input vanishing near the border (0.15
+  cycles/pixel, :func:`groups.testing.smooth_input`)."""
+  return testing.smooth_input(draw, rng, size=17, cutoff=0.15)
 
 
 @CASES.register('conv_circular/translation_flow', expect=testing.EXACT,

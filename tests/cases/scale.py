@@ -18,7 +18,6 @@ import numpy as np
 from hypothesis import strategies as st
 
 import groups
-from groups import synthetic
 from groups import testing
 import layers
 
@@ -45,10 +44,7 @@ def gaussian_scale_space(x, sigmas=SIGMAS):
 def smooth_input(draw, rng):
   """``[2, 33, 33, 1]`` smooth images (0.12 cycles/px) vanishing outside
   the middle third: room to magnify by 2 without losing content."""
-  x = testing.random_input(draw, rng, sizes=st.just(33), batch=(2, 2),
-                           channels=(1, 1), square=True)
-  return synthetic.radial_window(synthetic.low_pass(x, cutoff=0.12),
-                                 fraction=0.45)
+  return testing.smooth_input(draw, rng, size=33, cutoff=0.12, window=0.45)
 
 
 @CASES.register('conv1x1/rescale', expect=testing.EXACT, bound=1e-5,

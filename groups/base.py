@@ -23,6 +23,7 @@ import abc
 import dataclasses
 
 import jax
+import numpy as np
 
 from groups import validate
 
@@ -35,6 +36,12 @@ def check_features(x: jax.typing.ArrayLike, name: str = 'x', *,
                    floating: bool = False) -> None:
   validate.check_array(x, name, rank=FEATURE_RANKS, layout=FEATURE_LAYOUT,
                         floating=floating)
+
+
+def check_signal(x: jax.typing.ArrayLike, name: str = 'x') -> None:
+  """:func:`check_features` for resampled maps: floating, or complex (the
+  harmonic maps of :mod:`groups.harmonic`)."""
+  check_features(x, name, floating=not np.iscomplexobj(x))
 
 
 class Transform(abc.ABC):

@@ -96,7 +96,7 @@ _FIBRE_STEP = 1e-6
 
 def _check_map(x: Any, name: str = 'x') -> jax.Array:
   """``x`` as a floating or complex ``[B, H, W, ...]`` JAX array."""
-  base.check_features(x, name, floating=not np.iscomplexobj(x))
+  base.check_signal(x, name)
   return jnp.asarray(x)
 
 

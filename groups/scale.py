@@ -110,7 +110,7 @@ def rescale(x: jax.typing.ArrayLike, factors: float | jax.typing.ArrayLike,
   Returns:
     An array of the shape and dtype of ``x``.
   """
-  base.check_features(x, floating=not np.iscomplexobj(x))
+  base.check_signal(x)
   validate.check_choice(boundary, 'boundary', BOUNDARIES)
   x = jnp.asarray(x)
   factors = _check_factors(factors, x.shape[0])
@@ -195,7 +195,7 @@ class ScaleAxisRescale(base.Transform):
     return self.k == 0
 
   def __call__(self, x):
-    base.check_features(x, floating=not np.iscomplexobj(x))
+    base.check_signal(x)
     x = jnp.asarray(x)
     if x.ndim != 5:
       raise ValueError(f'x must be a scale map [B, H, W, S, C] (axis 3: '

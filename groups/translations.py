@@ -240,7 +240,7 @@ def fourier_shift(x: jax.typing.ArrayLike, dy: float | jax.Array,
     The shape and dtype of ``x``. Concrete amounts build the phase ramp in
     float64 (NumPy); traced ones in the default float dtype.
   """
-  base.check_features(x, floating=not np.iscomplexobj(x))
+  base.check_signal(x)
   x = jnp.asarray(x)
   h, w = x.shape[1], x.shape[2]
   concrete = validate.is_concrete(dy) and validate.is_concrete(dx)

@@ -21,18 +21,38 @@ name                      what it is
                           validation, 50000 test digits, each rotated by an
                           angle uniform in [0, 2 pi). Built here from
                           mnist.npz and ``seed``; *not* the original files.
+'mnist_scale'             rescaled MNIST after the MNIST-scale protocol of
+                          Sosnovik et al. (SESN, ICLR 2020): 10000 train,
+                          2000 validation, 50000 test digits, each shrunk by
+                          a factor uniform in [0.3, 1] on the 28x28 grid.
+                          Built here from mnist.npz and ``seed``; *not* the
+                          authors' files.
 'cifar10'                 CIFAR-10 32x32x3 (50000 train / 10000 test).
 ========================  ====================================================
 
-MNIST-rot construction (deterministic in ``seed``): the 70000 MNIST digits
-(train then test, original order) are permuted with
-``numpy.random.default_rng(seed)``; the first 62000 of the permutation are
-split 10000 / 2000 / 50000 into train / validation / test, and digit ``k``
-of that list is rotated by ``angles[k]`` (the same generator, then
-``uniform(0, 2 pi, 62000)``) with :func:`data.rotate` (bilinear, about the
-image centre, zero fill). The original used the same recipe on MNIST but
-its own random draws, so numbers are comparable in protocol, not example by
-example.
+Construction of the transformed MNIST sets (deterministic in ``seed``; one
+recipe for both): the 70000 MNIST digits (train then test, original order)
+are permuted with ``numpy.random.default_rng(seed)``; the first 62000 of the
+permutation are split 10000 / 2000 / 50000 into train / validation / test,
+and digit ``k`` of that list is transformed by parameter ``k`` drawn next
+from the same generator (``uniform(..., 62000)``), in fixed chunks of
+2048 digits so that a prefix (``limit``) is bit-identical to the full split:
+
+* 'mnist_rot': angles uniform in [0, 2 pi) (``Dataset.angles``), applied
+  with :func:`data.rotate` (bilinear, about the image centre, zero fill).
+  The original used the same recipe on MNIST but its own random draws.
+* 'mnist_scale': factors uniform in ``MNIST_SCALE_RANGE = (0.3, 1.0)``
+  (``Dataset.factors``), applied with :func:`groups.scale.rescale`
+  (``boundary='zeros'``: about the image centre, zeros outside, kept on the
+  28x28 grid), then clipped to [0, 1]. This is the SESN protocol
+  (``prepare_datasets.py``, ``make_mnist_scale_50k``: torchvision
+  ``RandomAffine(0, scale=(0.3, 1))``) with our own random draws, our own
+  resampler (band-limited and anti-aliased rather than PIL's bicubic), float
+  pixels rather than 8-bit PNGs, and a plain permutation where theirs
+  stratifies the splits by class.
+
+Numbers are therefore comparable to published results in protocol, not
+example by example.
 
 Images are float32 ``[N, H, W, C]`` in [0, 1] and labels int64 ``[N]``; the
 arrays of a returned :class:`Dataset` are read-only (they may be shared with
@@ -42,6 +62,7 @@ the in-process cache), so normalise into a new array:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import dataclasses
 import functools
 import math
@@ -52,16 +73,18 @@ import numpy as np
 from data import embedded
 from data import sources
 from data import transforms
+from groups import scale
 from groups import validate
 
 DATASETS = ('digits', 'digits_translated', 'mnist', 'mnist_translated',
-            'mnist_rot', 'cifar10')
+            'mnist_rot', 'mnist_scale', 'cifar10')
 SPLITS = {
     'digits': ('train', 'test'),
     'digits_translated': ('train', 'test'),
     'mnist': ('train', 'test'),
     'mnist_translated': ('train', 'test'),
     'mnist_rot': ('train', 'validation', 'test'),
+    'mnist_scale': ('train', 'validation', 'test'),
     'cifar10': ('train', 'test'),
 }
 SOURCES = sources.SOURCES
@@ -71,11 +94,14 @@ TRANSLATED = ('digits_translated', 'mnist_translated')
 NUM_CLASSES = 10
 DIGIT_SIZE = 24        # side of an upsampled sklearn digit
 DIGITS_TEST_EVERY = 5  # digit i is a test digit when i % 5 == 4
-MNIST_ROT_SPLITS = {'train': (0, 10000), 'validation': (10000, 12000),
-                    'test': (12000, 62000)}  # [start, stop) in the drawn list
-MNIST_ROT_TOTAL = 62000
+# The transformed MNIST sets ('mnist_rot', 'mnist_scale'): [start, stop) of
+# each split in the list of 62000 digits drawn from the pool.
+TRANSFORMED_MNIST_SPLITS = {'train': (0, 10000), 'validation': (10000, 12000),
+                            'test': (12000, 62000)}
+TRANSFORMED_MNIST_TOTAL = 62000
 MNIST_POOL = 70000     # 60000 train + 10000 test digits
-_ROTATE_CHUNK = 2048   # fixed chunks: a prefix is bit-identical to the full set
+MNIST_SCALE_RANGE = (0.3, 1.0)  # SESN's MNIST-scale: shrink by 0.3 .. 1
+_TRANSFORM_CHUNK = 2048  # fixed chunks: a prefix is bit-identical to the set
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -93,6 +119,8 @@ class Dataset:
     split: 'train', 'validation' or 'test'.
     angles: float64 ``[N]`` rotation of each image in radians
       (counter-clockwise) for rotated sets ('mnist_rot'), else None.
+    factors: float64 ``[N]`` scale factor of each image (< 1 shrinks) for
+      rescaled sets ('mnist_scale'), else None.
     offsets: int64 ``[N, 2]`` top-left ``(row, column)`` of each digit on the
       canvas for translated sets, else None; the centred position is
       ``((H - h) // 2, (W - w) // 2)``.
@@ -106,6 +134,7 @@ class Dataset:
   split: str = ''
   angles: np.ndarray | None = None
   offsets: np.ndarray | None = None
+  factors: np.ndarray | None = None
 
   def __post_init__(self):
     layout = '[N, H, W, C]'
@@ -149,6 +178,15 @@ class Dataset:
                                     not np.isfinite(self.angles).all()):
       raise ValueError(f'angles must be None or finite radians of shape [N] '
                        f'= ({n},); got shape {np.shape(self.angles)}.')
+    if self.factors is not None:
+      shape = np.shape(self.factors)
+      if shape != (n,) or not np.all(np.isfinite(self.factors) &
+                                     (np.asarray(self.factors) > 0)):
+        got = (f'values in [{np.min(self.factors):g}, '
+               f'{np.max(self.factors):g}]' if shape == (n,) else
+               f'shape {shape}')
+        raise ValueError(f'factors must be None or finite scale factors > 0 '
+                         f'of shape [N] = ({n},); got {got}.')
     if self.offsets is not None and np.shape(self.offsets) != (n, 2):
       raise ValueError(f'offsets must be None or an int array [N, 2] = '
                        f'({n}, 2); got shape {np.shape(self.offsets)}.')
@@ -283,79 +321,105 @@ def _load_raw_variant(name, split, *, raw_name, canvas_size, limit, seed,
   return out
 
 
-def _mnist_rot_plan(seed: int) -> tuple[np.ndarray, np.ndarray]:
-  """Indices into the 70000-digit pool and angles, ``[62000]`` each."""
+@dataclasses.dataclass(frozen=True)
+class _MnistTransform:
+  """How a transformed MNIST set draws its per-digit parameters and applies
+  them (module docstring)."""
+  field: str  # the Dataset field holding the parameters
+  draw: Callable[[np.random.Generator, int], np.ndarray]
+  # (float32 images [n, 28, 28, 1], parameters [n]) -> images, NumPy or JAX.
+  apply: Callable[[np.ndarray, np.ndarray], object]
+
+
+_MNIST_TRANSFORMS = {
+    'mnist_rot': _MnistTransform(
+        'angles', lambda rng, n: rng.uniform(0.0, 2 * math.pi, n),
+        transforms.rotate),
+    'mnist_scale': _MnistTransform(
+        'factors', lambda rng, n: rng.uniform(*MNIST_SCALE_RANGE, n),
+        lambda images, factors: scale.rescale(images, factors,
+                                              boundary='zeros')),
+}
+TRANSFORMED_MNIST = tuple(_MNIST_TRANSFORMS)
+
+
+def _transformed_mnist_plan(name: str, seed: int
+                            ) -> tuple[np.ndarray, np.ndarray]:
+  """Indices into the 70000-digit pool and parameters, ``[62000]`` each."""
   rng = np.random.default_rng(seed)
-  indices = rng.permutation(MNIST_POOL)[:MNIST_ROT_TOTAL]
-  angles = rng.uniform(0.0, 2 * math.pi, MNIST_ROT_TOTAL)
-  return indices, angles
+  indices = rng.permutation(MNIST_POOL)[:TRANSFORMED_MNIST_TOTAL]
+  return indices, _MNIST_TRANSFORMS[name].draw(rng, TRANSFORMED_MNIST_TOTAL)
 
 
-def _rotated_digits(seed, split, count, *, source, data_dir, download):
-  """The first ``count`` digits of a split: images, labels, angles."""
+def _transformed_digits(name, seed, split, count, *, source, data_dir,
+                        download):
+  """The first ``count`` digits of a split: images, labels, parameters."""
   train_x, train_y = sources.load_raw('mnist', 'train', source=source,
                                       data_dir=data_dir, download=download)
   test_x, test_y = sources.load_raw('mnist', 'test', source=source,
                                     data_dir=data_dir, download=download)
   if train_x.shape[0] + test_x.shape[0] != MNIST_POOL:
     raise ValueError(
-        f"'mnist_rot' is built from the {MNIST_POOL} MNIST digits; the "
+        f'{name!r} is built from the {MNIST_POOL} MNIST digits; the '
         f'{source} source has {train_x.shape[0]} + {test_x.shape[0]}.')
-  indices, angles = _mnist_rot_plan(seed)
-  start, stop = MNIST_ROT_SPLITS[split]
-  indices, angles = indices[start:stop], angles[start:stop]
+  indices, params = _transformed_mnist_plan(name, seed)
+  start, stop = TRANSFORMED_MNIST_SPLITS[split]
+  indices, params = indices[start:stop], params[start:stop]
+  apply = _MNIST_TRANSFORMS[name].apply
   num_train = train_x.shape[0]
   chunks = []
   # Whole fixed-size chunks, so a prefix is bit-identical to the full split.
-  for begin in range(0, count, _ROTATE_CHUNK):
-    chunk = indices[begin:begin + _ROTATE_CHUNK]
+  for begin in range(0, count, _TRANSFORM_CHUNK):
+    chunk = indices[begin:begin + _TRANSFORM_CHUNK]
     from_train = chunk < num_train
     raw = np.where(from_train[:, None, None, None],
                    train_x[np.minimum(chunk, num_train - 1)],
                    test_x[np.maximum(chunk - num_train, 0)])
-    rotated = transforms.rotate(_to_unit_float(raw),
-                                angles[begin:begin + _ROTATE_CHUNK])
-    chunks.append(np.clip(rotated, 0.0, 1.0))
+    moved = apply(_to_unit_float(raw), params[begin:begin + _TRANSFORM_CHUNK])
+    chunks.append(np.clip(np.asarray(moved, np.float32), 0.0, 1.0))
   images = (np.concatenate(chunks) if chunks else
             np.zeros((0, 28, 28, 1), np.float32))[:count]
   labels = np.where(indices < num_train,
                     train_y[np.minimum(indices, num_train - 1)],
                     test_y[np.maximum(indices - num_train, 0)])[:count]
-  return images, labels.astype(np.int64), angles[:count]
+  return images, labels.astype(np.int64), params[:count]
 
 
 @functools.lru_cache(maxsize=3)
-def _mnist_rot_split(seed, split, source, data_dir, download):
-  start, stop = MNIST_ROT_SPLITS[split]
-  arrays = _rotated_digits(seed, split, stop - start, source=source,
-                           data_dir=data_dir, download=download)
+def _transformed_mnist_split(name, seed, split, source, data_dir, download):
+  start, stop = TRANSFORMED_MNIST_SPLITS[split]
+  arrays = _transformed_digits(name, seed, split, stop - start, source=source,
+                               data_dir=data_dir, download=download)
   _read_only(*arrays)
   return arrays
 
 
 @functools.lru_cache(maxsize=8)
-def _mnist_rot_train_moments(seed, source, data_dir, download):
-  images, _, _ = _mnist_rot_split(seed, 'train', source, data_dir, download)
+def _transformed_mnist_train_moments(name, seed, source, data_dir, download):
+  images, _, _ = _transformed_mnist_split(name, seed, 'train', source,
+                                          data_dir, download)
   return sources.pixel_moments(images), images.shape[0]
 
 
-def _load_mnist_rot(split, *, canvas_size, limit, seed, source, data_dir,
-                    download):
+def _load_transformed_mnist(name, split, *, canvas_size, limit, seed, source,
+                            data_dir, download):
   size = 28 if canvas_size is None else canvas_size
-  start, stop = MNIST_ROT_SPLITS[split]
-  common = dict(source=source, data_dir=data_dir, download=download)
+  start, stop = TRANSFORMED_MNIST_SPLITS[split]
+  key = (name, seed, source, data_dir, download)
   if limit is None or limit >= stop - start:
-    images, labels, angles = _mnist_rot_split(seed, split, source, data_dir,
-                                              download)
+    images, labels, params = _transformed_mnist_split(
+        name, seed, split, source, data_dir, download)
   else:  # a prefix: cheap, and not worth caching
-    images, labels, angles = _rotated_digits(seed, split, limit, **common)
-  (sums, squares, _), num_train = _mnist_rot_train_moments(
-      seed, source, data_dir, download)
+    images, labels, params = _transformed_digits(
+        name, seed, split, limit, source=source, data_dir=data_dir,
+        download=download)
+  (sums, squares, _), num_train = _transformed_mnist_train_moments(*key)
   mean, std = _mean_std(sums, squares, num_train * size**2, scale=1.0)
   if size != 28:
     images = transforms.place_on_canvas(images, canvas_size=size,
                                         offsets=((size - 28) // 2,) * 2)
-  return dict(images=images, labels=labels, angles=angles, mean=mean, std=std)
+  return {'images': images, 'labels': labels, 'mean': mean, 'std': std,
+          _MNIST_TRANSFORMS[name].field: params}
 
 
 # --------------------------------------------------------------------------
@@ -373,8 +437,9 @@ def load_dataset(name: str, *, split: str,
 
   Args:
     name: 'digits', 'digits_translated', 'mnist', 'mnist_translated',
-      'mnist_rot' or 'cifar10'.
-    split: 'train' or 'test'; 'mnist_rot' also has 'validation'.
+      'mnist_rot', 'mnist_scale' or 'cifar10'.
+    split: 'train' or 'test'; 'mnist_rot' and 'mnist_scale' also have
+      'validation'.
     data_dir: folder holding ``mnist.npz`` / ``cifar10.npz`` (and prepared
       tfds data for ``source='tfds'``); default ``$EQUIVLAB_DATA_DIR``, else
       ``<repo>/../shared/data`` (tfds: its own default).
@@ -383,12 +448,14 @@ def load_dataset(name: str, *, split: str,
       The digits sets ship with scikit-learn and accept only 'auto'.
     limit: keep the first ``limit`` examples of the split (int >= 1), or None.
     seed: int >= 0; draws the positions of the translated sets and the
-      digits and angles of 'mnist_rot'. Unused by the other sets.
+      digits and angles (factors) of 'mnist_rot' ('mnist_scale'). Unused by
+      the other sets.
     canvas_size: side of the square output images: for 'digits' (default 32)
       the canvas the 24-pixel digit is centred on (a smaller canvas shrinks
       the digit); for the translated sets the canvas of the random positions
-      (default 32 and 40); for 'mnist', 'mnist_rot' and 'cifar10' None keeps
-      the native size and a larger value centres the image on a black canvas.
+      (default 32 and 40); for 'mnist', 'mnist_rot', 'mnist_scale' and
+      'cifar10' None keeps the native size and a larger value centres the
+      image on a black canvas.
     max_shift: translated sets only: None (any position where the digit
       fits) or the largest displacement in pixels, per axis, from the centre.
     download: for tfds, let it download and prepare a missing data set
@@ -446,8 +513,8 @@ def load_dataset(name: str, *, split: str,
     common = dict(canvas_size=canvas_size, limit=limit, seed=seed,
                   source=resolved, data_dir=data_key, download=download)
     try:
-      if name == 'mnist_rot':
-        fields = _load_mnist_rot(split, **common)
+      if name in TRANSFORMED_MNIST:
+        fields = _load_transformed_mnist(name, split, **common)
       else:
         fields = _load_raw_variant(name, split, raw_name=raw_name,
                                    max_shift=max_shift, **common)
@@ -457,7 +524,8 @@ def load_dataset(name: str, *, split: str,
                          ) from error
       raise
   dataset = Dataset(num_classes=NUM_CLASSES, name=name, split=split, **fields)
-  _read_only(dataset.images, dataset.labels, dataset.angles, dataset.offsets)
+  _read_only(dataset.images, dataset.labels, dataset.angles, dataset.offsets,
+             dataset.factors)
   return dataset
 
 
@@ -466,5 +534,5 @@ def clear_cache() -> None:
   sources.clear_cache()
   _digits.cache_clear()
   _raw_train_moments.cache_clear()
-  _mnist_rot_split.cache_clear()
-  _mnist_rot_train_moments.cache_clear()
+  _transformed_mnist_split.cache_clear()
+  _transformed_mnist_train_moments.cache_clear()

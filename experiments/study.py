@@ -74,7 +74,8 @@ TRAIN_FIELDS = (
     'max_checkpoints', 'num_devices')
 # Training fields a study config may lack (configs/train.py's default holds).
 OPTIONAL_TRAIN_FIELDS = ('train_split', 'lr_decay_every', 'lr_decay_factor',
-                         'lr_decay_start', 'rotate_order')
+                         'lr_decay_start', 'rotate_order',
+                         'min_scale_factor', 'max_scale_factor')
 # Keys of a model entry that are not model options: a description, and
 # per-model overrides of TRAIN_FIELDS (e.g. train=dict(augment='rotate')).
 MODEL_META_KEYS = ('description', 'train')
@@ -552,6 +553,10 @@ def _summary(config: ml_collections.ConfigDict, num_models: int,
   elif augment == 'rotate':
     order = transforms.ROTATION_ORDER_NAMES[config.get('rotate_order', 1)]
     augment = f'random rotations up to {config.max_angle:g} rad ({order})'
+  elif augment == 'rescale':
+    augment = (f'random rescaling by '
+               f'{config.get("min_scale_factor", 0.5):g} to '
+               f'{config.get("max_scale_factor", 2.0):g} (band-limited)')
   return (
       f'{num_models} models, {"quick" if config.quick else "full"} mode, '
       f'trained on {num_train} {config.dataset} images for '

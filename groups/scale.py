@@ -235,3 +235,119 @@ def on_canvas(x: jax.typing.ArrayLike, canvas: int) -> jax.Array:
   top, left = (canvas - height) // 2, (canvas - width) // 2
   widths = [(0, 0), (top, top), (left, left)] + [(0, 0)] * (x.ndim - 3)
   return jnp.pad(x, widths)
+
+
+@dataclasses.dataclass(frozen=True)
+class ScaleGroup:
+  """The discrete rescalings ``{ratio**k}`` a scale-equivariant stack sees.
+
+  Elements are integers ``k`` (a rescale by ``ratio**k``; ``k > 0``
+  magnifies); none but ``k = 0`` acts exactly on a pixel grid.
+  """
+  ratio: float
+  is_finite = False
+  identity_element = 0
+
+  def element_name(self, k: int) -> str:
+    return f'rescale x{float(self.ratio)**int(k):.4g} (k={int(k)})'
+
+
+@dataclasses.dataclass(frozen=True)
+class ScaleType:
+  """The field type of a scale-equivariant layer's input or output.
+
+  ``num_scales == 0``: an ordinary map ``[B, H, W, channels]`` (an image, or
+  a projection over scales), on which a rescale by ``ratio**k`` acts as
+  :class:`Rescale`; ``num_scales = S >= 1``: a scale map
+  ``[B, H, W, S, channels]`` over scales ``sigma_0 ratio**i``, on which it
+  acts as :class:`ScaleAxisRescale` (rescale space, shift axis 3 by ``k``).
+  Two layers chain when their types are equal: same channels, ratio and
+  number of scales.
+  """
+  channels: int
+  ratio: float
+  num_scales: int = 0
+
+  def __post_init__(self):
+    validate.integer(self.channels, 'channels', minimum=1)
+    validate.number(self.ratio, 'ratio', minimum=1.0, exclusive_minimum=True)
+    validate.integer(self.num_scales, 'num_scales', minimum=0)
+
+  @property
+  def size(self) -> int:
+    """Channels per position (and per scale): the last axis."""
+    return int(self.channels)
+
+  @property
+  def group(self) -> ScaleGroup:
+    return ScaleGroup(float(self.ratio))
+
+  @property
+  def layout(self) -> str:
+    return ('[B, H, W, C]' if not self.num_scales else '[B, H, W, S, C]')
+
+  def __repr__(self) -> str:
+    axis = (f'{self.num_scales} scales x ' if self.num_scales else 'plain, ')
+    return f'ScaleType({axis}{self.channels} channels, ratio {self.ratio:.4g})'
+
+  def transform(self, k: int) -> base.Transform:
+    """What a rescale of the *input image* by ``ratio**k`` does here."""
+    k = validate.integer(k, 'k', minimum=None)
+    if not self.num_scales:
+      return Rescale(float(self.ratio)**k)
+    return ScaleAxisRescale(k, float(self.ratio))
+
+  def check_features(self, x, name: str = 'x') -> None:
+    """Raises ValueError unless ``x`` has this type's layout and sizes."""
+    rank = 5 if self.num_scales else 4
+    shape = tuple(np.shape(x))
+    want = ((self.num_scales, self.channels) if self.num_scales else
+            (self.channels,))
+    if len(shape) != rank or shape[3:] != want:
+      sizes = (f'S = {self.num_scales}, C = {self.channels}' if
+               self.num_scales else f'C = {self.channels}')
+      raise ValueError(f'{name} must be {self.layout} with {sizes} for '
+                       f'{self!r}; got shape {shape}.')
+
+
+def check_scale_type(scale_type, name: str = 'scale_type') -> None:
+  """Raises ValueError unless ``scale_type`` is a :class:`ScaleType`."""
+  if not isinstance(scale_type, ScaleType):
+    raise ValueError(f'{name} must be a groups.scale.ScaleType (channels, '
+                     f'ratio, num_scales); got {scale_type!r:.200}.')
+
+
+def geometric_ratio(scales, name: str = 'scales') -> float:
+  """The common ratio of increasing ``scales`` (to 2 % relative, as the
+  papers round their scales to two decimals), or a ValueError."""
+  try:
+    values = [float(s) for s in scales]
+    if any(isinstance(s, bool) for s in scales):
+      values = None
+  except (TypeError, ValueError):
+    values = None
+  if not values or not all(math.isfinite(v) and v > 0 for v in values):
+    raise ValueError(f'{name} must be a sequence of finite numbers > 0 '
+                     f'(sigma_0 < sigma_1 < ...); got {scales!r}.')
+  if len(values) == 1:
+    return math.sqrt(2.0)
+  ratios = [b / a for a, b in zip(values, values[1:])]
+  if min(ratios) <= 1 or max(ratios) > min(ratios) * 1.02:
+    raise ValueError(f'{name} must increase geometrically (sigma_i = '
+                     f'sigma_0 r^i, to 2 %); got {values} (ratios '
+                     f'{[round(r, 4) for r in ratios]}).')
+  return float((values[-1] / values[0])**(1 / (len(values) - 1)))
+
+
+def partner_mask(height: int, width: int, num_scales: int, k: int
+                 ) -> np.ndarray:
+  """``[H, W, S]`` bool: True at the scales ``i`` whose partner ``i - k``
+  is in the set -- where :class:`ScaleAxisRescale` ``(k, .)`` predicts a
+  scale map (the others receive responses from outside the set)."""
+  for name, value in (('height', height), ('width', width),
+                      ('num_scales', num_scales)):
+    validate.integer(value, name, minimum=1)
+  k = validate.integer(k, 'k', minimum=None)
+  index = np.arange(num_scales)
+  keep = (index - k >= 0) & (index - k < num_scales)
+  return np.broadcast_to(keep, (height, width, num_scales)).copy()

@@ -16,7 +16,9 @@ One rule for what lives where:
   - :mod:`layers.harmonic` -- harmonic networks (``layers.harmonic.HConv``,
     ``.HNonlin``, ``.invariant_readout``, ...);
   - :mod:`layers.steerable` -- steerable E(2) convolutions between field
-    types (``layers.steerable.SteerableConv``, ``.group_pool``, ...).
+    types (``layers.steerable.SteerableConv``, ``.group_pool``, ...);
+  - :mod:`layers.scale` -- scale convolutions over a set of scales (SESN /
+    DISCO bases: ``layers.scale.ScaleLiftingConv``, ``.ScaleConv``, ...).
 
 So every name here means one thing: the families' ``group_pool`` and
 ``invariant_readout`` are different functions and are always qualified.
@@ -41,6 +43,7 @@ from layers.pooling import Pool
 from layers import group_conv
 from layers import harmonic
 from layers import steerable
+from layers import scale
 from layers.polyphase import blur_upsample
 from layers.polyphase import BlurUpsample
 from layers.polyphase import LPD
@@ -55,7 +58,7 @@ from layers.polyphase import polyphase_weights
 __all__ = [
     'aps_indices', 'aps_pool', 'avg_pool', 'binomial_filter', 'blur_pool', 'BlurConv', 'Conv',
     'conv2d', 'global_avg_pool', 'global_max_pool', 'group_conv', 'harmonic',
-    'max_blur_pool', 'max_pool', 'polyphase_components', 'Pool', 'steerable',
+    'max_blur_pool', 'max_pool', 'polyphase_components', 'Pool', 'scale', 'steerable',
     'take_polyphase',
     'blur_upsample', 'BlurUpsample', 'LPD', 'lps_downsample', 'lps_upsample', 'LPU',
     'mix_polyphase', 'polyphase_logits', 'polyphase_upsample', 'polyphase_weights',

@@ -10,6 +10,8 @@ import jax
 import numpy as np
 
 import data
+from experiments.configs import train as train_config
+from experiments.train import config_checks
 from tests import bad_input
 from tests.bad_input import FLOAT, KEY, X, X_INT
 
@@ -20,6 +22,13 @@ def _dataset(**fields):
                   labels=np.array([0, 1]), num_classes=10, name='x',
                   mean=(0.0,), std=(1.0,))
   return data.Dataset(**{**defaults, **fields})
+
+
+def _check_train_config(**fields):
+  """Checks the tiny training config with ``fields`` replaced."""
+  config = train_config.get_config('tiny')
+  config.update(fields)
+  config_checks.check_config(config)
 
 
 # (name, call, regex the ValueError message must match)
@@ -59,11 +68,20 @@ BAD_INPUTS = (
      r'^mean must have one value per channel \(1\), each finite'),
     ('dataset_angles_shape', lambda: _dataset(angles=np.zeros(3)),
      r'^angles must be None or finite radians of shape \[N\] = \(2,\)'),
+    ('dataset_factors_shape', lambda: _dataset(factors=np.ones(3)),
+     r'^factors must be None or finite scale factors > 0 of shape \[N\] = '
+     r'\(2,\); got shape \(3,\)'),
+    ('dataset_factors_zero', lambda: _dataset(factors=np.array([0.5, 0.0])),
+     r'^factors must be None or finite scale factors > 0 .*; got values in '
+     r'\[0, 0\.5\]'),
+    ('dataset_factors_nan', lambda: _dataset(
+        factors=np.array([0.5, np.nan])), r'^factors must be None or finite'),
     ('dataset_offsets_shape', lambda: _dataset(offsets=np.zeros((2,), int)),
      r'^offsets must be None or an int array \[N, 2\]'),
     ('load_dataset_name', lambda: data.load_dataset('svhn', split='train'),
      r"^name must be one of 'digits', 'digits_translated', 'mnist', "
-     r"'mnist_translated', 'mnist_rot', 'cifar10'; got 'svhn'"),
+     r"'mnist_translated', 'mnist_rot', 'mnist_scale', 'cifar10'; got "
+     r"'svhn'"),
     ('load_dataset_split', lambda: data.load_dataset('digits', split='val'),
      r"^split must be one of 'train', 'test' for 'digits'; got 'val'"),
     ('load_dataset_source', lambda: data.load_dataset(
@@ -102,6 +120,21 @@ BAD_INPUTS = (
     ('load_dataset_name_case', lambda: data.load_dataset(
         'MNIST', split='test'), r"^name must be one of 'digits'"),
 
+    # experiments/train/config_checks.py: the fields of augment='rescale'.
+    ('config_augment', lambda: _check_train_config(augment='scale'),
+     r"^config\.augment must be one of 'none', 'shift', 'rotate', "
+     r"'rescale'; got 'scale'"),
+    ('config_min_scale_factor_0', lambda: _check_train_config(
+        min_scale_factor=0.0),
+     r'^config\.min_scale_factor must be a finite number in \(0, inf\)'),
+    ('config_max_scale_factor_inf', lambda: _check_train_config(
+        max_scale_factor=float('inf')),
+     r'^config\.max_scale_factor must be a finite number in \(0, inf\)'),
+    ('config_max_scale_factor_below_min', lambda: _check_train_config(
+        min_scale_factor=1.5, max_scale_factor=1.0),
+     r'^config\.max_scale_factor must be >= config\.min_scale_factor = '
+     r'1\.5; got 1'),
+
     # data/embedded.py
     ('embedded_digits_canvas_0', lambda: data.embedded_digits(canvas_size=0),
      r'^canvas_size must be a positive int'),
@@ -125,6 +158,24 @@ BAD_INPUTS = (
      r'^max_angle must be a finite real number >= 0'),
     ('augment_rotate_order', lambda: data.augment_rotate(
         KEY, X, max_angle=1.0, order=3), r'^order must be one of 0'),
+    ('augment_rescale_min_0', lambda: data.transforms.augment_rescale(
+        KEY, X, min_factor=0.0, max_factor=2.0),
+     r'^min_factor must be a finite number in \(0\.0, inf\); got 0\.0'),
+    ('augment_rescale_min_nan', lambda: data.transforms.augment_rescale(
+        KEY, X, min_factor=float('nan'), max_factor=2.0), r'^min_factor must'),
+    ('augment_rescale_max_inf', lambda: data.transforms.augment_rescale(
+        KEY, X, min_factor=0.5, max_factor=float('inf')),
+     r'^max_factor must be a finite number'),
+    ('augment_rescale_max_below_min', lambda: data.transforms.augment_rescale(
+        KEY, X, min_factor=2.0, max_factor=0.5),
+     r'^max_factor must be >= min_factor = 2; got 0\.5'),
+    ('augment_rescale_bool', lambda: data.transforms.augment_rescale(
+        KEY, X, min_factor=True, max_factor=2.0), r'^min_factor must'),
+    ('augment_rescale_int_images', lambda: data.transforms.augment_rescale(
+        KEY, X_INT, min_factor=0.5, max_factor=2.0), r'^images ' + FLOAT),
+    ('augment_rescale_key', lambda: data.transforms.augment_rescale(
+        0, X, min_factor=0.5, max_factor=2.0),
+     r'^key must be a jax\.random key'),
     ('augment_shift_mode', lambda: data.augment_shift(
         jax.random.PRNGKey(0), X, max_shift=1, mode='wrap'),
      r"^mode must be one of 'zeros', 'circular'; got 'wrap'"),

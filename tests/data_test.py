@@ -169,7 +169,8 @@ class MnistTest(absltest.TestCase):
   def test_mnist_rot_protocol(self):
     self.assertEqual(
         {split: stop - start
-         for split, (start, stop) in datasets.MNIST_ROT_SPLITS.items()},
+         for split, (start, stop) in
+         datasets.TRANSFORMED_MNIST_SPLITS.items()},
         {'train': 10000, 'validation': 2000, 'test': 50000})
     validation = data.load_dataset('mnist_rot', split='validation')
     self.assertEqual(validation.images.shape, (2000, 28, 28, 1))
@@ -184,7 +185,7 @@ class MnistTest(absltest.TestCase):
                        2 * math.pi)
     # Train, validation and test draw distinct digits of the 70000; all
     # 62000 angles fill 16 bins evenly (3875 each, sd ~60).
-    indices, angles = datasets._mnist_rot_plan(0)
+    indices, angles = datasets._transformed_mnist_plan('mnist_rot', 0)
     counts, _ = np.histogram(angles, bins=16, range=(0, 2 * math.pi))
     self.assertBetween(counts.min(), 3575, 4175)
     self.assertBetween(counts.max(), 3575, 4175)
@@ -211,16 +212,97 @@ class MnistTest(absltest.TestCase):
     np.testing.assert_array_equal(first.images, again.images)
     np.testing.assert_array_equal(first.angles, again.angles)
     for seed in (1, 2):
-      indices, angles = datasets._mnist_rot_plan(seed)
+      indices, angles = datasets._transformed_mnist_plan('mnist_rot', seed)
       self.assertFalse(np.array_equal(angles[12000:12300], first.angles))
-      self.assertFalse(np.array_equal(indices, datasets._mnist_rot_plan(0)[0]))
-    validation = data.load_dataset('mnist_rot', split='validation')
-    prefix = data.load_dataset('mnist_rot', split='validation', limit=2049)
-    np.testing.assert_array_equal(prefix.images, validation.images[:2049])
+      self.assertFalse(np.array_equal(
+          indices, datasets._transformed_mnist_plan('mnist_rot', 0)[0]))
+    # Across a chunk boundary (the train split is built anyway for the
+    # statistics).
+    train = data.load_dataset('mnist_rot', split='train')
+    prefix = data.load_dataset('mnist_rot', split='train', limit=2049)
+    np.testing.assert_array_equal(prefix.images, train.images[:2049])
     # Rotation about the centre keeps most of each digit's mass (the 20x20
     # box sits in the disk that survives every angle).
     plain = data.load_dataset('mnist', split='test', limit=300)
     self.assertBetween(first.mean[0] / plain.mean[0], 0.95, 1.05)
+
+  def test_mnist_scale_protocol(self):
+    self.assertEqual(data.SPLITS['mnist_scale'], data.SPLITS['mnist_rot'])
+    self.assertEqual(datasets.MNIST_SCALE_RANGE, (0.3, 1.0))
+    validation = data.load_dataset('mnist_scale', split='validation',
+                                   limit=300)
+    self.assertEqual(validation.images.shape, (300, 28, 28, 1))
+    self.assertEqual(validation.images.dtype, np.float32)
+    self.assertEqual((validation.images.min() >= 0,
+                      validation.images.max() <= 1), (True, True))
+    self.assertIsNone(validation.angles)
+    self.assertEqual(validation.factors.dtype, np.float64)
+    self.assertFalse(validation.factors.flags.writeable)
+    # The permutation of mnist_rot (same seed, same digits); the factors
+    # come next from the same generator: uniform in [0.3, 1], 62000 in 7
+    # bins of ~8857 (sd ~87).
+    indices, factors = datasets._transformed_mnist_plan('mnist_scale', 0)
+    np.testing.assert_array_equal(
+        indices, datasets._transformed_mnist_plan('mnist_rot', 0)[0])
+    counts, _ = np.histogram(factors, bins=7, range=(0.3, 1.0))
+    self.assertBetween(counts.min(), 8400, 9300)
+    self.assertBetween(counts.max(), 8400, 9300)
+    self.assertBetween(factors.min(), 0.3, 0.301)
+    self.assertBetween(factors.max(), 0.999, 1.0)
+    np.testing.assert_array_equal(validation.factors, factors[10000:10300])
+    # Digit k is digit indices[10000 + k] of MNIST train + test, shrunk by
+    # factors[10000 + k] with groups.scale.rescale and clipped.
+    pool = [sources.load_npz('mnist', split, None)
+            for split in sources.RAW_SPLITS]
+    pool_x = np.concatenate([images for images, _ in pool])
+    pool_y = np.concatenate([labels for _, labels in pool])
+    picked = indices[10000:10300]
+    np.testing.assert_array_equal(validation.labels, pool_y[picked])
+    original = pool_x[picked].astype(np.float32) / 255
+    for k in (0, 1, 299):
+      np.testing.assert_allclose(
+          validation.images[k],
+          np.clip(groups.scale.rescale(original[k:k + 1],
+                                       validation.factors[k:k + 1]), 0, 1)[0],
+          atol=1e-6)
+    # The digit really shrinks: its mass scales with factor**2. Clipping
+    # the ringing's negative lobes adds a little (over all 62000 digits of
+    # seed 0: ratio / factor**2 in 0.980..1.456, mean 1.060, sd 0.051).
+    ratio = (validation.images.sum(axis=(1, 2, 3)) /
+             original.sum(axis=(1, 2, 3)) / validation.factors**2)
+    self.assertBetween(ratio.min(), 0.95, 1.5)
+    self.assertBetween(ratio.max(), 0.95, 1.5)
+    self.assertBetween(ratio.mean(), 1.03, 1.09)
+    # Train statistics of the whole train split (SESN's: 0.0607 / 0.2161).
+    self.assertBetween(validation.mean[0], 0.055, 0.07)
+    self.assertBetween(validation.std[0], 0.2, 0.23)
+    big = data.load_dataset('mnist_scale', split='validation', limit=5,
+                            canvas_size=40)
+    np.testing.assert_array_equal(big.images[:, 6:34, 6:34],
+                                  validation.images[:5])
+
+  def test_mnist_scale_is_deterministic_and_prefix_consistent(self):
+    first = data.load_dataset('mnist_scale', split='test', limit=300)
+    again = data.load_dataset('mnist_scale', split='test', limit=300)
+    np.testing.assert_array_equal(first.images, again.images)
+    np.testing.assert_array_equal(first.factors, again.factors)
+    np.testing.assert_array_equal(first.labels, again.labels)
+    # Another seed is another realization (digits and factors); built
+    # without load_dataset, which would also build its train statistics.
+    images, labels, factors = datasets._transformed_digits(
+        'mnist_scale', 1, 'test', 300, source='npz', data_dir=None,
+        download=False)
+    self.assertEqual(images.shape, first.images.shape)
+    self.assertFalse(np.array_equal(factors, first.factors))
+    self.assertFalse(np.array_equal(labels, first.labels))
+    self.assertBetween(factors.min(), 0.3, 1.0)
+    # A prefix across a chunk boundary is bit-identical to the full split.
+    train = data.load_dataset('mnist_scale', split='train')
+    self.assertLen(train, 10000)
+    prefix = data.load_dataset('mnist_scale', split='train', limit=2049)
+    np.testing.assert_array_equal(prefix.images, train.images[:2049])
+    np.testing.assert_array_equal(prefix.factors, train.factors[:2049])
+    self.assertBetween(train.factors.min(), 0.3, 1.0)
 
   def test_cache_returns_the_same_arrays_quickly(self):
     first = data.load_dataset('mnist_rot', split='validation')
@@ -307,7 +389,7 @@ class NpzErrorTest(parameterized.TestCase):
   @parameterized.named_parameters(
       ('name', dict(name='svhn'), r"^name must be one of 'digits', "
        r"'digits_translated', 'mnist', 'mnist_translated', 'mnist_rot', "
-       r"'cifar10'; got 'svhn'"),
+       r"'mnist_scale', 'cifar10'; got 'svhn'"),
       ('split', dict(split='validation'), r"^split must be one of 'train', "
        r"'test' for 'mnist'; got 'validation'"),
       ('source', dict(source='web'), r"^source must be one of 'auto', 'npz', "
@@ -469,6 +551,26 @@ class TransformsTest(parameterized.TestCase):
       self.assertEqual(out.shape, x.shape)
       if check is not None:  # no angle: the identity
         np.testing.assert_array_equal(out, check)
+
+  def test_augment_rescale_in_jit(self):
+    x = _noise((6, 8, 8, 1))
+    key = jax.random.key(3)
+    same = jax.jit(lambda k, v: data.transforms.augment_rescale(
+        k, v, min_factor=1.0, max_factor=1.0))(key, x)
+    np.testing.assert_array_equal(same, x)  # factor 1: the identity
+    rescale = jax.jit(lambda k, v: data.transforms.augment_rescale(
+        k, v, min_factor=0.5, max_factor=2.0))
+    out = np.asarray(rescale(key, x))
+    self.assertEqual((out.shape, out.dtype), (x.shape, x.dtype))
+    np.testing.assert_array_equal(out, np.asarray(rescale(key, x)))
+    self.assertFalse(np.array_equal(out, np.asarray(
+        rescale(jax.random.key(4), x))))
+    # Each image is groups.scale.rescale of its input by its own factor,
+    # drawn uniformly in [0.5, 2].
+    factors = jax.random.uniform(key, (6,), minval=0.5, maxval=2.0)
+    np.testing.assert_allclose(
+        out, groups.scale.rescale(x, np.asarray(factors), boundary='zeros'),
+        atol=1e-5)
 
   def test_augmentation_rejects_bad_arguments(self):
     x = _noise((1, 4, 4, 1))

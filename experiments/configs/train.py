@@ -70,11 +70,15 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   config.batch_size = 64
 
   # Augmentation inside the jitted step.
-  config.augment = 'none'     # | 'shift' | 'rotate'
+  config.augment = 'none'     # | 'shift' | 'rotate' | 'rescale'
   config.max_shift = 4        # pixels, per axis (augment='shift')
   config.shift_mode = 'zeros'  # | 'circular'
   config.max_angle = 0.0      # radians (augment='rotate'); pi = any angle
   config.rotate_order = 1     # augment='rotate': 1 bilinear | 0 nearest
+  # augment='rescale': factors uniform in [min, max] (SESN's "+" models,
+  # extra_scaling=0.5: 0.5 .. 2).
+  config.min_scale_factor = 0.5
+  config.max_scale_factor = 2.0
 
   # Evaluation, logging, checkpoints.
   config.eval_batch_size = 256

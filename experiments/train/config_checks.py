@@ -14,7 +14,7 @@ from models import registry
 
 OPTIMIZERS = ('adam', 'sgd')
 SCHEDULES = ('cosine', 'constant', 'step')
-AUGMENTATIONS = ('none', 'shift', 'rotate')
+AUGMENTATIONS = ('none', 'shift', 'rotate', 'rescale')
 SHIFT_MODES = ('zeros', 'circular')
 
 # Config fields by the values they accept.
@@ -66,9 +66,22 @@ def check_config(config: ml_collections.ConfigDict) -> None:
                   exclusive_minimum=True)
   data.transforms.check_rotation_order(config.get('rotate_order', 1),
                                        'config.rotate_order')
+  check_scale_factors(config)
   validate.integer(config.get('num_devices', 0), NUM_DEVICES_NAME, minimum=0)
   check_data_config(config)
   check_model_options(config.model)
+
+
+def check_scale_factors(config: ml_collections.ConfigDict) -> None:
+  """Checks ``min_scale_factor`` and ``max_scale_factor`` (augment='rescale';
+  defaults 0.5 and 2.0 when missing): finite, > 0, min <= max."""
+  low, high = (validate.number(config.get(name, default), f'config.{name}',
+                               minimum=0, exclusive_minimum=True)
+               for name, default in (('min_scale_factor', 0.5),
+                                     ('max_scale_factor', 2.0)))
+  if high < low:
+    raise ValueError(f'config.max_scale_factor must be >= '
+                     f'config.min_scale_factor = {low:g}; got {high:g}.')
 
 
 def check_data_config(config: ml_collections.ConfigDict) -> None:

@@ -61,7 +61,7 @@ def load_train_data(config: ml_collections.ConfigDict, **common: Any) -> Any:
 
   return dataclasses.replace(
       parts[0], images=join('images'), labels=join('labels'),
-      angles=join('angles'), offsets=join('offsets'),
+      angles=join('angles'), offsets=join('offsets'), factors=join('factors'),
       split='+'.join(names))
 
 

@@ -52,6 +52,9 @@ class StepSettings:
   lr_decay_start: int = 0
   # augment='rotate' only: 1 bilinear, 0 nearest neighbour (data.rotate).
   rotate_order: int = 1
+  # augment='rescale' only: factors uniform in [min, max] (> 1 magnifies).
+  min_scale_factor: float = 0.5
+  max_scale_factor: float = 2.0
 
   @classmethod
   def from_config(cls, config: ml_collections.ConfigDict, *,
@@ -110,13 +113,18 @@ def make_optimizer(settings: StepSettings) -> optax.GradientTransformation:
 
 def augment(key: jax.Array, images: jax.Array, *,
             settings: StepSettings) -> jax.Array:
-  """Random shift or rotation of a batch ``[B, H, W, C]`` (inside jit)."""
+  """Random shift, rotation or rescale of a batch ``[B, H, W, C]`` (inside
+  jit)."""
   if settings.augment == 'shift':
     return data.augment_shift(key, images, max_shift=settings.max_shift,
                               mode=settings.shift_mode)
   if settings.augment == 'rotate':
     return data.augment_rotate(key, images, max_angle=settings.max_angle,
                                order=settings.rotate_order)
+  if settings.augment == 'rescale':
+    return data.transforms.augment_rescale(
+        key, images, min_factor=settings.min_scale_factor,
+        max_factor=settings.max_scale_factor)
   return images
 
 

@@ -37,6 +37,7 @@ import groups
 from groups import base
 from groups import fields as fields_lib
 from groups import named
+from groups import scale as scale_lib
 from groups import testing
 
 
@@ -133,16 +134,20 @@ def exact_elements(group: Any) -> list[Any]:
   return turns
 
 
+#: What a typed module's ``in_type`` / ``out_type`` may be: steerable field
+#: types, or the scale family's types (:mod:`layers.scale.modules`).
+TYPE_CLASSES = (fields_lib.FieldType, scale_lib.ScaleType)
+
+
 def check_typed(module: Any, name: str) -> None:
   """Checks ``module`` exposes ``in_type`` and ``out_type`` field types."""
-  if not (isinstance(getattr(module, 'in_type', None), fields_lib.FieldType)
-          and isinstance(getattr(module, 'out_type', None),
-                         fields_lib.FieldType)):
+  if not (isinstance(getattr(module, 'in_type', None), TYPE_CLASSES)
+          and isinstance(getattr(module, 'out_type', None), TYPE_CLASSES)):
     raise ValueError(
         f'{name} must be a typed equivariant module with in_type and '
         'out_type field types (layers.steerable.SteerableConv, '
-        'InnerBatchNorm, PointwiseNonlinearity, ...); got '
-        f'{type(module).__name__} {module!r:.200}.')
+        'InnerBatchNorm, PointwiseNonlinearity, layers.scale.ScaleConv, '
+        f'...); got {type(module).__name__} {module!r:.200}.')
 
 
 def _label(index: int, module: Any) -> str:

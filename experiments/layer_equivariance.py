@@ -36,6 +36,7 @@ import jax
 import numpy as np
 
 import groups
+from groups import scale
 from groups import validate
 from experiments.train import inputs
 from layers import steerable
@@ -129,8 +130,7 @@ def layer_errors(model: Any, variables: Any, images: np.ndarray,
   def compare(before, after):
     return {name: groups.relative_error(
         after[name], actions[name](output),
-        mask=None if transform.exact or output.ndim < 4 else
-        groups.inscribed_disk(output.shape[1], output.shape[2]))
+        mask=_compare_mask(transform, actions[name], output.shape))
             for name, output in before.items()
             if actions.get(name) is not None}
 
@@ -152,6 +152,20 @@ def layer_errors(model: Any, variables: Any, images: np.ndarray,
   names = list(actions) + sorted(n for n in before if n not in actions)
   return {n: float(np.mean(np.concatenate(per_layer[n])))
           if n in per_layer else math.nan for n in names}
+
+
+def _compare_mask(transform: groups.Transform, action: groups.Transform,
+                  shape: tuple[int, ...]) -> np.ndarray | None:
+  """Where ``action`` predicts a map of ``shape``: everywhere for exact
+  transforms and vectors; else the inscribed disk (interpolated rotations),
+  and on a scale map ``[B, H, W, S, C]`` under a rescale only the scales
+  whose partner is in the set (:func:`groups.scale.partner_mask`)."""
+  if transform.exact or len(shape) < 4:
+    return None
+  disk = groups.inscribed_disk(shape[1], shape[2])
+  if isinstance(action, groups.ScaleAxisRescale) and len(shape) == 5:
+    return scale.partner_mask(*shape[1:4], action.k) & disk[:, :, None]
+  return disk
 
 
 def _capture(model: Any, variables: Any, x: jax.Array) -> dict[str, Any]:

@@ -114,9 +114,9 @@ class ScaleCNN(nn.Module):
 
   @nn.nowrap
   def ratio(self) -> float:
-    """The scales' ratio (sqrt 2 for the plain CNN, which has none)."""
-    if self.basis is None:
-      return 2**0.5
+    """The scales' ratio: the rescale ``ratio**k`` the layer actions use
+    (the plain CNN keeps the default scales only for this, so that its
+    layers are measured under the same rescale as the SESN's)."""
     return scale_lib.geometric_ratio(self.scales, 'scales')
 
   @nn.nowrap
@@ -165,9 +165,15 @@ class ScaleCNN(nn.Module):
   @nn.nowrap
   def layer_actions(self, k: int) -> dict[str, groups.Transform | None]:
     """``{submodule: action}`` of a rescale of the input by ``ratio**k``
-    on each trunk output (its ``out_type`` action), the head invariant."""
+    on each trunk output (its ``out_type`` action; None on the 2 x 2 maps
+    after the last pool), the head invariant (the identity)."""
     actions = {layer.name: layer.output_action(k)
                for layer in self.equivariant_layers(1)}
+    # After the last pool the maps are 2 x 2: a rescale of the image has no
+    # meaningful action on them (the head is measured as invariance).
+    for name in ('pool3', 'pool3b', 'bn3'):
+      if name in actions:
+        actions[name] = None
     actions.update(dict.fromkeys(('dense', 'head_bn', 'dropout', 'logits'),
                                  groups.Identity()))
     return actions

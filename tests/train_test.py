@@ -244,7 +244,9 @@ class TrainHelpersTest(parameterized.TestCase):
       ('shift', 'shift', 'augment_shift', dict(max_shift=3, mode='circular')),
       ('rotate', 'rotate', 'augment_rotate', dict(max_angle=0.5, order=1)),
       ('rotate_nearest', 'rotate', 'augment_rotate',
-       dict(max_angle=0.5, order=0), 0))
+       dict(max_angle=0.5, order=0), 0),
+      ('rescale', 'rescale', 'augment_rescale',
+       dict(min_factor=0.5, max_factor=2.0)))
   def test_augment_calls_the_data_augmentation(self, kind, function, kwargs,
                                                rotate_order=1):
     config = train_config.get_config('tiny')

@@ -122,7 +122,7 @@ def augment(key: jax.Array, images: jax.Array, *,
     return data.augment_rotate(key, images, max_angle=settings.max_angle,
                                order=settings.rotate_order)
   if settings.augment == 'rescale':
-    return data.transforms.augment_rescale(
+    return data.augment_rescale(
         key, images, min_factor=settings.min_scale_factor,
         max_factor=settings.max_scale_factor)
   return images

@@ -94,8 +94,21 @@ def _check_scales(module, expected: int | None) -> None:
     raise ValueError(f'kernel_size must be odd; got {size}.')
 
 
-class _ScaleConvBase(ScaleModule):
-  """Fields and basis shared by the two convolutions (no module itself)."""
+class _ScaleConvBase(ScaleModule, nn.Module):
+  """Fields and basis shared by the two convolutions (attributes: see
+  :class:`ScaleLiftingConv`)."""
+  in_type: scale_lib.ScaleType
+  out_channels: int
+  kernel_size: int
+  scales: tuple[float, ...]
+  basis: str = 'hermite'
+  effective_size: int = 7
+  max_order: int = 4
+  mult: float = 1.4
+  min_scale: float = 1.9
+  stride: int = 1
+  padding: str = 'zeros'
+  use_bias: bool = True
 
   def check_types(self) -> None:
     validate.integer(self.out_channels, 'out_channels', minimum=1)
@@ -111,8 +124,13 @@ class _ScaleConvBase(ScaleModule):
     return basis_lib.make_basis(self.basis, self.kernel_size,
                                 tuple(self.scales), **_basis_options(self))
 
+  def _finish(self, y: jax.Array) -> jax.Array:
+    if self.use_bias:
+      y = y + self.param('bias', nn.initializers.zeros, (self.out_channels,))
+    return y
 
-class ScaleLiftingConv(_ScaleConvBase, nn.Module):
+
+class ScaleLiftingConv(_ScaleConvBase):
   """Image ``[B, H, W, C]`` -> scale map ``[B, H', W', S, out_channels]``
   (:func:`layers.scale.lifting_conv`; SESN's ``SESConv_Z2_H``).
 
@@ -126,18 +144,6 @@ class ScaleLiftingConv(_ScaleConvBase, nn.Module):
     stride, padding: of the convolution ('zeros' as the papers).
     use_bias: one bias per output channel, shared by the scales.
   """
-  in_type: scale_lib.ScaleType
-  out_channels: int
-  kernel_size: int
-  scales: tuple[float, ...]
-  basis: str = 'hermite'
-  effective_size: int = 7
-  max_order: int = 4
-  mult: float = 1.4
-  min_scale: float = 1.9
-  stride: int = 1
-  padding: str = 'zeros'
-  use_bias: bool = True
 
   def check_types(self) -> None:
     super().check_types()
@@ -154,31 +160,16 @@ class ScaleLiftingConv(_ScaleConvBase, nn.Module):
     weight = self.param('weight', conv_lib.fan_in_init(
         self.in_type.channels * basis.shape[0]),
         (basis.shape[0], self.in_type.channels, self.out_channels))
-    y = conv_lib.lifting_conv(x, weight, basis, stride=self.stride,
-                              padding=self.padding)
-    if self.use_bias:
-      y = y + self.param('bias', nn.initializers.zeros, (self.out_channels,))
-    return y
+    return self._finish(conv_lib.lifting_conv(
+        x, weight, basis, stride=self.stride, padding=self.padding))
 
 
-class ScaleConv(_ScaleConvBase, nn.Module):
+class ScaleConv(_ScaleConvBase):
   """Scale map -> scale map (:func:`layers.scale.scale_conv`; SESN's
   ``SESConv_H_H``). Attributes as :class:`ScaleLiftingConv`, plus
   ``scale_size`` (neighbouring input scales mixed per output scale, >= 1;
   SESN's MNIST models use 1)."""
-  in_type: scale_lib.ScaleType
-  out_channels: int
-  kernel_size: int
-  scales: tuple[float, ...]
   scale_size: int = 1
-  basis: str = 'hermite'
-  effective_size: int = 7
-  max_order: int = 4
-  mult: float = 1.4
-  min_scale: float = 1.9
-  stride: int = 1
-  padding: str = 'zeros'
-  use_bias: bool = True
 
   def check_types(self) -> None:
     super().check_types()
@@ -198,11 +189,8 @@ class ScaleConv(_ScaleConvBase, nn.Module):
     weight = self.param('weight', conv_lib.fan_in_init(fan_in),
                         (self.scale_size, basis.shape[0],
                          self.in_type.channels, self.out_channels))
-    y = conv_lib.scale_conv(x, weight, basis, stride=self.stride,
-                            padding=self.padding)
-    if self.use_bias:
-      y = y + self.param('bias', nn.initializers.zeros, (self.out_channels,))
-    return y
+    return self._finish(conv_lib.scale_conv(
+        x, weight, basis, stride=self.stride, padding=self.padding))
 
 
 class ScaleProjection(ScaleModule, nn.Module):

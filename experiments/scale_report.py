@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 import csv
 import datetime
+import json
 import math
 import os
 import shlex
@@ -76,19 +77,25 @@ def spline_rescale(images: np.ndarray, factor: float) -> np.ndarray:
 def read_table(workdirs: Sequence[str]) -> list[Row]:
   """One row per (model, realization) from each run's ``results.csv``."""
   rows = []
-  for realization, workdir in enumerate(workdirs):
+  for workdir in workdirs:
     path = os.path.join(workdir, 'results.csv')
     if not os.path.isfile(path):
       raise ValueError(f'workdirs must hold finished studies; {path} is '
                        'missing.')
     with open(path, encoding='utf-8') as f:
       for row in csv.DictReader(f):
-        rows.append(dict(model=row['label'], realization=realization,
+        rows.append(dict(model=row['label'], realization=_run_seed(workdir),
                          workdir=workdir, params=int(row['params']),
                          test_error=float(row['test_error']),
                          num_eval=int(row['num_eval']),
                          train_seconds=float(row['train_seconds'])))
   return rows
+
+
+def _run_seed(workdir: str) -> int:
+  """The ``seed`` (realization) a study in ``workdir`` ran with."""
+  with open(os.path.join(workdir, 'config.json'), encoding='utf-8') as f:
+    return int(json.load(f)['seed'])
 
 
 def summary_rows(table: Sequence[Row]) -> list[Row]:
@@ -99,6 +106,7 @@ def summary_rows(table: Sequence[Row]) -> list[Row]:
     seconds = [r['train_seconds'] for r in table if r['model'] == model]
     params = next(r['params'] for r in table if r['model'] == model)
     out.append(dict(model=model, params=params, realizations=len(errors),
+                    errors=' '.join(f'{100 * e:.2f}' for e in errors),
                     error_mean=float(errors.mean()),
                     error_std=float(errors.std(ddof=1)) if len(errors) > 1
                     else math.nan, train_seconds=float(np.mean(seconds))))
@@ -216,7 +224,7 @@ def report(workdirs: Sequence[str], out: str, *,
   table = read_table(workdirs)
   summary = summary_rows(table)
   config = trained_runs.load_config(config_path)
-  config.seed = 0     # realization 0 (the first workdir)
+  config.seed = _run_seed(workdirs[0])   # its realization
   os.makedirs(out, exist_ok=True)
   bases = basis_rows(basis_sets)
   reporting.write_csv(bases, os.path.join(out, 'basis_errors.csv'))
@@ -232,7 +240,8 @@ def report(workdirs: Sequence[str], out: str, *,
   reporting.write_csv(invariance, os.path.join(out, 'invariance.csv'))
   plotting.layer_error_panels(
       layers, os.path.join(out, 'layer_errors.png'),
-      title='Per-layer scale-equivariance error (trained, realization 0)')
+      title='Per-layer scale-equivariance error (trained models of '
+      f'{workdirs[0]})')
   seconds = time.perf_counter() - start
   now = datetime.datetime.now(datetime.timezone.utc)
   command = shlex.join(sys.argv) if command is None else command
@@ -241,15 +250,16 @@ def report(workdirs: Sequence[str], out: str, *,
       f'{rotation_report.cpu_description()}, {os.cpu_count()} cores; '
       f'wall time {seconds:.0f} s. Realizations: '
       f'{", ".join(workdirs)} (seed = realization). Test error on each '
-      f'run\'s whole test split; invariance on the first {num_images} test '
-      'digits of realization 0.')
+      f'run\'s whole test split; per-layer errors on the first '
+      f'{LAYER_IMAGES} and invariance on the first {num_images} test digits '
+      f'of the first workdir\'s realization ({workdirs[0]}).')
   tables = [
       ('Test error over realizations (mean ± std, %)', _markdown_table(
           ('model', 'parameters', 'realizations', 'test error %',
-           'train s (mean)'),
+           'per realization %', 'train s (mean)'),
           [(r['model'], f'{r["params"]:,}', str(r['realizations']),
             f'{100 * r["error_mean"]:.2f} ± {100 * r["error_std"]:.2f}',
-            f'{r["train_seconds"]:.0f}') for r in summary])),
+            r['errors'], f'{r["train_seconds"]:.0f}') for r in summary])),
       ('Logits under rescaling, SciPy cubic spline (outside check): '
        'relative change / P(top-1 change) % / accuracy %', _markdown_table(
            ('model',) + tuple(f'x{f:g}' for f in FACTORS),
@@ -267,7 +277,7 @@ def report(workdirs: Sequence[str], out: str, *,
              f'{r["mean_error"]:.2g} ({r["max_error"]:.2g})',
              f'{q["mean_error"]:.2g} ({q["max_error"]:.2g})')
             for r, q in zip(bases[::2], bases[1::2])])),
-      ('Per-layer scale-equivariance error (realization 0, first '
+      (f'Per-layer scale-equivariance error ({workdirs[0]}, first '
        f'{LAYER_IMAGES} digits)', _markdown_table(
            ('model', 'layer', 'action', 'relative error'),
            [(r['model'], r['layer'], r['action'],

@@ -39,6 +39,8 @@ class TableTest(absltest.TestCase):
     for r, errors in enumerate(((0.03, 0.02), (0.05, 0.02))):
       workdir = os.path.join(root, f's{r}')
       os.makedirs(workdir)
+      with open(os.path.join(workdir, 'config.json'), 'w') as f:
+        f.write(f'{{"seed": {r}}}')
       with open(os.path.join(workdir, 'results.csv'), 'w', newline='') as f:
         writer = csv.writer(f)
         writer.writerow(['label', 'params', 'test_error', 'num_eval',
@@ -52,6 +54,7 @@ class TableTest(absltest.TestCase):
     self.assertAlmostEqual(summary[0]['error_std'], np.std([0.03, 0.05],
                                                            ddof=1))
     self.assertAlmostEqual(summary[1]['error_std'], 0.0)
+    self.assertEqual(summary[0]['errors'], '3.00 5.00')
     with self.assertRaisesRegex(ValueError, 'workdirs must hold finished'):
       scale_report.read_table([root])
 

@@ -10,9 +10,10 @@ realization (data draw and initialisation); docs/scale.md has the table
 over realizations 0, 1, 2 and ``python -m experiments.scale_report`` the
 per-layer scale-equivariance errors and the outside rescaling check.
 
-Measured (6 Dec 2026, 2-core AMD EPYC, AVX-512; the table in
-docs/scale.md): see there; each realization of the default preset took
-the wall time its results.md records.
+Measured (6 Dec 2026, 2-core AMD EPYC, AVX-512; default preset, realizations
+0, 1, 2; docs/scale.md): test error on the 50,000 test digits, mean +- std:
+CNN 2.87 +- 0.05 %, CNN + rescaling 2.94 +- 0.12 %, SESN 2.65 +- 0.17 %, the
+SESN network with the solved basis 4.22 +- 0.54 %; 17-22 min per realization.
 
 Presets (``get_config(arg)``):
 

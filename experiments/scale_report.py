@@ -149,8 +149,7 @@ def invariance_rows(trained: trained_runs.TrainedModel, *,
       rows.append(dict(
           model=trained.label, resampler=resampler, factor=factor,
           logit_change=float(change.mean()),
-          p_top1_change=float(np.mean(logits.argmax(-1) !=
-                                      reference.argmax(-1))),
+          p_top1_change=metrics.top1_change(reference, logits),
           accuracy=float(np.mean(logits.argmax(-1) == labels)),
           accuracy_unscaled=float(np.mean(reference.argmax(-1) == labels)),
           n=len(images)))
@@ -202,11 +201,9 @@ def basis_rows(basis_sets=BASIS_SETS) -> list[Row]:
 
 def _markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]
                     ) -> str:
-  lines = ['| ' + ' | '.join(header) + ' |',
-           '|' + '|'.join('---' if i == 0 else '---:'
-                          for i in range(len(header))) + '|']
-  lines += ['| ' + ' | '.join(row) + ' |' for row in rows]
-  return '\n'.join(lines)
+  """:func:`experiments.reporting.markdown_table` of pre-formatted cells."""
+  return reporting.markdown_table([dict(enumerate(row)) for row in rows],
+                                  dict(enumerate(header)))
 
 
 def report(workdirs: Sequence[str], out: str, *,

@@ -195,22 +195,38 @@ class ScaleAxisRescale(base.Transform):
     return self.k == 0
 
   def __call__(self, x):
-    base.check_signal(x)
-    x = jnp.asarray(x)
-    if x.ndim != 5:
-      raise ValueError(f'x must be a scale map [B, H, W, S, C] (axis 3: '
-                       f'scales); got shape {tuple(x.shape)}.')
-    y = rescale(x, float(self.ratio)**self.k)
-    shift = int(self.k)
-    if shift == 0:
-      return y
-    y = jnp.roll(y, shift, axis=3)
-    index = np.arange(x.shape[3])
-    keep = (index - shift >= 0) & (index - shift < x.shape[3])
-    return jnp.where(keep[:, None], y, jnp.zeros((), y.dtype))
+    _check_scale_map(x)
+    return shift_scale_axis(rescale(x, float(self.ratio)**self.k), self.k)
 
   def inverse(self):
     return ScaleAxisRescale(-self.k, self.ratio)
+
+
+def _check_scale_map(x) -> None:
+  base.check_signal(x)
+  if np.ndim(x) != 5:
+    raise ValueError(f'x must be a scale map [B, H, W, S, C] (axis 3: '
+                     f'scales); got shape {tuple(np.shape(x))}.')
+
+
+def _has_partner(num_scales: int, k: int) -> np.ndarray:
+  """``[S]`` bool: scale ``i`` has its partner ``i - k`` in ``0..S-1``."""
+  index = np.arange(num_scales)
+  return (index - k >= 0) & (index - k < num_scales)
+
+
+def shift_scale_axis(x: jax.typing.ArrayLike, k: int) -> jax.Array:
+  """``out[..., i, :] = x[..., i - k, :]`` on a scale map ``[B, H, W, S, C]``,
+  zeros where ``i - k`` leaves ``0..S-1`` (the scale-axis half of
+  :class:`ScaleAxisRescale`)."""
+  _check_scale_map(x)
+  k = validate.integer(k, 'k', minimum=None)
+  x = jnp.asarray(x)
+  if k == 0:
+    return x
+  keep = _has_partner(x.shape[3], k)
+  return jnp.where(keep[:, None], jnp.roll(x, k, axis=3),
+                   jnp.zeros((), x.dtype))
 
 
 def on_canvas(x: jax.typing.ArrayLike, canvas: int) -> jax.Array:
@@ -348,6 +364,5 @@ def partner_mask(height: int, width: int, num_scales: int, k: int
                       ('num_scales', num_scales)):
     validate.integer(value, name, minimum=1)
   k = validate.integer(k, 'k', minimum=None)
-  index = np.arange(num_scales)
-  keep = (index - k >= 0) & (index - k < num_scales)
-  return np.broadcast_to(keep, (height, width, num_scales)).copy()
+  return np.broadcast_to(_has_partner(num_scales, k),
+                         (height, width, num_scales)).copy()

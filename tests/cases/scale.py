@@ -174,10 +174,7 @@ class Subsample(groups.Transform):
 
   def __call__(self, x):
     y = jnp.asarray(x)[:, ::self.factor, ::self.factor]
-    if not self.scale_shift:
-      return y
-    y = jnp.roll(y, -self.scale_shift, axis=3)
-    return y.at[:, :, :, y.shape[3] - self.scale_shift:].set(0)
+    return scale.shift_scale_axis(y, -self.scale_shift) if y.ndim == 5 else y
 
   def inverse(self):
     raise ValueError('a subsampling has no inverse (it drops pixels).')

@@ -18,8 +18,6 @@ inconsistent, so it would not commute with the shift), :class:`ScalePool`,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-import functools
 from typing import Any
 
 import flax.linen as nn
@@ -27,7 +25,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import groups
 from groups import scale as scale_lib
 from groups import validate
 from layers.scale import basis as basis_lib
@@ -47,26 +44,18 @@ class ScaleModule(typed.TypedModule):
     scale_lib.check_scale_type(self.in_type, 'in_type')
     scale_lib.check_scale_type(self.out_type, 'out_type')
 
-  def equivariance_errors(self, variables: Any, x: jax.typing.ArrayLike, *,
-                          elements: Iterable[int] = (1, -1),
-                          **call_kwargs) -> dict[str, float]:
-    """``max_b ||f(R x) - R' f(x)|| / ||R' f(x)||`` per ``k`` in
-    ``elements`` (``R`` a rescale by ``ratio**k``), on scale maps compared
-    at the scales whose partner is in the set. Approximate by nature (no
-    non-trivial rescale is exact on a grid); smooth inputs with room
-    around the content give the meaningful figures."""
-    self.in_type.check_features(x, 'x')
-    apply = jax.jit(functools.partial(self.apply, variables, **call_kwargs))
-    fx = apply(x)
-    errors = {}
-    for k in elements:
-      expected = self.output_action(k)(fx)
-      actual = apply(self.in_type.transform(k)(x))
-      mask = (scale_lib.partner_mask(*fx.shape[1:4], k)
-              if self.out_type.num_scales else None)
-      error = groups.relative_error(actual, expected, mask=mask)
-      errors[self.out_type.group.element_name(k)] = float(np.max(error))
-    return errors
+  def default_elements(self) -> list[int]:
+    """Rescales by ``ratio`` and ``1 / ratio`` (``k = 1, -1``): approximate
+    by nature (no non-trivial rescale is exact on a grid); smooth inputs
+    with room around the content give the meaningful figures."""
+    return [1, -1]
+
+  def compare_mask(self, element: int, shape: tuple[int, ...]
+                   ) -> np.ndarray | None:
+    """On scale maps, the scales whose partner is in the set."""
+    if not self.out_type.num_scales:
+      return None
+    return scale_lib.partner_mask(*shape[1:4], element)
 
 
 def _basis_options(module) -> dict[str, Any]:

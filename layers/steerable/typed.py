@@ -91,9 +91,9 @@ class TypedModule:
       variables: the module's variables (``module.init(key, x)``).
       x: ``[B, H, W, in_type.size]`` input.
       elements: elements of ``out_type.group`` (after a restriction the
-        input moves by their embedding); default :func:`exact_elements`:
-        the quarter turns and mirrors the group has, which act exactly on a
-        square grid.
+        input moves by their embedding); default :meth:`default_elements`
+        (:func:`exact_elements`: the quarter turns and mirrors the group
+        has, which act exactly on a square grid).
       **call_kwargs: passed to ``apply`` (e.g. ``use_running_average``).
 
     Returns:
@@ -102,16 +102,30 @@ class TypedModule:
     """
     self.in_type.check_features(x, 'x')
     group = self.out_type.group
-    elements = exact_elements(group) if elements is None else list(elements)
+    elements = (self.default_elements() if elements is None else
+                list(elements))
     apply = jax.jit(functools.partial(self.apply, variables, **call_kwargs))
     fx = apply(x)
     errors = {}
     for g in elements:
       expected = self.output_action(g)(fx)
       actual = apply(self.in_type.transform(self.input_element(g))(x))
-      error = groups.relative_error(actual, expected)
+      error = groups.relative_error(actual, expected,
+                                    mask=self.compare_mask(g, fx.shape))
       errors[_element_name(group, g)] = float(np.max(error))
     return errors
+
+  def default_elements(self) -> list[Any]:
+    """The elements :meth:`equivariance_errors` uses by default:
+    :func:`exact_elements` of ``out_type.group``."""
+    return exact_elements(self.out_type.group)
+
+  def compare_mask(self, element: Any, shape: tuple[int, ...]
+                   ) -> np.ndarray | None:
+    """Where the output action of ``element`` predicts an output of
+    ``shape`` (None: everywhere)."""
+    del element, shape
+    return None
 
 
 def _element_name(group, g) -> str:

@@ -21,9 +21,20 @@ pinned: they win over the file and are never re-timed.
 Switches, strongest first: :func:`configure` (``enabled=True/False``), the
 environment variable ``EQUIVLAB_AUTOTUNE`` (``0`` / ``1``), and
 :data:`DEFAULT_ENABLED`. When off, conv2d uses the fixed default lowering
-(``'xla'`` for all three parts), exactly as without this module. A jitted
-function keeps the choice made when it was traced: configure tuning before
-the first call.
+of the backend (below). A jitted function keeps the choice made when it was
+traced: configure tuning before the first call.
+
+The convolution backend — :func:`configure` (``backend=...``), else
+``$EQUIVLAB_CONV_BACKEND``, else :data:`DEFAULT_BACKEND`:
+
+* ``'auto'`` — oneDNN (:mod:`layers.onednn`) for every float32 convolution
+  it takes when its library is available, XLA for the rest; with tuning on,
+  ``'onednn'`` is one more candidate of each role.
+* ``'onednn'`` — oneDNN for every convolution it takes, tuning or not.
+* ``'xla'`` — never oneDNN (the lowerings of XLA ops only).
+
+Where oneDNN is unavailable (no compiler or library, another platform,
+``EQUIVLAB_ONEDNN=0``) every setting computes with XLA, after one warning.
 
 The choice file is ``$EQUIVLAB_AUTOTUNE_CACHE`` if set (empty: no file), else
 ``$XDG_CACHE_HOME/equivlab/conv_autotune.json`` (``~/.cache/...``); choices
@@ -59,6 +70,10 @@ FILE_VERSION = 1
 # (or tied) every role for the models' shapes, so tuning only added its own
 # time and rounding-level differences between runs (docs/performance.md).
 DEFAULT_ENABLED = False
+BACKEND_ENV_VAR = 'EQUIVLAB_CONV_BACKEND'
+BACKENDS = ('auto', 'onednn', 'xla')
+DEFAULT_BACKEND = 'auto'
+ONEDNN_CHOICE = conv_lowering.Choice('onednn', 'onednn', 'onednn')
 
 Choice = conv_lowering.Choice
 
@@ -80,6 +95,8 @@ class Settings:
       tests and benchmarks of one lowering); None to tune.
     margin: a lowering replaces the default ``'xla'`` only if its median is
       at least this fraction faster (timings on a shared machine are noisy).
+    backend: 'auto', 'onednn' or 'xla' (see the module docstring), or None
+      to follow ``$EQUIVLAB_CONV_BACKEND`` and then :data:`DEFAULT_BACKEND`.
   """
   enabled: bool | None = None
   cache_file: str | None = None
@@ -87,6 +104,7 @@ class Settings:
   repeats: int = 5
   force: Choice | None = None
   margin: float = 0.1
+  backend: str | None = None
 
 
 _settings = Settings()
@@ -130,6 +148,9 @@ def configure(**changes: Any) -> dict[str, Any]:
                                            (Choice, type(None))):
     raise ValueError(f"force must be a Choice or None; got "
                      f"{changes['force']!r}.")
+  if 'backend' in changes and changes['backend'] not in BACKENDS + (None,):
+    raise ValueError(f"backend must be one of {BACKENDS} or None; got "
+                     f"{changes['backend']!r}.")
   if 'cache_file' in changes and not isinstance(changes['cache_file'],
                                                 (str, type(None))):
     raise ValueError(f"cache_file must be a path, '' or None; got "
@@ -161,6 +182,29 @@ def enabled() -> bool:
   if value in ('1', 'true', 'on', 'yes'):
     return True
   return DEFAULT_ENABLED
+
+
+def backend() -> str:
+  """The convolution backend asked for: settings, env var, then default.
+
+  Raises:
+    ValueError: if ``$EQUIVLAB_CONV_BACKEND`` is not one of :data:`BACKENDS`.
+  """
+  if _settings.backend is not None:
+    return _settings.backend
+  value = os.environ.get(BACKEND_ENV_VAR, '').strip().lower()
+  if not value:
+    return DEFAULT_BACKEND
+  if value not in BACKENDS:
+    raise ValueError(f'{BACKEND_ENV_VAR} must be one of {BACKENDS}; got '
+                     f'{value!r}.')
+  return value
+
+
+def onednn_in_use(x_shape, kernel_shape, dtype, *, padding) -> bool:
+  """Whether the backend lets oneDNN compute this conv and it can."""
+  return backend() != 'xla' and conv_lowering.onednn_supported(
+      x_shape, kernel_shape, dtype, padding=padding)
 
 
 def cache_file() -> str:
@@ -202,8 +246,12 @@ def machine_key() -> str:
   device = jax.devices()[0]
   model, flags = _cpu_info()
   digest = hashlib.sha1(' '.join(flags).encode()).hexdigest()[:10]
+  onednn = (f"onednn:{conv_lowering.onednn.version()}|ONEDNN_MAX_CPU_ISA:"
+            f"{os.environ.get('ONEDNN_MAX_CPU_ISA', '')}"
+            if conv_lowering.onednn.available() else 'onednn:off')
   return (f'{device.platform}:{device.device_kind}|{model}|flags:{digest}|'
-          f"jax:{jax.__version__}|XLA_FLAGS:{os.environ.get('XLA_FLAGS', '')}")
+          f"jax:{jax.__version__}|XLA_FLAGS:{os.environ.get('XLA_FLAGS', '')}|"
+          f'{onednn}')
 
 
 def conv_key(x_shape: Sequence[int], kernel_shape: Sequence[int], dtype, *,
@@ -238,14 +286,17 @@ def choose(x_shape: Sequence[int], kernel_shape: Sequence[int], dtype, *,
     dilations: ``(dh, dw)``.
 
   Returns:
-    The forced choice if one is set; else a pinned, cached or freshly timed
-    :class:`Choice`, the default choice for convolutions below ``min_flops``
-    or with an empty batch, or None when tuning is off.
+    The forced choice if one is set; else, with tuning off, oneDNN's for
+    every role where the backend lets it compute this conv (see
+    :func:`onednn_in_use`) and None (XLA) elsewhere; with tuning on, a
+    pinned, cached or freshly timed :class:`Choice`, or the backend's default
+    for convolutions below ``min_flops`` or with an empty batch.
   """
   if _settings.force is not None:
     return _settings.force
-  if not enabled():
-    return None
+  with_onednn = onednn_in_use(x_shape, kernel_shape, dtype, padding=padding)
+  if not enabled() or (with_onednn and backend() == 'onednn'):
+    return ONEDNN_CHOICE if with_onednn else None
   options = dict(strides=tuple(strides), padding=padding,
                  dilations=tuple(dilations))
   key = conv_key(x_shape, kernel_shape, dtype, **options)
@@ -258,10 +309,11 @@ def choose(x_shape: Sequence[int], kernel_shape: Sequence[int], dtype, *,
         # Hosts of a multi-process run must compile the same program; each
         # timing its own candidates could pick different ones.
         or jax.process_count() > 1):
-      return conv_lowering.DEFAULT_CHOICE
+      return ONEDNN_CHOICE if with_onednn else conv_lowering.DEFAULT_CHOICE
     start = time.perf_counter()
     choice, times = tune(x_shape, kernel_shape, dtype, **options,
-                         repeats=_settings.repeats, margin=_settings.margin)
+                         repeats=_settings.repeats, margin=_settings.margin,
+                         with_onednn=with_onednn)
     _choices[key], _timings[key] = choice, times
     logging.info('conv autotune %s -> %s, tuned in %.1f s (ms: %s)', key,
                  choice, time.perf_counter() - start, times)
@@ -271,8 +323,12 @@ def choose(x_shape: Sequence[int], kernel_shape: Sequence[int], dtype, *,
 
 def tune(x_shape: Sequence[int], kernel_shape: Sequence[int], dtype, *,
          strides, padding, dilations, repeats: int = 5, margin: float = 0.0,
+         with_onednn: bool = False,
          ) -> tuple[Choice, dict[str, dict[str, float]]]:
   """Times every candidate of every role; no caching.
+
+  ``with_onednn`` adds ``'onednn'`` to the candidates (the caller checks
+  that it can run: :func:`onednn_in_use`).
 
   The fastest candidate of each role wins, but the default ``'xla'`` keeps
   its role unless the fastest is ``margin`` (a fraction) faster than it.
@@ -293,7 +349,8 @@ def tune(x_shape: Sequence[int], kernel_shape: Sequence[int], dtype, *,
                      for shape in (x_shape, kernel_shape, out_shape))
     times, best = {}, {}
     for role in conv_lowering.ROLES:
-      names = conv_lowering.candidates(padding, role)
+      names = conv_lowering.candidates(padding, role,
+                                       with_onednn=with_onednn)
       calls = {name: _role_call(role, name, x, kernel, dy, options)
                for name in names}
       times[role] = _race(
@@ -360,12 +417,13 @@ def export_choices() -> dict[str, Any]:
   """This process's choices, to store with a run (JSON-serialisable).
 
   Returns:
-    ``{'version', 'machine', 'enabled', 'choices': {conv key: {role:
-    lowering}}}``; ``enabled`` is whether tuning is on now.
+    ``{'version', 'machine', 'enabled', 'backend', 'choices': {conv key:
+    {role: lowering}}}``; ``enabled`` is whether tuning is on now,
+    ``backend`` the convolution backend (:func:`backend`).
   """
   with _lock:
     return {'version': FILE_VERSION, 'machine': machine_key(),
-            'enabled': enabled(),
+            'enabled': enabled(), 'backend': backend(),
             'choices': {key: choice.as_dict()
                         for key, choice in sorted(_choices.items())}}
 
@@ -373,9 +431,10 @@ def export_choices() -> dict[str, Any]:
 def load_choices(mapping: Mapping[str, Any]) -> None:
   """Pins the choices of :func:`export_choices` (from any machine).
 
-  If ``mapping`` has ``'enabled'``, tuning is switched on or off as it was
-  (``configure(enabled=...)``), so a resumed run lowers every convolution as
-  the interrupted one did, whatever the environment says now.
+  If ``mapping`` has ``'enabled'`` (``'backend'``), tuning is switched on or
+  off (the backend set) as it was (``configure(enabled=..., backend=...)``),
+  so a resumed run lowers every convolution as the interrupted one did,
+  whatever the environment says now (where oneDNN is available in both).
 
   Raises:
     ValueError: if ``mapping`` is not such an export.
@@ -394,11 +453,16 @@ def load_choices(mapping: Mapping[str, Any]) -> None:
   if mapping.get('enabled') not in (None, True, False):
     raise ValueError(f"mapping['enabled'] must be true, false or absent; got "
                      f"{mapping['enabled']!r}.")
+  if mapping.get('backend') not in BACKENDS + (None,):
+    raise ValueError(f"mapping['backend'] must be one of {BACKENDS} or "
+                     f"absent; got {mapping['backend']!r}.")
   with _lock:
     _choices.update(parsed)
     _pinned.update(parsed)
     if mapping.get('enabled') is not None:
       _settings.enabled = mapping['enabled']
+    if mapping.get('backend') is not None:
+      _settings.backend = mapping['backend']
 
 
 RUN_FILE = 'conv_autotune.json'

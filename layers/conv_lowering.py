@@ -22,6 +22,9 @@ the filter gradient):
   filter gradient as ``B`` short contractions (``H' W'`` long) summed,
   instead of one ``B H' W'`` long contraction with a tiny ``[C, D]`` output,
   which XLA:CPU parallelises poorly; the tuner offers it for that role only.
+* ``'onednn'`` — oneDNN's convolution primitives through XLA's FFI
+  (:mod:`layers.onednn`), forward and both gradients; float32 with pads
+  >= 0, where the handler library could be built (else it is ``'xla'``).
 
 Every lowering computes the same sums of the same products; only the order of
 the additions differs, so two lowerings agree within the float32 reordering
@@ -45,7 +48,10 @@ import functools
 import jax
 import jax.numpy as jnp
 
-LOWERINGS = ('xla', 'xla_unpadded', 'taps', 'im2col', 'taps_batched')
+from layers import onednn
+
+LOWERINGS = ('xla', 'xla_unpadded', 'taps', 'im2col', 'taps_batched',
+             'onednn')
 ROLES = ('forward', 'input_grad', 'filter_grad')
 _DIMENSION_NUMBERS = ('NHWC', 'HWIO', 'NHWC')
 
@@ -191,12 +197,35 @@ def im2col_conv(x: jax.Array, kernel: jax.Array, *, strides, padding,
                     jnp.reshape(kernel, (kh * kw * c_in, c_out)))
 
 
+def onednn_supported(x_shape, kernel_shape, dtype, *, padding) -> bool:
+  """Whether ``'onednn'`` computes this conv itself (else it is ``'xla'``)."""
+  return (onednn.supports(x_shape, kernel_shape, dtype, padding=padding) and
+          onednn.available())
+
+
+def onednn_conv(x: jax.Array, kernel: jax.Array, *, strides, padding,
+                dilations) -> jax.Array:
+  """oneDNN's convolution (:func:`layers.onednn.conv`); XLA's where it can't.
+
+  A conv oneDNN does not take (not float32, negative pads) or a process
+  without the library (no compiler, no oneDNN, ``EQUIVLAB_ONEDNN=0``)
+  computes :func:`xla_conv` instead, so a choice read from a file made on
+  another machine still runs.
+  """
+  if not onednn_supported(x.shape, kernel.shape, x.dtype, padding=padding):
+    return xla_conv(x, kernel, strides=strides, padding=padding,
+                    dilations=dilations)
+  return onednn.conv(x, kernel, strides=strides, padding=padding,
+                     dilations=dilations)
+
+
 _FUNCTIONS: dict[str, Callable[..., jax.Array]] = {
     'xla': xla_conv,
     'xla_unpadded': xla_unpadded_conv,
     'taps': taps_conv,
     'im2col': im2col_conv,
     'taps_batched': taps_batched_conv,
+    'onednn': onednn_conv,
 }
 
 
@@ -207,11 +236,13 @@ def lowering(name: str) -> Callable[..., jax.Array]:
   return _FUNCTIONS[name]
 
 
-def candidates(padding, role: str) -> tuple[str, ...]:
+def candidates(padding, role: str, *, with_onednn: bool = False
+               ) -> tuple[str, ...]:
   """The lowerings worth timing for ``role`` of a core conv with ``padding``.
 
   ``'xla_unpadded'`` differs from ``'xla'`` only for 'VALID';
-  ``'taps_batched'`` only changes the filter gradient.
+  ``'taps_batched'`` only changes the filter gradient; ``'onednn'`` is
+  offered when ``with_onednn`` (see :func:`onednn_supported`).
   """
   if role not in ROLES:
     raise ValueError(f'role must be one of {ROLES}; got {role!r}.')
@@ -220,6 +251,8 @@ def candidates(padding, role: str) -> tuple[str, ...]:
     names = tuple(name for name in names if name != 'xla_unpadded')
   if role != 'filter_grad':
     names = tuple(name for name in names if name != 'taps_batched')
+  if not with_onednn:
+    names = tuple(name for name in names if name != 'onednn')
   return names
 
 

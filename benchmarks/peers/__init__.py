@@ -12,15 +12,20 @@ respect to the input and any weights, for a random output cotangent) as the
 median over interleaved rounds: equivlab, its peer and, where a speed-up is
 claimed, the implementation before it ("before"), alternating, so other load
 on the machine slows all of them alike. ``ratio`` = equivlab / peer (< 1:
-equivlab is faster). Sections:
+equivlab is faster). equivlab runs with its default convolution backend
+(``layers.autotune``: oneDNN where available); in every row with a
+convolution (``layers`` convs, ``gconv``, ``profile``, ``p4cnn``,
+``harmonic``, ``steerable`` training) "before" is the same code with every
+convolution on XLA (``EQUIVLAB_CONV_BACKEND=xla``,
+:func:`~benchmarks.peers.harness.xla_backend`). Sections:
 
 * ``blur`` — ``layers.blur_pool`` (``method='auto'``, the formulation it
   picks is named in the case) vs ``antialiased_cnns.BlurPool``; outputs
   and input gradients are checked equal (``check`` = max abs difference).
   "before": ``method='slices'``.
 * ``layers`` — ``conv2d`` ('valid', 'circular') and a 2x2 ``max_pool`` vs
-  ``torch.nn.functional``; outputs checked equal. "before": the plain XLA
-  lowering (unpadded conv, ``reduce_window`` max).
+  ``torch.nn.functional``; outputs checked equal. "before": the XLA
+  backend for the convs, the plain ``reduce_window`` max for the pool.
 * ``gconv`` — p4 / p4m lifting and group convolutions vs e2cnn's ``R2Conv``
   with C4 / D4 regular fields (3x3, zero padding 1). The parametrisations
   differ (e2cnn band-limits its filter basis), so outputs are not compared;
@@ -32,7 +37,7 @@ equivlab is faster). Sections:
   against the measured matmul peak.
 * ``autotune`` — ``conv2d`` on the lowering :mod:`layers.autotune` picks
   (forward, input gradient, filter gradient each timed and chosen) vs
-  ``F.conv2d``; "before": tuning off (the fixed XLA lowering). The ``p4cnn``
+  ``F.conv2d``; "before": tuning off (the backend's fixed lowering). The ``p4cnn``
   section adds the same for a whole training step. ``check`` lists the
   choices and the tuning time; the per-candidate times are printed.
 * ``harmonic`` — an H-Net layer (``layers.harmonic.HConv``, orders 0..M) vs

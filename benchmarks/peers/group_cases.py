@@ -80,13 +80,17 @@ def gconv_rows(bench: harness.Bench, quick: bool) -> list[harness.Row]:
     args = (jnp.asarray(x), jnp.asarray(kernel), jnp.asarray(dy))
     step = harness.compile_step(
         harness.vjp_step(lambda x, k: fn(x, k), (0, 1)), *args)
+    with harness.xla_backend():
+      before = harness.compile_step(
+          harness.vjp_step(lambda x, k: fn(x, k), (0, 1)), *args)
     flops = common.compiled_flops(step)
     times = bench.time({'equivlab': common.jax_call(step, *args),
-                        'peer': peer_step})
+                        'peer': peer_step,
+                        'before': common.jax_call(before, *args)})
     rows.append(harness.Row(
         'gconv', f'{group_name} {kind} {fields} fields {size}x{size} '
         f'(conv {x_peer.shape[1]} -> {group.order * fields} ch)',
-        times['equivlab'], 'e2cnn R2Conv', times['peer'],
+        times['equivlab'], 'e2cnn R2Conv', times['peer'], times['before'],
         equivlab_gflops=flops / times['equivlab'] / 1e6,
         check='shapes, FLOPs'))
   return rows
@@ -106,13 +110,17 @@ def profile_rows(bench: harness.Bench, quick: bool) -> list[harness.Row]:
   dy_t = bench.tensor(harness.nchw(dy))
   conv = functools.partial(conv_lib.conv2d, padding='zeros')
   args = tuple(jnp.asarray(a) for a in (x, kernel, dy))
-  ours = {
-      'forward': harness.compile_step(lambda x, k, dy: conv(x, k), *args),
-      'input gradient': harness.compile_step(
-          lambda x, k, dy: jax.vjp(lambda x: conv(x, k), x)[1](dy), *args),
-      'weight gradient': harness.compile_step(
-          lambda x, k, dy: jax.vjp(lambda k: conv(x, k), k)[1](dy), *args),
+  parts = {
+      'forward': lambda x, k, dy: conv(x, k),
+      'input gradient': lambda x, k, dy: jax.vjp(lambda x: conv(x, k), x)[1](
+          dy),
+      'weight gradient': lambda x, k, dy: jax.vjp(lambda k: conv(x, k), k)[1](
+          dy),
   }
+  ours = {part: harness.compile_step(fn, *args) for part, fn in parts.items()}
+  with harness.xla_backend():
+    before = {part: harness.compile_step(fn, *args)
+              for part, fn in parts.items()}
 
   def peer_forward():
     with torch.no_grad():
@@ -130,11 +138,12 @@ def profile_rows(bench: harness.Bench, quick: bool) -> list[harness.Row]:
   rows = []
   for part, compiled in ours.items():
     times = bench.time({'equivlab': common.jax_call(compiled, *args),
-                        'peer': peers[part]})
+                        'peer': peers[part],
+                        'before': common.jax_call(before[part], *args)})
     rows.append(harness.Row('profile', f'p4 group conv, {part} '
                             f'([{batch},{size},{size},{channels}] 3x3)',
                             times['equivlab'], 'torch conv2d', times['peer'],
-                            equivlab_gflops=flops / times['equivlab'] / 1e6))
+                            times['before'], equivlab_gflops=flops / times['equivlab'] / 1e6))
   return rows
 
 
@@ -164,6 +173,8 @@ def harmonic_rows(bench: harness.Bench, quick: bool) -> list[harness.Row]:
 
     args = (params, jnp.asarray(z), jnp.asarray(dy))
     step = harness.compile_step(harness.vjp_step(fn, (0, 1)), *args)
+    with harness.xla_backend():
+      before = harness.compile_step(harness.vjp_step(fn, (0, 1)), *args)
     flops = common.compiled_flops(step)
 
     gspace = bench.e2cnn.gspaces.Rot2dOnR2(-1, maximum_frequency=max_order)
@@ -177,13 +188,14 @@ def harmonic_rows(bench: harness.Bench, quick: bool) -> list[harness.Row]:
         bench.tensor(bench.normal(batch, width, size, size), True),
         bench.tensor(bench.normal(batch, width, size, size)))
     times = bench.time({'equivlab': common.jax_call(step, *args),
-                        'peer': peer_step})
+                        'peer': peer_step,
+                        'before': common.jax_call(before, *args)})
     rows.append(harness.Row(
         'harmonic', f'HConv orders 0..{max_order}, {channels} ch/order, '
         f'{filter_size}x{filter_size}, [{batch},{size},{size}] '
         f'({2 * streams * channels} real ch vs e2cnn {width})',
         times['equivlab'], 'e2cnn SO(2) R2Conv', times['peer'],
-        equivlab_gflops=flops / times['equivlab'] / 1e6,
+        times['before'], equivlab_gflops=flops / times['equivlab'] / 1e6,
         check='analogue, not equal'))
   return rows
 

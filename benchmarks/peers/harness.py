@@ -191,5 +191,16 @@ def previous_lowering():
     conv_lib._lax_conv, pooling._tiled_pool = saved  # pylint: disable=protected-access
 
 
+@contextlib.contextmanager
+def xla_backend():
+  """equivlab before the oneDNN backend: every convolution on XLA, untuned.
+
+  Functions compiled inside keep that lowering (``layers.autotune``'s
+  ``backend='xla'``); the "before" of every convolution row.
+  """
+  with autotune.settings(enabled=False, force=None, backend='xla'):
+    yield
+
+
 def max_abs(a, b) -> float:
   return float(np.max(np.abs(np.asarray(a) - np.asarray(b))))

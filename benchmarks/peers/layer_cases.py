@@ -105,7 +105,7 @@ def layer_rows(bench: harness.Bench, quick: bool) -> list[harness.Row]:
     fn = functools.partial(conv_lib.conv2d, padding=padding)
     args = (jnp.asarray(x), jnp.asarray(kernel), jnp.asarray(dy))
     step = harness.compile_step(harness.vjp_step(fn, (0, 1)), *args)
-    with harness.previous_lowering():
+    with harness.xla_backend():
       before = harness.compile_step(harness.vjp_step(fn, (0, 1)), *args)
     y_peer = peer_step()
     check = harness.max_abs(step(*args)[0],

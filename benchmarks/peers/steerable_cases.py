@@ -123,6 +123,9 @@ def _training_row(bench: harness.Bench, order: int,
   weights = bench.normal(basis.size) * basis.he_std()
   args = (jnp.asarray(x), jnp.asarray(weights), jnp.asarray(dy))
   step = harness.compile_step(training_step(field_type, KERNEL_SIZE), *args)
+  with harness.xla_backend():
+    before = harness.compile_step(training_step(field_type, KERNEL_SIZE),
+                                  *args)
   flops = common.compiled_flops(step)
   conv, peer_type = _e2cnn_conv(bench, order, fields)
   x_t = bench.tensor(harness.nchw(x), True)
@@ -139,12 +142,14 @@ def _training_row(bench: harness.Bench, order: int,
                          f'expected {expected}.')
   check = _kernel_space_check(bench, order, basis.size, conv)
   times = bench.time({'equivlab': common.jax_call(step, *args),
-                      'peer': peer_step})
+                      'peer': peer_step,
+                      'before': common.jax_call(before, *args)})
   return harness.Row(
       'steerable', f'steerable conv C{order} regular, {fields} fields, '
       f'{SIZE}x{SIZE}, {KERNEL_SIZE}x{KERNEL_SIZE}, fwd+bwd (batch {BATCH}, '
       f'{channels} -> {channels} ch, {basis.size} weights)',
       times['equivlab'], 'e2cnn R2Conv (train)', times['peer'],
+      times['before'],
       equivlab_gflops=flops / times['equivlab'] / 1e6, check=check)
 
 

@@ -107,12 +107,23 @@ dnnl::engine& Engine() {
   return engine;
 }
 
+// Every primitive gets its own scratchpad buffer (below) instead of oneDNN's
+// per-thread global one: XLA calls a handler from whichever of its threads
+// runs the program, and the global scratchpad of one thread was seen to be
+// too small for a primitive created on another (a crash in the gemm-based
+// filter gradient).
+dnnl::primitive_attr Attributes() {
+  dnnl::primitive_attr attributes;
+  attributes.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attributes;
+}
+
 dnnl::convolution_forward::primitive_desc ForwardDesc(const Geometry& q,
                                                       prop_kind kind) {
   return dnnl::convolution_forward::primitive_desc(
       Engine(), kind, algorithm::convolution_direct, q.src(),
       q.any_weights(), q.dst(), q.strides(), q.dilations(), q.pad_l(),
-      q.pad_r());
+      q.pad_r(), Attributes());
 }
 
 // One cached configuration: the primitive and the kernel reorder around it.
@@ -123,6 +134,7 @@ struct Entry {
   dnnl::reorder to_or_from;  // user -> internal (forward, backward data) or
                              // internal -> user (backward weights)
   std::unique_ptr<memory> scratch;  // the kernel in the internal layout
+  std::unique_ptr<memory> scratchpad;  // the primitive's working memory
 };
 
 std::mutex g_mutex;
@@ -142,20 +154,28 @@ Entry& Lookup(const Geometry& q, Role role) {
     auto pd = ForwardDesc(q, prop_kind::forward_inference);
     entry->weights = pd.weights_desc();
     entry->conv = dnnl::convolution_forward(pd);
+    entry->scratchpad = std::make_unique<memory>(pd.scratchpad_desc(),
+                                                 Engine());
   } else if (role == Role::kBackwardData) {
     auto hint = ForwardDesc(q, prop_kind::forward_training);
     dnnl::convolution_backward_data::primitive_desc pd(
         Engine(), algorithm::convolution_direct, q.src(), q.any_weights(),
-        q.dst(), q.strides(), q.dilations(), q.pad_l(), q.pad_r(), hint);
+        q.dst(), q.strides(), q.dilations(), q.pad_l(), q.pad_r(), hint,
+        Attributes());
     entry->weights = pd.weights_desc();
     entry->conv = dnnl::convolution_backward_data(pd);
+    entry->scratchpad = std::make_unique<memory>(pd.scratchpad_desc(),
+                                                 Engine());
   } else {
     auto hint = ForwardDesc(q, prop_kind::forward_training);
     dnnl::convolution_backward_weights::primitive_desc pd(
         Engine(), algorithm::convolution_direct, q.src(), q.any_weights(),
-        q.dst(), q.strides(), q.dilations(), q.pad_l(), q.pad_r(), hint);
+        q.dst(), q.strides(), q.dilations(), q.pad_l(), q.pad_r(), hint,
+        Attributes());
     entry->weights = pd.diff_weights_desc();
     entry->conv = dnnl::convolution_backward_weights(pd);
+    entry->scratchpad = std::make_unique<memory>(pd.scratchpad_desc(),
+                                                 Engine());
   }
   entry->reorder = entry->weights != user;
   if (entry->reorder) {
@@ -215,7 +235,8 @@ ffi::Error Run(const Geometry& q, Role role, float* a, float* b, float* out) {
       }
       e.conv.execute(stream, {{DNNL_ARG_SRC, src},
                               {DNNL_ARG_WEIGHTS, weights},
-                              {DNNL_ARG_DST, dst}});
+                              {DNNL_ARG_DST, dst},
+                              {DNNL_ARG_SCRATCHPAD, *e.scratchpad}});
     } else if (role == Role::kBackwardData) {  // a = dy, b = kernel
       memory diff_dst(q.dst(), Engine(), a), diff_src(q.src(), Engine(), out);
       memory weights(user, Engine(), b);
@@ -225,14 +246,16 @@ ffi::Error Run(const Geometry& q, Role role, float* a, float* b, float* out) {
       }
       e.conv.execute(stream, {{DNNL_ARG_DIFF_DST, diff_dst},
                               {DNNL_ARG_WEIGHTS, weights},
-                              {DNNL_ARG_DIFF_SRC, diff_src}});
+                              {DNNL_ARG_DIFF_SRC, diff_src},
+                              {DNNL_ARG_SCRATCHPAD, *e.scratchpad}});
     } else {  // a = x, b = dy
       memory src(q.src(), Engine(), a), diff_dst(q.dst(), Engine(), b);
       memory user_diff(user, Engine(), out);
       memory diff_weights = e.reorder ? *e.scratch : user_diff;
       e.conv.execute(stream, {{DNNL_ARG_SRC, src},
                               {DNNL_ARG_DIFF_DST, diff_dst},
-                              {DNNL_ARG_DIFF_WEIGHTS, diff_weights}});
+                              {DNNL_ARG_DIFF_WEIGHTS, diff_weights},
+                              {DNNL_ARG_SCRATCHPAD, *e.scratchpad}});
       if (e.reorder) e.to_or_from.execute(stream, diff_weights, user_diff);
     }
     stream.wait();

@@ -47,6 +47,9 @@ _CHOICES = (
     Choice('xla_unpadded', 'xla', 'taps'),
     Choice('xla', 'taps', 'im2col'),
     Choice('taps_batched', 'taps_batched', 'taps_batched'),
+    # oneDNN (layers.onednn) mixed with XLA lowerings, and alone.
+    Choice('onednn', 'xla', 'onednn'),
+    Choice('onednn', 'onednn', 'onednn'),
 )
 
 # Every padding mode on the first two cases (odd and even kernel). The core
@@ -176,6 +179,9 @@ class LoweringEqualityTest(parameterized.TestCase):
     self.assertEqual(conv_lowering.candidates(((1, 1), (1, 1)),
                                               'filter_grad'),
                      ('xla', 'taps', 'im2col', 'taps_batched'))
+    self.assertEqual(conv_lowering.candidates('VALID', 'input_grad',
+                                              with_onednn=True),
+                     ('xla', 'xla_unpadded', 'taps', 'im2col', 'onednn'))
     with self.assertRaisesRegex(ValueError, r'^role must be one of'):
       conv_lowering.candidates('VALID', 'backward')
 

@@ -55,14 +55,22 @@ class AutotuneTest(_TempDirTest):
     super().setUp()
     self.cache = os.path.join(self._tempdir(), 'choices.json')
     autotune.clear()
+    # Tuning itself is under test: the backend that tunes ('auto'), whatever
+    # $EQUIVLAB_CONV_BACKEND forces for the rest of the suite.
     self.enter_context(autotune.settings(cache_file=self.cache, min_flops=0,
-                                         repeats=1))
+                                         repeats=1, backend='auto'))
     self.addCleanup(autotune.clear)
 
-  def test_off_in_tests_and_then_choose_returns_none(self):
+  def test_off_in_tests_and_then_choose_returns_the_backends_lowering(self):
     self.assertFalse(autotune.enabled())
-    self.assertIsNone(autotune.choose((2, 8, 8, 3), (3, 3, 3, 4), 'float32',
-                                      **_OPTIONS))
+    with autotune.settings(backend='xla'):
+      self.assertIsNone(autotune.choose((2, 8, 8, 3), (3, 3, 3, 4), 'float32',
+                                        **_OPTIONS))
+    with autotune.settings(backend='auto'):
+      self.assertEqual(
+          autotune.choose((2, 8, 8, 3), (3, 3, 3, 4), 'float32', **_OPTIONS),
+          autotune.ONEDNN_CHOICE if conv_lowering.onednn.available() else
+          None)
 
   def test_environment_variable_switches_when_settings_say_none(self):
     with autotune.settings(enabled=None):
@@ -75,12 +83,15 @@ class AutotuneTest(_TempDirTest):
         with absltest.mock.patch.dict(os.environ, {autotune.ENV_VAR: '0'}):
           self.assertTrue(autotune.enabled())
 
-  def test_off_is_the_default_lowering_bit_for_bit(self):
+  def test_off_is_the_backends_lowering_bit_for_bit(self):
     x, kernel = _inputs()
-    off = _grads(x, kernel)
-    with autotune.settings(force=conv_lowering.DEFAULT_CHOICE):
-      forced_default = _grads(x, kernel)
-    jax.tree.map(np.testing.assert_array_equal, off, forced_default)
+    for backend, choice in (('xla', conv_lowering.DEFAULT_CHOICE),
+                            ('auto', autotune.ONEDNN_CHOICE)):
+      with autotune.settings(backend=backend):
+        off = _grads(x, kernel)
+      with autotune.settings(force=choice):
+        forced = _grads(x, kernel)
+      jax.tree.map(np.testing.assert_array_equal, off, forced)
 
   def test_tunes_once_stores_the_choice_and_reads_it_back(self):
     x, kernel = _inputs()
@@ -114,10 +125,14 @@ class AutotuneTest(_TempDirTest):
                                    atol=1e-4), tuned, untuned)
 
   def test_small_convolutions_keep_the_default_untimed(self):
-    with autotune.settings(enabled=True, min_flops=1e12):
-      choice = autotune.choose((2, 8, 8, 3), (3, 3, 3, 4), 'float32',
-                               **_OPTIONS)
-    self.assertEqual(choice, conv_lowering.DEFAULT_CHOICE)
+    for backend, default in (
+        ('xla', conv_lowering.DEFAULT_CHOICE),
+        ('auto', autotune.ONEDNN_CHOICE if conv_lowering.onednn.available()
+         else conv_lowering.DEFAULT_CHOICE)):
+      with autotune.settings(enabled=True, min_flops=1e12, backend=backend):
+        choice = autotune.choose((2, 8, 8, 3), (3, 3, 3, 4), 'float32',
+                                 **_OPTIONS)
+      self.assertEqual(choice, default)
     self.assertEmpty(autotune.timings())
 
   def test_loaded_choices_are_pinned_and_not_written_to_the_file(self):
@@ -260,7 +275,8 @@ class ResumeTest(_TempDirTest):
     script = os.path.join(tmp, 'resume.py')
     with open(script, 'w') as f:
       f.write(_RESUME_SCRIPT)
-    env = dict(os.environ, PYTHONPATH=_ROOT, EQUIVLAB_AUTOTUNE='1')
+    env = dict(os.environ, PYTHONPATH=_ROOT, EQUIVLAB_AUTOTUNE='1',
+               EQUIVLAB_CONV_BACKEND='auto')
     first_choices = os.path.join(tmp, 'c1.json')
     subprocess.run([sys.executable, script, '-', first_choices,
                     os.path.join(tmp, 'g1.npy')], check=True, env=env,

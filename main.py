@@ -20,6 +20,10 @@ One run per workdir: a second command on a busy --workdir exits 69 at once
 exits 78 (EX_CONFIG) before restoring anything.
 SIGTERM / Ctrl-C save the current step and exit 75 (EX_TEMPFAIL): run the same
 command again to resume.
+
+Convolutions run on oneDNN where its library can be built (first use:
+a few seconds), else on XLA; ``--conv_backend=xla`` (or
+``EQUIVLAB_CONV_BACKEND=xla``) keeps XLA. The log says which.
 """
 
 import os
@@ -36,6 +40,7 @@ import jax
 from ml_collections import config_flags
 
 from experiments import cli
+from layers import autotune
 
 _REPO = os.path.dirname(os.path.abspath(__file__))
 
@@ -56,6 +61,10 @@ _COORDINATOR_ADDRESS = flags.DEFINE_string(
 _NUM_PROCESSES = flags.DEFINE_integer(
     'num_processes', None, 'With --distributed: the number of processes.',
     lower_bound=1)
+_CONV_BACKEND = flags.DEFINE_enum(
+    'conv_backend', None, ['auto', 'onednn', 'xla'],
+    'Convolution backend (layers.autotune); default: $EQUIVLAB_CONV_BACKEND, '
+    'else auto (oneDNN where its library can be built, XLA elsewhere).')
 _PROCESS_ID = flags.DEFINE_integer(
     'process_id', None, 'With --distributed: this process, 0..num_processes-1.',
     lower_bound=0)
@@ -71,6 +80,9 @@ def main(argv):
       num_processes=_NUM_PROCESSES.value, process_id=_PROCESS_ID.value)
   # Compiled programs persist between runs (EQUIVLAB_COMPILATION_CACHE=0: off).
   cache_dir = runtime.use_compilation_cache()
+  if _CONV_BACKEND.value is not None:
+    autotune.configure(backend=_CONV_BACKEND.value)
+  logging.info('%s', autotune.describe_backend())
   config = _CONFIG.value
   workdir = _WORKDIR.value
   if workdir is None:

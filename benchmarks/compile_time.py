@@ -139,10 +139,18 @@ def _lower_and_compile(fn, *args) -> tuple[Any, float, float, float, Any]:
           time.process_time() - cpu_start, compiled)
 
 
+# Architectures over a group or basis chosen by an option with no default
+# (``build_model('steerable_cnn', group='C12')``); their registered named
+# sizes (c8cnn, sesn_mnist, ...) are measured instead.
+GENERIC_MODELS = ('steerable_cnn', 'scale_cnn')
+
+
 def default_models() -> list[str]:
   """Every registered classifier: the models with a ``num_classes`` option
-  (the train step needs labels; the U-Net predicts maps)."""
-  return [n for n in models.MODELS if 'num_classes' in models.model_options(n)]
+  (the train step needs labels; the U-Net predicts maps), less
+  :data:`GENERIC_MODELS`."""
+  return [n for n in models.MODELS if 'num_classes' in models.model_options(n)
+          and n not in GENERIC_MODELS]
 
 
 def measure_model(name: str, *, batch_size: int = DEFAULT_BATCH,

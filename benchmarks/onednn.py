@@ -170,7 +170,8 @@ def main() -> None:
           '## First use of the handler library (fresh processes)\n\n' +
           common.format_table(first_use, list(first_use[0])) +
           '\n\n## P4CNN Adam step, 28x28 (min ms of alternating rounds, '
-          'XLA vs oneDNN in one process)\n\n' + common.format_table(steps, list(steps[0])) +
+          'XLA vs oneDNN in one process)\n\n' +
+          common.format_table(steps, list(steps[0])) +
           '\n')
   with open(os.path.join(args.out, 'onednn.md'), 'w') as f:
     f.write(text)
@@ -178,4 +179,6 @@ def main() -> None:
 
 
 if __name__ == '__main__':
+  from experiments import runtime  # pylint: disable=g-import-not-at-top
+  runtime.use_huge_pages()  # what main.py and the peers run with
   main()

@@ -35,6 +35,9 @@ The convolution backend — :func:`configure` (``backend=...``), else
 
 Where oneDNN is unavailable (no compiler or library, another platform,
 ``EQUIVLAB_ONEDNN=0``) every setting computes with XLA, after one warning.
+As with tuning, a traced function keeps the backend it was traced with —
+including jitted helpers inside layers (``layers.harmonic``'s conv): set the
+backend before the first call, or ``jax.clear_caches()`` after changing it.
 
 The choice file is ``$EQUIVLAB_AUTOTUNE_CACHE`` if set (empty: no file), else
 ``$XDG_CACHE_HOME/equivlab/conv_autotune.json`` (``~/.cache/...``); choices
@@ -93,8 +96,9 @@ class Settings:
       counts.
     force: a :class:`Choice` every convolution uses, tuning on or off (for
       tests and benchmarks of one lowering); None to tune.
-    margin: a lowering replaces the default ``'xla'`` only if its median is
-      at least this fraction faster (timings on a shared machine are noisy).
+    margin: a lowering replaces the backend's fixed one (``'onednn'`` or
+      ``'xla'``) only if its median is at least this fraction faster
+      (timings on a shared machine are noisy).
     backend: 'auto', 'onednn' or 'xla' (see the module docstring), or None
       to follow ``$EQUIVLAB_CONV_BACKEND`` and then :data:`DEFAULT_BACKEND`.
   """
@@ -205,6 +209,23 @@ def onednn_in_use(x_shape, kernel_shape, dtype, *, padding) -> bool:
   """Whether the backend lets oneDNN compute this conv and it can."""
   return backend() != 'xla' and conv_lowering.onednn_supported(
       x_shape, kernel_shape, dtype, padding=padding)
+
+
+def describe_backend() -> str:
+  """One line for logs: which backend float32 convolutions run on and why.
+
+  Builds or loads the oneDNN library if the backend may use it (so call it
+  where that cost may show, e.g. once at start-up).
+  """
+  asked = backend()
+  if asked == 'xla':
+    return 'convolutions: XLA (backend xla)'
+  if conv_lowering.onednn.available():
+    seconds = conv_lowering.onednn.build_seconds() or 0.0
+    return (f'convolutions: oneDNN {conv_lowering.onednn.version()} for '
+            f'float32 (backend {asked}; library ready in {seconds:.1f} s)')
+  return (f'convolutions: XLA (backend {asked}, oneDNN unavailable: '
+          f'{conv_lowering.onednn.unavailable_reason()})')
 
 
 def cache_file() -> str:
@@ -330,8 +351,9 @@ def tune(x_shape: Sequence[int], kernel_shape: Sequence[int], dtype, *,
   ``with_onednn`` adds ``'onednn'`` to the candidates (the caller checks
   that it can run: :func:`onednn_in_use`).
 
-  The fastest candidate of each role wins, but the default ``'xla'`` keeps
-  its role unless the fastest is ``margin`` (a fraction) faster than it.
+  The fastest candidate of each role wins, but the backend's fixed lowering
+  (``'onednn'`` with ``with_onednn``, else ``'xla'``) keeps its role unless
+  the fastest is ``margin`` (a fraction) faster than it.
 
   Returns:
     The fastest :class:`Choice` and ``{role: {lowering: median ms}}`` (a
@@ -348,16 +370,15 @@ def tune(x_shape: Sequence[int], kernel_shape: Sequence[int], dtype, *,
     x, kernel, dy = (jax.device_put(rng.standard_normal(shape).astype(dtype))
                      for shape in (x_shape, kernel_shape, out_shape))
     times, best = {}, {}
+    fixed = ONEDNN_CHOICE if with_onednn else conv_lowering.DEFAULT_CHOICE
     for role in conv_lowering.ROLES:
       names = conv_lowering.candidates(padding, role,
                                        with_onednn=with_onednn)
       calls = {name: _role_call(role, name, x, kernel, dy, options)
                for name in names}
-      times[role] = _race(
-          calls, repeats=repeats,
-          keep=getattr(conv_lowering.DEFAULT_CHOICE, role))
+      default = getattr(fixed, role)
+      times[role] = _race(calls, repeats=repeats, keep=default)
       fastest = min(names, key=lambda n, r=role: times[r][n])
-      default = getattr(conv_lowering.DEFAULT_CHOICE, role)
       keep = times[role][fastest] > (1 - margin) * times[role][default]
       best[role] = default if keep else fastest
   return Choice(**best), times

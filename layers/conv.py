@@ -14,9 +14,12 @@ For padded modes the pads are ``(floor((k_eff-1)/2), ceil((k_eff-1)/2))`` with
 ``k_eff = dilation * (k - 1) + 1``, so the output is ``ceil(H / stride)`` and
 an even kernel is anchored like PyTorch/antialiased-cnns.
 
-How the convolution is computed — XLA's conv, tap matmuls or im2col, for the
-forward pass and each gradient — is chosen by :mod:`layers.autotune` when
-tuning is on; off (the default), it is always XLA's (padded) convolution.
+How the convolution is computed is chosen by :mod:`layers.autotune`: by
+default oneDNN's primitives (:mod:`layers.onednn`, the library PyTorch
+calls on CPUs) for every float32 convolution, where that library could be
+built, else XLA's (padded) convolution; ``EQUIVLAB_CONV_BACKEND=xla`` keeps
+XLA. With tuning on, the forward pass and each gradient run on whichever
+lowering (XLA's conv, tap matmuls, im2col, oneDNN) was measured fastest.
 """
 
 from __future__ import annotations
@@ -112,12 +115,13 @@ def conv2d(x: jax.typing.ArrayLike, kernel: jax.typing.ArrayLike, *,
 
 def _lower(x: jax.Array, kernel: jax.Array, *, strides, padding,
            dilations) -> jax.Array:
-  """The core convolution, on the autotuned lowering when tuning is on.
+  """The core convolution on the lowering :func:`layers.autotune.choose` picks.
 
-  With tuning off (the default, :mod:`layers.autotune`) this is
-  :func:`_lax_conv`, the fixed lowering; with it on, the forward pass and
-  both gradients each run on the lowering measured fastest for these shapes
-  on this machine (:mod:`layers.conv_lowering`).
+  With tuning off (the default) that is oneDNN's (``'onednn'``) where the
+  backend allows and the library is available, else :func:`_lax_conv`, the
+  fixed XLA lowering; with it on, the forward pass and both gradients each
+  run on the lowering measured fastest for these shapes on this machine
+  (:mod:`layers.conv_lowering`).
   """
   choice = autotune.choose(x.shape, kernel.shape, x.dtype, strides=strides,
                            padding=padding, dilations=dilations)

@@ -170,6 +170,7 @@ class CompileTimeTest(absltest.TestCase):
   def test_default_models_are_the_classifiers(self):
     names = compile_time.default_models()
     self.assertNotIn('unet', names)  # no num_classes: no label loss
+    self.assertNotIn('steerable_cnn', names)  # needs group=...
     self.assertContainsSubset(['cnn', 'p4cnn', 'hnet', 'c16cnn'], names)
     for name in names:  # what measure_model passes
       models.build_model(name, num_classes=3)

@@ -196,10 +196,16 @@ def xla_backend():
   """equivlab before the oneDNN backend: every convolution on XLA, untuned.
 
   Functions compiled inside keep that lowering (``layers.autotune``'s
-  ``backend='xla'``); the "before" of every convolution row.
+  ``backend='xla'``); the "before" of every convolution row. JAX's caches
+  are cleared on entry and exit: jitted helpers inside layers (e.g. the
+  harmonic conv) would otherwise reuse a trace made on the other backend.
   """
-  with autotune.settings(enabled=False, force=None, backend='xla'):
-    yield
+  jax.clear_caches()
+  try:
+    with autotune.settings(enabled=False, force=None, backend='xla'):
+      yield
+  finally:
+    jax.clear_caches()
 
 
 def max_abs(a, b) -> float:

@@ -26,7 +26,6 @@ Writes ``onednn.md`` and ``onednn.csv`` to ``--out``.
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import subprocess
@@ -45,44 +44,22 @@ SETTINGS = (
 def _step_times(batches, rounds: int, threads: int) -> list[dict]:
   """Min ms of the P4CNN step on each backend (runs in a child process)."""
   import jax  # pylint: disable=g-import-not-at-top
-  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
-  import optax  # pylint: disable=g-import-not-at-top
 
   from benchmarks import common  # pylint: disable=g-import-not-at-top
+  from benchmarks.peers import p4cnn  # pylint: disable=g-import-not-at-top
   from layers import autotune  # pylint: disable=g-import-not-at-top
   from layers import onednn  # pylint: disable=g-import-not-at-top
-  from models import gcnn  # pylint: disable=g-import-not-at-top
 
   if not onednn.available():
     raise SystemExit(f'oneDNN unavailable: {onednn.unavailable_reason()}')
   if threads:
     onednn.set_threads(threads)
-  model = gcnn.P4CNN()
-  variables = jax.jit(functools.partial(model.init, train=False))(
-      jax.random.key(0, impl='rbg'), jnp.zeros((1, 28, 28, 1)))
-  tx = optax.adam(1e-3)
-
-  def train_step(params, batch_stats, opt_state, images, labels):
-    def loss_fn(params):
-      logits, updates = model.apply(
-          {'params': params, 'batch_stats': batch_stats}, images, train=True,
-          mutable=['batch_stats'])
-      loss = optax.softmax_cross_entropy_with_integer_labels(
-          logits, labels).mean()
-      return loss, updates['batch_stats']
-    (loss, batch_stats), grads = jax.value_and_grad(
-        loss_fn, has_aux=True)(params)
-    updates, opt_state = tx.update(grads, opt_state, params)
-    return optax.apply_updates(params, updates), batch_stats, opt_state, loss
-
   rows = []
   for batch in batches:
     rng = np.random.default_rng(0)
-    args = (variables['params'], variables['batch_stats'],
-            tx.init(variables['params']),
-            jnp.asarray(rng.random((batch, 28, 28, 1), np.float32)),
-            jnp.asarray(np.arange(batch) % 10))
+    train_step, args = p4cnn.adam_step(
+        rng.random((batch, 28, 28, 1), np.float32), np.arange(batch) % 10)
     compiled = {}
     for backend in ('xla', 'onednn'):
       with autotune.settings(backend=backend, enabled=False, force=None):

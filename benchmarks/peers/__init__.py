@@ -9,7 +9,8 @@ r"""equivlab side by side with its PyTorch peers, timed in the same run.
 
 Every row times forward + backward (the output, and the gradients with
 respect to the input and any weights, for a random output cotangent) as the
-median over interleaved rounds: equivlab, its peer and, where a speed-up is
+minimum over interleaved rounds (other jobs on the machine only ever add
+time; medians until 6 Dec 2026): equivlab, its peer and, where a speed-up is
 claimed, the implementation before it ("before"), alternating, so other load
 on the machine slows all of them alike. ``ratio`` = equivlab / peer (< 1:
 equivlab is faster). equivlab runs with its default convolution backend

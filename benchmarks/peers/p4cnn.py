@@ -49,6 +49,42 @@ def _e2cnn_p4cnn(e2cnn, torch, channels: int = 10, num_classes: int = 10):
   return Net()
 
 
+def adam_step(images: np.ndarray, labels: np.ndarray):
+  """P4CNN's Adam training step and its arguments for one batch.
+
+  Args:
+    images: ``[B, 28, 28, 1]`` float32.
+    labels: ``[B]`` integer classes in 0..9.
+
+  Returns:
+    ``(train_step, args)``: ``train_step(*args)`` returns the new params,
+    batch statistics, optimizer state and the loss (not jitted).
+  """
+  model = gcnn.P4CNN()
+  variables = jax.jit(functools.partial(model.init, train=False))(
+      jax.random.key(0, impl='rbg'), jnp.zeros((1, 28, 28, 1)))
+  tx = optax.adam(1e-3)
+
+  def train_step(params, batch_stats, opt_state, images, labels):
+    def loss_fn(params):
+      logits, updates = model.apply(
+          {'params': params, 'batch_stats': batch_stats}, images,
+          train=True, mutable=['batch_stats'])
+      loss = optax.softmax_cross_entropy_with_integer_labels(
+          logits, labels).mean()
+      return loss, updates['batch_stats']
+    (loss, batch_stats), grads = jax.value_and_grad(
+        loss_fn, has_aux=True)(params)
+    updates, opt_state = tx.update(grads, opt_state, params)
+    return (optax.apply_updates(params, updates), batch_stats, opt_state,
+            loss)
+
+  args = (variables['params'], variables['batch_stats'],
+          tx.init(variables['params']), jnp.asarray(images),
+          jnp.asarray(labels))
+  return train_step, args
+
+
 def p4cnn_rows(bench: harness.Bench, quick: bool) -> list[harness.Row]:
   """One Adam step of P4CNN, equivlab vs e2cnn; GFLOP/s vs matmul peak."""
   torch = bench.torch
@@ -57,29 +93,7 @@ def p4cnn_rows(bench: harness.Bench, quick: bool) -> list[harness.Row]:
   for batch in ((64,) if quick else (64, 128)):
     images = bench.rng.random((batch, 28, 28, 1), np.float32)
     labels = bench.rng.integers(0, 10, batch)
-    model = gcnn.P4CNN()
-    variables = jax.jit(functools.partial(model.init, train=False))(
-        jax.random.key(0, impl='rbg'), jnp.zeros((1, 28, 28, 1)))
-    tx = optax.adam(1e-3)
-    opt_state = tx.init(variables['params'])
-
-    def train_step(params, batch_stats, opt_state, images, labels,
-                   model=model, tx=tx):
-      def loss_fn(params):
-        logits, updates = model.apply(
-            {'params': params, 'batch_stats': batch_stats}, images,
-            train=True, mutable=['batch_stats'])
-        loss = optax.softmax_cross_entropy_with_integer_labels(
-            logits, labels).mean()
-        return loss, updates['batch_stats']
-      (loss, batch_stats), grads = jax.value_and_grad(
-          loss_fn, has_aux=True)(params)
-      updates, opt_state = tx.update(grads, opt_state, params)
-      return (optax.apply_updates(params, updates), batch_stats, opt_state,
-              loss)
-
-    args = (variables['params'], variables['batch_stats'], opt_state,
-            jnp.asarray(images), jnp.asarray(labels))
+    train_step, args = adam_step(images, labels)
     with autotune.settings(enabled=False):
       step = harness.compile_step(train_step, *args)
     with harness.xla_backend():

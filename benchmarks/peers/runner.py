@@ -34,7 +34,8 @@ def run(*, sections: Sequence[str], quick: bool, out: str | None,
     sections: names in :data:`SECTIONS`.
     quick: one case per section.
     out: folder for ``peers.csv`` / ``peers.md``; None writes nothing.
-    rounds, repeats: timing (see :func:`common.interleaved_medians`).
+    rounds, repeats: timing (see :func:`common.interleaved_samples`; the
+      minimum counts).
   """
   unknown = [s for s in sections if s not in SECTIONS]
   if unknown or not sections:

@@ -137,13 +137,15 @@ def cpu_name() -> str:
 
 def machine_summary() -> str:
   """One line: CPU and its vector ISA, cores, JAX version, devices, and the
-  two environment variables that change speed (XLA flags; glibc's huge-page
-  tunable, which :func:`experiments.runtime.use_huge_pages` sets)."""
+  environment variables that change speed (XLA flags; glibc's huge-page
+  tunable, which :func:`experiments.runtime.use_huge_pages` sets; oneDNN's
+  instruction-set cap, which limits layers.onednn and torch alike)."""
   return (f'{cpu_name()} ({cpu_isa()}), {os.cpu_count()} cores, '
           f'jax {jax.__version__} on '
           f'{jax.devices()[0].platform} ({jax.device_count()} device(s)), '
           f"XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}, "
-          f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '')!r}")
+          f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '')!r}, "
+          f"ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA', '')!r}")
 
 
 def write_csv(path: str, rows: Sequence[Mapping[str, Any]]) -> None:

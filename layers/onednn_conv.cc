@@ -267,86 +267,52 @@ ffi::Error Run(const Geometry& q, Role role, float* a, float* b, float* out) {
   return ffi::Error::Success();
 }
 
-ffi::Error Forward(ffi::Buffer<ffi::F32> x, ffi::Buffer<ffi::F32> kernel,
-                   ffi::ResultBuffer<ffi::F32> y, int64_t sh, int64_t sw,
+// The handler of one role. Its operands (a, b) and result are (x, kernel) ->
+// y for the forward pass, (dy, kernel) -> dx for backward data and (x, dy) ->
+// dkernel for backward weights; the geometry reads x, kernel and y's shapes
+// from whichever of them each role has.
+template <Role role>
+ffi::Error Handler(ffi::Buffer<ffi::F32> a, ffi::Buffer<ffi::F32> b,
+                   ffi::ResultBuffer<ffi::F32> out, int64_t sh, int64_t sw,
                    int64_t pt, int64_t pb, int64_t pl, int64_t pr, int64_t dh,
                    int64_t dw, int64_t g) {
+  const auto x = role == Role::kBackwardData ? out->dimensions()
+                                             : a.dimensions();
+  const auto kernel = role == Role::kBackwardWeights ? out->dimensions()
+                                                     : b.dimensions();
+  const auto y = role == Role::kForward        ? out->dimensions()
+                 : role == Role::kBackwardData ? a.dimensions()
+                                               : b.dimensions();
   Geometry q;
-  ffi::Error error = MakeGeometry(x.dimensions(), kernel.dimensions(),
-                                  y->dimensions(), sh, sw, pt, pb, pl, pr, dh,
-                                  dw, g, &q);
+  ffi::Error error =
+      MakeGeometry(x, kernel, y, sh, sw, pt, pb, pl, pr, dh, dw, g, &q);
   if (error.failure()) return error;
   if (Empty(q)) {
-    std::memset(y->typed_data(), 0, y->element_count() * sizeof(float));
+    std::memset(out->typed_data(), 0, out->element_count() * sizeof(float));
     return ffi::Error::Success();
   }
-  return Run(q, Role::kForward, x.typed_data(), kernel.typed_data(),
-             y->typed_data());
-}
-
-ffi::Error BackwardData(ffi::Buffer<ffi::F32> dy, ffi::Buffer<ffi::F32> kernel,
-                        ffi::ResultBuffer<ffi::F32> dx, int64_t sh, int64_t sw,
-                        int64_t pt, int64_t pb, int64_t pl, int64_t pr,
-                        int64_t dh, int64_t dw, int64_t g) {
-  Geometry q;
-  ffi::Error error = MakeGeometry(dx->dimensions(), kernel.dimensions(),
-                                  dy.dimensions(), sh, sw, pt, pb, pl, pr, dh,
-                                  dw, g, &q);
-  if (error.failure()) return error;
-  if (Empty(q)) {
-    std::memset(dx->typed_data(), 0, dx->element_count() * sizeof(float));
-    return ffi::Error::Success();
-  }
-  return Run(q, Role::kBackwardData, dy.typed_data(), kernel.typed_data(),
-             dx->typed_data());
-}
-
-ffi::Error BackwardWeights(ffi::Buffer<ffi::F32> x, ffi::Buffer<ffi::F32> dy,
-                           ffi::ResultBuffer<ffi::F32> dkernel, int64_t sh,
-                           int64_t sw, int64_t pt, int64_t pb, int64_t pl,
-                           int64_t pr, int64_t dh, int64_t dw, int64_t g) {
-  Geometry q;
-  ffi::Error error = MakeGeometry(x.dimensions(), dkernel->dimensions(),
-                                  dy.dimensions(), sh, sw, pt, pb, pl, pr, dh,
-                                  dw, g, &q);
-  if (error.failure()) return error;
-  if (Empty(q)) {
-    std::memset(dkernel->typed_data(), 0,
-                dkernel->element_count() * sizeof(float));
-    return ffi::Error::Success();
-  }
-  return Run(q, Role::kBackwardWeights, x.typed_data(), dy.typed_data(),
-             dkernel->typed_data());
+  return Run(q, role, a.typed_data(), b.typed_data(), out->typed_data());
 }
 
 }  // namespace
 
-#define EQUIVLAB_CONV_ATTRS                                                \
-  .Attr<int64_t>("sh").Attr<int64_t>("sw").Attr<int64_t>("pt")             \
-      .Attr<int64_t>("pb").Attr<int64_t>("pl").Attr<int64_t>("pr")         \
-      .Attr<int64_t>("dh").Attr<int64_t>("dw").Attr<int64_t>("g")
+// Each symbol: two float32 operands, one float32 result, nine int64 attributes.
+#define EQUIVLAB_CONV_HANDLER(symbol, role)                                \
+  XLA_FFI_DEFINE_HANDLER_SYMBOL(                                           \
+      symbol, Handler<role>,                                               \
+      ffi::Ffi::Bind()                                                     \
+          .Arg<ffi::Buffer<ffi::F32>>()                                    \
+          .Arg<ffi::Buffer<ffi::F32>>()                                    \
+          .Ret<ffi::Buffer<ffi::F32>>()                                    \
+          .Attr<int64_t>("sh").Attr<int64_t>("sw").Attr<int64_t>("pt")     \
+          .Attr<int64_t>("pb").Attr<int64_t>("pl").Attr<int64_t>("pr")     \
+          .Attr<int64_t>("dh").Attr<int64_t>("dw").Attr<int64_t>("g"))
 
-XLA_FFI_DEFINE_HANDLER_SYMBOL(equivlab_onednn_conv_forward, Forward,
-                              ffi::Ffi::Bind()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Ret<ffi::Buffer<ffi::F32>>()
-                                      EQUIVLAB_CONV_ATTRS);
-
-XLA_FFI_DEFINE_HANDLER_SYMBOL(equivlab_onednn_conv_backward_data, BackwardData,
-                              ffi::Ffi::Bind()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Ret<ffi::Buffer<ffi::F32>>()
-                                      EQUIVLAB_CONV_ATTRS);
-
-XLA_FFI_DEFINE_HANDLER_SYMBOL(equivlab_onednn_conv_backward_weights,
-                              BackwardWeights,
-                              ffi::Ffi::Bind()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Ret<ffi::Buffer<ffi::F32>>()
-                                      EQUIVLAB_CONV_ATTRS);
+EQUIVLAB_CONV_HANDLER(equivlab_onednn_conv_forward, Role::kForward);
+EQUIVLAB_CONV_HANDLER(equivlab_onednn_conv_backward_data,
+                      Role::kBackwardData);
+EQUIVLAB_CONV_HANDLER(equivlab_onednn_conv_backward_weights,
+                      Role::kBackwardWeights);
 
 // Plain C entry points for ctypes.
 extern "C" {

@@ -15,8 +15,9 @@ convolution (``layers/conv_lowering.py``: ``x [B, H, W, C]``, ``kernel
   prefix with ``include/oneapi/dnnl`` and ``lib/libdnnl.so*``) into
   ``$XDG_CACHE_HOME/equivlab/onednn/`` (``~/.cache/...``), one file per hash
   of the source, the compiler, oneDNN and jax: an edited source or a new jax
-  builds anew. The file is written under a temporary name and renamed, so
-  two processes building at once both end with a whole library.
+  builds anew (where that folder cannot be written: the system's temporary
+  folder). The file is written under a temporary name and renamed, so two
+  processes building at once both end with a whole library.
 * Where there is no compiler, no oneDNN, another platform than Linux x86-64,
   or the build fails, :func:`available` is False after a one-line warning,
   and every convolution stays on XLA. ``EQUIVLAB_ONEDNN=0`` skips the
@@ -167,6 +168,16 @@ def build(compiler: str, include: str, lib: str, directory: str) -> str:
   return path
 
 
+def _build_somewhere(compiler: str, include: str, lib: str) -> str:
+  """:func:`build` into :func:`cache_dir`, else (not writable) a temp folder."""
+  try:
+    return build(compiler, include, lib, cache_dir())
+  except OSError:
+    fallback = os.path.join(tempfile.gettempdir(),
+                            f'equivlab-onednn-{os.getuid()}')
+    return build(compiler, include, lib, fallback)
+
+
 def _unavailable_reason() -> str | None:
   if os.environ.get(SWITCH, '').strip().lower() in ('0', 'off', 'false', 'no'):
     return f'{SWITCH}=0'
@@ -197,7 +208,7 @@ def load() -> bool:
     if reason is None:
       try:
         start = time.perf_counter()
-        path = build(compiler, *paths, cache_dir())
+        path = _build_somewhere(compiler, *paths)
         _state['build_seconds'] = time.perf_counter() - start
         library = ctypes.CDLL(path)
         key = os.path.basename(path)[len('equivlab_onednn_'):-len('.so')]

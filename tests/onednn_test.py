@@ -330,6 +330,19 @@ class BuildTest(absltest.TestCase):
       self.assertNotEqual(onednn.library_key(compiler, include, lib),
                           onednn.library_key('/usr/bin/c++', include, lib))
 
+  @_NEEDS_ONEDNN
+  def test_an_unwritable_cache_folder_builds_in_the_temp_folder(self):
+    with tempfile.TemporaryDirectory() as tmp:
+      compiler = _fake_compiler(tmp, 'for a; do out=$a; done; echo lib > "$out"')
+      include, lib = onednn.find_onednn()
+      with mock.patch.object(onednn, 'cache_dir',
+                             return_value='/dev/null/equivlab'), \
+          mock.patch.object(tempfile, 'tempdir', tmp):
+        path = onednn._build_somewhere(compiler, include, lib)  # pylint: disable=protected-access
+      self.assertTrue(path.startswith(os.path.join(tmp, 'equivlab-onednn-')))
+      with open(path) as f:
+        self.assertEqual(f.read(), 'lib\n')
+
   def test_a_process_without_a_compiler_trains_on_xla(self):
     script = (
         'import jax, jax.numpy as jnp, numpy as np\n'

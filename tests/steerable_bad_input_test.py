@@ -161,6 +161,29 @@ _CASES = (
     ('concatenated_on_rotation_irrep', lambda:
      steerable.concatenated_nonlinearity(_mixed(), field_type=MIXED),
      ['field_type', 'signed permutation', 'field 1']),
+    ('fourier_irrep_too_often', lambda: steerable.fourier_pointwise(
+        np.ones((1, 3, 3, 4), np.float32), field_type=groups.FieldType(
+            C8, [groups.direct_sum(C8.irrep(0), C8.irrep(0))] * 2)),
+     ['irrep', '2 times', 'dimension 1', 'norm_nonlinearity']),
+    ('fourier_samples_for_finite_group', lambda: steerable.fourier_pointwise(
+        _regular(), field_type=REGULAR, samples=8),
+     ['samples must be None', 'finite group']),
+    ('fourier_too_few_samples', lambda: steerable.fourier_pointwise(
+        np.ones((1, 3, 3, 7), np.float32), field_type=groups.FieldType(
+            SO2, [groups.direct_sum(*[SO2.irrep(k) for k in range(4)])]),
+        samples=5), ['samples must be enough', 'at least 2 x 3 + 1']),
+    ('fourier_samples_type', lambda: steerable.fourier_pointwise(
+        np.ones((1, 3, 3, 7), np.float32), field_type=groups.FieldType(
+            SO2, [groups.direct_sum(*[SO2.irrep(k) for k in range(4)])]),
+        samples=8.0), ['samples']),
+    ('fourier_activation', lambda: steerable.fourier_pointwise(
+        _regular(), field_type=REGULAR, activation='elu2'), ['activation']),
+    ('fourier_channels', lambda: steerable.fourier_pointwise(
+        _mixed(), field_type=REGULAR), ['x', 'C = 8']),
+    ('fourier_module_field', lambda: steerable.FourierPointwise(
+        in_type=groups.FieldType(
+            C8, [groups.direct_sum(C8.irrep(0), C8.irrep(0))])),
+     ['irrep', '2 times', 'norm_nonlinearity']),
     ('inner_moments_on_irrep', lambda: steerable.inner_moments(
         _mixed(), field_type=MIXED), ['inner batch norm', 'norm_batch_norm']),
     ('inner_batch_norm_mean_shape', lambda: steerable.inner_batch_norm(

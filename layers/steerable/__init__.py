@@ -14,6 +14,9 @@ the types chain when it is built).
   trivial fields and :func:`export` for inference.
 * :mod:`layers.steerable.nonlinear` -- pointwise (regular / quotient
   fields), norm, gated and concatenated nonlinearities.
+* :mod:`layers.steerable.fourier` -- Fourier pointwise nonlinearities
+  (escnn's FourierELU): sample each field on group elements, act, project
+  back; exact on C_N / D_N, approximate between the sampled SO(2) angles.
 * :mod:`layers.steerable.norm` -- inner, norm and gnorm batch norm, and a
   per-example (group-norm style) variant.
 * :mod:`layers.steerable.pooling` -- spatial max / avg / blur pools per
@@ -41,6 +44,10 @@ from layers.steerable.conv import steerable_kernel
 from layers.steerable.conv import SteerableConv
 from layers.steerable.fieldwise import is_permutation_representation
 from layers.steerable.fieldwise import is_signed_permutation_representation
+from layers.steerable.fourier import check_fourier_fields
+from layers.steerable.fourier import fourier_pointwise
+from layers.steerable.fourier import FourierPointwise
+from layers.steerable.fourier import sample_elements
 from layers.steerable.nonlinear import concatenated_field_type
 from layers.steerable.nonlinear import concatenated_nonlinearity
 from layers.steerable.nonlinear import ConcatenatedNonlinearity
@@ -104,6 +111,8 @@ __all__ = [
     'kernel_basis', 'KernelBasis', 'layer_basis', 'steerable_conv2d',
     'steerable_kernel', 'SteerableConv',
     # nonlinearities
+    'check_fourier_fields', 'fourier_pointwise', 'FourierPointwise',
+    'sample_elements',
     'concatenated_field_type', 'concatenated_nonlinearity',
     'ConcatenatedNonlinearity', 'gated_input_type', 'gated_nonlinearity',
     'gated_type_of', 'GatedNonlinearity', 'is_permutation_representation',

@@ -13,8 +13,8 @@ Adding a family is one new file: every module of this package is a family
 (G-CNNs over p4, p4m, C8, D8), ``harmonic`` (H-Nets), ``lie`` (local
 equivariance under continuous flows: :mod:`groups.lie`), ``polyphase`` (LPS,
 shift-equivariant upsampling, U-Net), ``scale`` (rescaling: 1x1 convs, the
-Gaussian scale space), ``steerable`` (steerable E(2) layers)
-and ``translations`` (shifts of convs, pools and nets)). Case names must be
+Gaussian scale space), ``steerable`` (steerable E(2) layers),
+``steerable_fourier`` (Fourier nonlinearities) and ``translations`` (shifts of convs, pools and nets)). Case names must be
 unique across families; ``testing.Registry`` rejects a repeated one.
 """
 

@@ -1,0 +1,196 @@
+"""Fourier pointwise nonlinearities (escnn's ``FourierPointwise`` / ``FourierELU``).
+
+A field whose representation is built of irreps, each at most as often as
+its dimension, holds the Fourier coefficients of a function on the group.
+The nonlinearity samples that function on a set ``S`` of group elements (an
+inverse Fourier transform), applies an activation to every sample, and
+projects back (a least-squares Fourier transform)::
+
+    f_x(g) = (rho(g) w)^T x,   A = [(rho(g_n) w)^T]_n   [N, d]
+    out = pinv(A) activation(A x)
+
+``w`` picks, in the ``j``-th copy of each irrep ``psi``, its ``j``-th basis
+vector times ``sqrt(dim psi)`` (then the representation's change of basis).
+For ``h`` in ``S`` (``S`` a group), ``A rho(h) = P_h A`` with ``P_h`` the
+permutation ``g -> h^-1 g`` of the samples, and ``pinv(A) P_h = rho(h)
+pinv(A)``: the layer is **exactly** equivariant to ``S``. So:
+
+* C_N and D_N, sampled on all their elements: exact for the whole group.
+* SO(2) (O(2)), sampled on ``N`` rotations (and their mirror images): exact
+  for rotations by multiples of ``2 pi / N``, approximate in between (the
+  activation creates frequencies above the band limit, which alias). The
+  error falls as ``N`` grows; :func:`sample_elements` defaults to
+  ``N = 2 (2 L + 1)`` for band limit ``L``.
+
+Every field must admit such a ``w`` with ``A`` of full column rank; a
+``ValueError`` says which field does not (an irrep more often than its
+dimension, or too few samples). Regular fields of C_N / D_N qualify (each
+irrep as often as its dimension), as do band-limited "regular" fields of
+SO(2) (irreps ``0..L`` once each) and O(2) (``(0,0)``, ``(1,0)`` once, each
+``(1,k)`` twice).
+
+Not yet here (issue "Steerable toolbox, second wave"): the quotient variants
+and models using the layer.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from groups import fields as fields_lib
+from groups import representations as reps_lib
+from groups import validate
+from layers.steerable import fieldwise
+from layers.steerable import nonlinear
+from layers.steerable import typed
+
+
+def sample_elements(group: reps_lib.RepresentationGroup,
+                    samples: int | None = None) -> tuple:
+  """The group elements a Fourier nonlinearity samples its fields on.
+
+  Args:
+    group: C_N / D_N (every element; ``samples`` must be None) or SO(2) /
+      O(2) (``samples`` rotations ``2 pi n / samples``, and for O(2) each
+      also mirrored).
+    samples: the number of rotations for SO(2) / O(2); None: ``2 (2 L + 1)``
+      with ``L`` the group's ``max_frequency``.
+
+  Returns:
+    A tuple of group elements.
+
+  Raises:
+    ValueError: on ``samples`` for a finite group, or not an int >= 1.
+  """
+  if getattr(group, 'is_finite', False) or hasattr(group, 'elements'):
+    if samples is not None:
+      raise ValueError(
+          f'samples must be None for the finite group {group} (it is sampled '
+          f'on all its elements); got {samples!r}.')
+    return tuple(group.elements())
+  if samples is None:
+    samples = 2 * (2 * group.max_frequency + 1)
+  samples = validate.integer(samples, 'samples', minimum=1)
+  angles = [2 * math.pi * n / samples for n in range(samples)]
+  if isinstance(group.identity_element, tuple):  # O(2): (mirror, angle)
+    return tuple((mirror, angle) for mirror in (0, 1) for angle in angles)
+  return tuple(angles)
+
+
+@functools.lru_cache(maxsize=None)
+def sampling_matrix(rep: reps_lib.Representation,
+                    elements: tuple) -> np.ndarray:
+  """``A [N, d]``: row ``n`` is ``(rho(g_n) w)^T`` (see the module doc).
+
+  Raises:
+    ValueError: if an irrep occurs more often than its dimension, or the
+      samples are too few for ``A`` to have full column rank.
+  """
+  group = rep.group
+  w = np.zeros(rep.size)
+  seen: dict = {}
+  offset = 0
+  for irrep in rep.irreps:
+    size = group.irrep_size(irrep)
+    copy = seen.get(irrep, 0)
+    seen[irrep] = copy + 1
+    if copy >= size:
+      raise ValueError(
+          f'field representation {rep} has irrep {irrep!r} {copy + 1} times, '
+          f'more than its dimension {size}: it is not the Fourier transform '
+          'of a function on the group, so a Fourier nonlinearity does not '
+          'apply (use norm_nonlinearity or gated_nonlinearity).')
+    w[offset + copy] = math.sqrt(size)
+    offset += size
+  w = rep.change_of_basis @ w
+  a = np.stack([rep(g) @ w for g in elements])
+  if np.linalg.matrix_rank(a, tol=1e-8 * max(1.0, np.abs(a).max())) < rep.size:
+    raise ValueError(
+        f'samples must be enough for field representation {rep} (size '
+        f'{rep.size}, max frequency {rep.max_frequency}): {len(elements)} '
+        'group elements do not determine it; use more samples (at least '
+        f'2 x {rep.max_frequency} + 1 rotations).')
+  a.setflags(write=False)
+  return a
+
+
+def _transforms(field_type: fields_lib.FieldType, samples: int | None):
+  """``{rep: (A, pinv(A), channel index [m, d])}`` for each distinct field rep."""
+  elements = sample_elements(field_type.group, samples)
+  out = {}
+  for rep in dict.fromkeys(field_type.representations):
+    a = sampling_matrix(rep, elements)
+    index = np.array([np.arange(o, o + rep.size) for o, r in zip(
+        field_type.offsets, field_type.representations) if r == rep])
+    out[rep] = (a, np.linalg.pinv(a), index)
+  return out
+
+
+def check_fourier_fields(field_type: fields_lib.FieldType,
+                         samples: int | None = None) -> None:
+  """Raises ``ValueError`` unless every field takes a Fourier nonlinearity."""
+  _transforms(field_type, samples)
+
+
+def fourier_pointwise(x: jax.typing.ArrayLike, *,
+                      field_type: fields_lib.FieldType,
+                      activation: nonlinear.Activation = 'elu',
+                      samples: int | None = None) -> jax.Array:
+  """``pinv(A) activation(A x)`` on every field (see the module doc).
+
+  Args:
+    x: ``[B, H, W, C]``, ``C = field_type.size``.
+    field_type: the :class:`groups.FieldType` of ``x``; every field's irreps
+      at most as often as their dimensions.
+    activation: a ``jax.nn`` name ('elu', 'relu', ...) or a function.
+    samples: rotations sampled for SO(2) / O(2) (None: ``2 (2 L + 1)``);
+      must be None for C_N / D_N (all elements).
+
+  Returns:
+    ``[B, H, W, C]`` of type ``field_type``.
+
+  Raises:
+    ValueError: on a map of the wrong shape, an unknown activation, a field
+      that is not a Fourier field, or bad ``samples``.
+  """
+  x = fieldwise.check_map(x, field_type)
+  fn = fieldwise.activation_fn(activation)
+  out = jnp.zeros_like(x)
+  for a, inverse, index in _transforms(field_type, samples).values():
+    fields = x[..., index]  # [B, H, W, m, d]
+    values = fn(jnp.einsum('...md,nd->...mn', fields, a.astype(x.dtype)))
+    result = jnp.einsum('...mn,dn->...md', values, inverse.astype(x.dtype))
+    out = out.at[..., index].set(result)
+  return out
+
+
+class FourierPointwise(typed.TypedModule, nn.Module):
+  """Typed :func:`fourier_pointwise` (no parameters).
+
+  Attributes:
+    in_type: the input (and output) field type (checked at construction).
+    activation: a ``jax.nn`` name or a function ('elu': escnn's FourierELU).
+    samples: rotations sampled for SO(2) / O(2); None for C_N / D_N.
+  """
+  in_type: fields_lib.FieldType
+  activation: nonlinear.Activation = 'elu'
+  samples: int | None = None
+
+  @property
+  def out_type(self) -> fields_lib.FieldType:
+    return self.in_type
+
+  def check_types(self) -> None:
+    super().check_types()
+    check_fourier_fields(self.in_type, self.samples)
+    fieldwise.activation_fn(self.activation)
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return fourier_pointwise(x, field_type=self.in_type,
+                             activation=self.activation, samples=self.samples)

@@ -65,18 +65,28 @@ from layers import conv as conv_lib
 from layers import steerable
 from models import registry
 
-NONLINEARITIES = ('elu', 'gated', 'norm')
+NONLINEARITIES = ('elu', 'gated', 'norm', 'fourier')
 
 
-def unit_representations(group) -> list:
+def unit_representations(group, nonlinearity: str | None = None) -> list:
   """The representations of one field unit of ``group``'s hidden layers.
 
   A regular field for C_N / D_N; irreps of frequency 0..3 (one each, the
-  trivial one first) for SO(2) / O(2).
+  trivial one first) for SO(2) / O(2); with ``nonlinearity='fourier'`` one
+  field holding those irreps together, the band-limited "regular" field a
+  Fourier nonlinearity samples (O(2): each 2-d irrep twice, and its sign
+  irrep).
   """
   group = groups.group_by_name(group)
   if group.is_finite:
     return [group.regular_representation]
+  if nonlinearity == 'fourier':
+    top = min(3, group.max_frequency)
+    if isinstance(group, groups.O2):
+      return [groups.direct_sum(
+          group.irrep(0, 0), group.irrep(1, 0),
+          *[group.irrep(1, k) for k in range(1, top + 1) for _ in (0, 1)])]
+    return [groups.direct_sum(*[group.irrep(k) for k in range(top + 1)])]
   if isinstance(group, groups.O2):
     return [group.trivial_representation] + [
         group.irrep(1, k) for k in range(1, min(3, group.max_frequency) + 1)]
@@ -84,9 +94,11 @@ def unit_representations(group) -> list:
       group.irrep(k) for k in range(1, min(3, group.max_frequency) + 1)]
 
 
-def hidden_type(group, units: int) -> groups.FieldType:
+def hidden_type(group, units: int,
+                nonlinearity: str | None = None) -> groups.FieldType:
   group = groups.group_by_name(group)
-  return groups.FieldType(group, units * unit_representations(group))
+  return groups.FieldType(group,
+                          units * unit_representations(group, nonlinearity))
 
 
 class SteerableCNN(nn.Module):
@@ -106,8 +118,10 @@ class SteerableCNN(nn.Module):
       ``restrict_at``, units of ``subgroup``).
     num_classes: outputs.
     kernel_size: odd conv size (5).
-    nonlinearity: 'elu' (pointwise, finite groups), 'gated' or 'norm'
-      (any group); None picks 'elu' for a finite group, else 'gated'.
+    nonlinearity: 'elu' (pointwise, finite groups), 'gated', 'norm' or
+      'fourier' (a Fourier ELU, layers.steerable.fourier, on band-limited
+      fields sampled on 16 rotations for L = 3; any group); None picks
+      'elu' for a finite group, else 'gated'.
     restrict_at: None, or the block (2..6) from which ``subgroup`` is used.
     subgroup: the subgroup after restriction (a name or object, e.g. 'C16').
     head_width: units of each hidden dense layer of the head.
@@ -215,7 +229,7 @@ class SteerableCNN(nn.Module):
         layers.append(steerable.Restrict(field_type, subgroup,
                                          name=f'restrict{index}'))
         field_type, group = layers[-1].out_type, subgroup
-      out_type = hidden_type(group, units)
+      out_type = hidden_type(group, units, nonlinearity)
       conv_type = (steerable.gated_input_type(out_type)
                    if nonlinearity == 'gated' else out_type)
       norm = (steerable.InnerBatchNorm if nonlinearity == 'elu' else
@@ -227,6 +241,9 @@ class SteerableCNN(nn.Module):
                momentum=self.bn_momentum, name=f'bn{index}')]
       if nonlinearity == 'elu':
         layers.append(steerable.PointwiseNonlinearity(
+            conv_type, 'elu', name=f'nonlin{index}'))
+      elif nonlinearity == 'fourier':
+        layers.append(steerable.FourierPointwise(
             conv_type, 'elu', name=f'nonlin{index}'))
       elif nonlinearity == 'gated':
         layers.append(steerable.GatedNonlinearity(conv_type,

@@ -102,7 +102,9 @@ class ApproximateTest(absltest.TestCase):
     self.assertGreater(_error(field_type, [0.3], samples=7), 0.1)
 
   def test_default_samples(self):
-    self.assertLen(steerable.sample_elements(SO2), 14)  # 2 (2 L + 1)
+    # The smallest multiple of 4 >= 2 (2 L + 1): quarter turns sampled.
+    self.assertLen(steerable.sample_elements(SO2), 16)
+    self.assertLen(steerable.sample_elements(groups.SO2(1)), 8)
     self.assertLen(steerable.sample_elements(O2, 6), 12)
     self.assertEqual(steerable.sample_elements(D4), tuple(range(8)))
 

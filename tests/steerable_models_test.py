@@ -108,7 +108,12 @@ class InvarianceTest(parameterized.TestCase):
       ('c8cnn', 'c8cnn', {'fields': (2, 2, 2, 2, 2, 2)}, False),
       ('d16cnn_small', 'd16cnn', {'fields': _SMALL}, True),
       ('so2cnn_small', 'so2cnn', {'fields': _SMALL}, False),
-      ('o2cnn_small', 'o2cnn', {'fields': _SMALL}, True))
+      ('o2cnn_small', 'o2cnn', {'fields': _SMALL}, True),
+      # Fourier ELU (layers/steerable/fourier.py), 16 sampled rotations.
+      ('so2cnn_fourier', 'so2cnn',
+       {'fields': _SMALL, 'nonlinearity': 'fourier'}, False),
+      ('o2cnn_fourier', 'o2cnn',
+       {'fields': _SMALL, 'nonlinearity': 'fourier'}, True))
   def test_exactly_invariant_to_quarter_turns(self, name, options, mirror):
     fn = self._fn(name, **options)
     transforms = [groups.Rot90(k) for k in (1, 2, 3)]
@@ -185,6 +190,9 @@ class InvarianceTest(parameterized.TestCase):
             groups.SO2(3))], ['trivial', 'irrep(1)', 'irrep(2)', 'irrep(3)'])
     self.assertEqual(
         steerable_models.hidden_type(groups.Cyclic(8), 2).size, 16)
+    fourier = steerable_models.unit_representations(groups.O2(3), 'fourier')
+    self.assertLen(fourier, 1)  # (0,0), (1,0), each (1,k) twice: 2 + 12
+    self.assertEqual(fourier[0].size, 14)
 
 
 if __name__ == '__main__':

@@ -19,8 +19,10 @@ pinv(A)``: the layer is **exactly** equivariant to ``S``. So:
 * SO(2) (O(2)), sampled on ``N`` rotations (and their mirror images): exact
   for rotations by multiples of ``2 pi / N``, approximate in between (the
   activation creates frequencies above the band limit, which alias). The
-  error falls as ``N`` grows; :func:`sample_elements` defaults to
-  ``N = 2 (2 L + 1)`` for band limit ``L``.
+  error falls as ``N`` grows; :func:`sample_elements` defaults to the
+  smallest multiple of 4 at least ``2 (2 L + 1)`` for band limit ``L`` (16
+  for ``L = 3``), so that the quarter turns, exact on the pixel grid, are
+  sampled.
 
 Every field must admit such a ``w`` with ``A`` of full column rank; a
 ``ValueError`` says which field does not (an irrep more often than its
@@ -59,8 +61,9 @@ def sample_elements(group: reps_lib.RepresentationGroup,
     group: C_N / D_N (every element; ``samples`` must be None) or SO(2) /
       O(2) (``samples`` rotations ``2 pi n / samples``, and for O(2) each
       also mirrored).
-    samples: the number of rotations for SO(2) / O(2); None: ``2 (2 L + 1)``
-      with ``L`` the group's ``max_frequency``.
+    samples: the number of rotations for SO(2) / O(2); None: the smallest
+      multiple of 4 at least ``2 (2 L + 1)``, ``L`` the group's
+      ``max_frequency`` (quarter turns sampled: exact on the pixel grid).
 
   Returns:
     A tuple of group elements.
@@ -75,7 +78,7 @@ def sample_elements(group: reps_lib.RepresentationGroup,
           f'on all its elements); got {samples!r}.')
     return tuple(group.elements())
   if samples is None:
-    samples = 2 * (2 * group.max_frequency + 1)
+    samples = 4 * math.ceil((2 * group.max_frequency + 1) / 2)
   samples = validate.integer(samples, 'samples', minimum=1)
   angles = [2 * math.pi * n / samples for n in range(samples)]
   if isinstance(group.identity_element, tuple):  # O(2): (mirror, angle)
@@ -149,8 +152,8 @@ def fourier_pointwise(x: jax.typing.ArrayLike, *,
     field_type: the :class:`groups.FieldType` of ``x``; every field's irreps
       at most as often as their dimensions.
     activation: a ``jax.nn`` name ('elu', 'relu', ...) or a function.
-    samples: rotations sampled for SO(2) / O(2) (None: ``2 (2 L + 1)``);
-      must be None for C_N / D_N (all elements).
+    samples: rotations sampled for SO(2) / O(2) (None: see
+      :func:`sample_elements`); must be None for C_N / D_N (all elements).
 
   Returns:
     ``[B, H, W, C]`` of type ``field_type``.

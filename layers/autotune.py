@@ -65,6 +65,7 @@ import jax
 import numpy as np
 
 from layers import conv_lowering
+from layers import padding as padding_lib
 
 ENV_VAR = 'EQUIVLAB_AUTOTUNE'
 CACHE_ENV_VAR = 'EQUIVLAB_AUTOTUNE_CACHE'
@@ -288,7 +289,7 @@ def conv_key(x_shape: Sequence[int], kernel_shape: Sequence[int], dtype, *,
 def forward_flops(x_shape, kernel_shape, *, strides, padding,
                   dilations) -> int:
   """Multiply-adds times 2 of the forward convolution."""
-  out_h, out_w = conv_lowering.output_size(
+  out_h, out_w = padding_lib.conv_output_size(
       x_shape, kernel_shape, strides=strides, padding=padding,
       dilations=dilations)
   return 2 * x_shape[0] * out_h * out_w * math.prod(kernel_shape)
@@ -362,7 +363,7 @@ def tune(x_shape: Sequence[int], kernel_shape: Sequence[int], dtype, *,
   """
   options = dict(strides=tuple(strides), padding=padding,
                  dilations=tuple(dilations))
-  out_shape = (x_shape[0], *conv_lowering.output_size(
+  out_shape = (x_shape[0], *padding_lib.conv_output_size(
       x_shape, kernel_shape, **options), kernel_shape[3])
   rng = np.random.default_rng(0)
   dtype = np.dtype(dtype)

@@ -41,7 +41,7 @@ timing them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 import dataclasses
 import functools
 
@@ -49,13 +49,12 @@ import jax
 import jax.numpy as jnp
 
 from layers import onednn
+from layers import padding as padding_lib
 
 LOWERINGS = ('xla', 'xla_unpadded', 'taps', 'im2col', 'taps_batched',
              'onednn')
 ROLES = ('forward', 'input_grad', 'filter_grad')
 _DIMENSION_NUMBERS = ('NHWC', 'HWIO', 'NHWC')
-
-Pads = tuple[tuple[int, int], tuple[int, int]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,24 +83,6 @@ class Choice:
 DEFAULT_CHOICE = Choice()
 
 
-def _explicit_pads(padding) -> Pads:
-  if isinstance(padding, str):  # only 'VALID' reaches here
-    return ((0, 0), (0, 0))
-  return tuple(tuple(int(p) for p in pair) for pair in padding)
-
-
-def output_size(x_shape: Sequence[int], kernel_shape: Sequence[int], *,
-                strides, padding, dilations) -> tuple[int, int]:
-  """``(H', W')`` of the core convolution (``padding`` 'VALID' or pads)."""
-  pads = _explicit_pads(padding)
-  sizes = []
-  for axis in range(2):
-    padded = x_shape[1 + axis] + sum(pads[axis])
-    effective = dilations[axis] * (kernel_shape[axis] - 1) + 1
-    sizes.append((padded - effective) // strides[axis] + 1)
-  return tuple(sizes)
-
-
 def xla_conv(x: jax.Array, kernel: jax.Array, *, strides, padding,
              dilations) -> jax.Array:
   """``lax.conv_general_dilated`` on NHWC/HWIO; 'VALID' via a cropped pad.
@@ -115,7 +96,7 @@ def xla_conv(x: jax.Array, kernel: jax.Array, *, strides, padding,
   """
   crop = isinstance(padding, str) and padding == 'VALID'
   if crop:
-    out_size = output_size(x.shape, kernel.shape, strides=strides,
+    out_size = padding_lib.conv_output_size(x.shape, kernel.shape, strides=strides,
                            padding=padding, dilations=dilations)
     padding = ((0, 1), (0, 1))
   y = jax.lax.conv_general_dilated(
@@ -137,10 +118,10 @@ def xla_unpadded_conv(x: jax.Array, kernel: jax.Array, *, strides, padding,
 def _tap_slices(x: jax.Array, kernel_shape, *, strides, padding,
                 dilations) -> list[jax.Array]:
   """The ``kh * kw`` strided slices ``[B, H', W', C]`` of the padded input."""
-  pads = _explicit_pads(padding)
+  pads = padding_lib.explicit_pads(padding)
   if any(p for pair in pads for p in pair):
     x = jnp.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
-  out_h, out_w = output_size(x.shape, kernel_shape, strides=strides,
+  out_h, out_w = padding_lib.conv_output_size(x.shape, kernel_shape, strides=strides,
                              padding='VALID', dilations=dilations)
   (sh, sw), (dh, dw) = strides, dilations
   slices = []
@@ -259,7 +240,7 @@ def candidates(padding, role: str, *, with_onednn: bool = False
 def _hashable_padding(padding):
   if isinstance(padding, str):
     return padding
-  return _explicit_pads(padding)
+  return padding_lib.explicit_pads(padding)
 
 
 def assembled_conv(x: jax.Array, kernel: jax.Array, *, choice: Choice,

@@ -62,6 +62,8 @@ from jax.interpreters import mlir
 import jax.numpy as jnp
 import numpy as np
 
+from layers import padding as padding_lib
+
 SWITCH = 'EQUIVLAB_ONEDNN'
 ROOT_ENV_VAR = 'EQUIVLAB_ONEDNN_ROOT'
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -291,11 +293,6 @@ def supports(x_shape, kernel_shape, dtype, *, padding) -> bool:
   return len(x_shape) == 4 and len(kernel_shape) == 4
 
 
-def _out_size(size: int, kernel: int, stride: int, lo: int, hi: int,
-              dilation: int) -> int:
-  return (size + lo + hi - dilation * (kernel - 1) - 1) // stride + 1
-
-
 def _params(x_shape, kernel_shape, *, strides, padding, dilations, groups):
   """Hashable primitive params, the far pads trimmed to what the strides use.
 
@@ -303,15 +300,16 @@ def _params(x_shape, kernel_shape, *, strides, padding, dilations, groups):
   XLA allows trailing rows the strides skip. Those are trimmed from the far
   pad, then (if the pad is used up) from the input (``crop``).
   """
-  pads = ((0, 0), (0, 0)) if isinstance(padding, str) else tuple(
-      (int(lo), int(hi)) for lo, hi in padding)
+  pads = padding_lib.explicit_pads(padding)
+  out_size = padding_lib.conv_output_size(
+      x_shape, kernel_shape, strides=strides, padding=pads,
+      dilations=dilations)
   new_pads, crop = [], []
   for axis in range(2):
     size, k = x_shape[1 + axis], kernel_shape[axis]
     s, d = strides[axis], dilations[axis]
     lo, hi = pads[axis]
-    out = _out_size(size, k, s, lo, hi, d)
-    extra = size + lo + hi - ((out - 1) * s + d * (k - 1) + 1)
+    extra = size + lo + hi - ((out_size[axis] - 1) * s + d * (k - 1) + 1)
     trim_pad = min(extra, hi)
     new_pads.append((lo, hi - trim_pad))
     crop.append(extra - trim_pad)
@@ -327,13 +325,6 @@ def _attributes(strides, pads, dilations, groups) -> dict:
   return {k: np.int64(v) for k, v in values.items()}
 
 
-def _forward_shape(x_shape, kernel_shape, strides, pads, dilations):
-  return (x_shape[0],
-          *(_out_size(x_shape[1 + a], kernel_shape[a], strides[a], *pads[a],
-                      dilations[a]) for a in range(2)),
-          kernel_shape[3])
-
-
 # Three bilinear primitives; each one's transposes are the other two, as for
 # lax.conv_general_dilated (ad.defbilinear gives the JVPs and transposes).
 forward_p = jex_core.Primitive('equivlab_onednn_conv_forward')
@@ -346,9 +337,11 @@ _PRIMITIVES = dict(zip(HANDLERS, (forward_p, backward_data_p,
 
 def _forward_abstract(x, kernel, *, strides, pads, dilations, groups):
   del groups
-  return jax.core.ShapedArray(
-      _forward_shape(x.shape, kernel.shape, strides, pads, dilations),
-      x.dtype)
+  out_h, out_w = padding_lib.conv_output_size(
+      x.shape, kernel.shape, strides=strides, padding=pads,
+      dilations=dilations)
+  return jax.core.ShapedArray((x.shape[0], out_h, out_w, kernel.shape[3]),
+                              x.dtype)
 
 
 def _backward_data_abstract(dy, kernel, *, input_size, strides, pads,

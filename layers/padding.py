@@ -28,6 +28,26 @@ def same_pads(size: int) -> tuple[int, int]:
   return (size - 1) // 2, size - 1 - (size - 1) // 2
 
 
+def explicit_pads(padding) -> tuple[tuple[int, int], tuple[int, int]]:
+  """Zero pads ``((top, bottom), (left, right))`` of 'VALID' or given pads."""
+  if isinstance(padding, str):  # only 'VALID' reaches here
+    return ((0, 0), (0, 0))
+  return tuple(tuple(int(p) for p in pair) for pair in padding)
+
+
+def conv_output_size(x_shape, kernel_shape, *, strides, padding,
+                     dilations) -> tuple[int, int]:
+  """``(H', W')`` of a convolution of ``x [B, H, W, C]`` with ``kernel [kh,
+  kw, ...]``, zero ``padding`` ('VALID' or pads), strides and dilations."""
+  pads = explicit_pads(padding)
+  sizes = []
+  for axis in range(2):
+    padded = x_shape[1 + axis] + sum(pads[axis])
+    effective = dilations[axis] * (kernel_shape[axis] - 1) + 1
+    sizes.append((padded - effective) // strides[axis] + 1)
+  return tuple(sizes)
+
+
 def check_pads_fit(pads: tuple[tuple[int, int], tuple[int, int]],
                    spatial_shape: tuple[int, int], *, mode: str) -> None:
   """Raises ValueError if 'reflect' pads are not smaller than ``(H, W)``."""

@@ -81,12 +81,8 @@ def unit_representations(group, nonlinearity: str | None = None) -> list:
   if group.is_finite:
     return [group.regular_representation]
   if nonlinearity == 'fourier':
-    top = min(3, group.max_frequency)
-    if isinstance(group, groups.O2):
-      return [groups.direct_sum(
-          group.irrep(0, 0), group.irrep(1, 0),
-          *[group.irrep(1, k) for k in range(1, top + 1) for _ in (0, 1)])]
-    return [groups.direct_sum(*[group.irrep(k) for k in range(top + 1)])]
+    return [steerable.band_limited_representation(
+        group, min(3, group.max_frequency))]
   if isinstance(group, groups.O2):
     return [group.trivial_representation] + [
         group.irrep(1, k) for k in range(1, min(3, group.max_frequency) + 1)]

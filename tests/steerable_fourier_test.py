@@ -24,9 +24,8 @@ C8 = groups.Cyclic(8)
 D4 = groups.Dihedral(4)
 SO2 = groups.SO2(3)
 O2 = groups.O2(2)
-SO2_FIELD = groups.direct_sum(*[SO2.irrep(k) for k in range(4)])
-O2_FIELD = groups.direct_sum(O2.irrep(0, 0), O2.irrep(1, 0),
-                             *[O2.irrep(1, k) for k in (1, 2) for _ in (0, 1)])
+SO2_FIELD = steerable.band_limited_representation(SO2, 3)
+O2_FIELD = steerable.band_limited_representation(O2, 2)
 
 
 def _error(field_type, elements, samples=None, activation='elu', seed=0):

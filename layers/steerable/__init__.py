@@ -44,6 +44,7 @@ from layers.steerable.conv import steerable_kernel
 from layers.steerable.conv import SteerableConv
 from layers.steerable.fieldwise import is_permutation_representation
 from layers.steerable.fieldwise import is_signed_permutation_representation
+from layers.steerable.fourier import band_limited_representation
 from layers.steerable.fourier import check_fourier_fields
 from layers.steerable.fourier import fourier_pointwise
 from layers.steerable.fourier import FourierPointwise
@@ -111,7 +112,8 @@ __all__ = [
     'kernel_basis', 'KernelBasis', 'layer_basis', 'steerable_conv2d',
     'steerable_kernel', 'SteerableConv',
     # nonlinearities
-    'check_fourier_fields', 'fourier_pointwise', 'FourierPointwise',
+    'band_limited_representation', 'check_fourier_fields',
+    'fourier_pointwise', 'FourierPointwise',
     'sample_elements',
     'concatenated_field_type', 'concatenated_nonlinearity',
     'ConcatenatedNonlinearity', 'gated_input_type', 'gated_nonlinearity',

@@ -45,6 +45,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from groups import continuous
 from groups import fields as fields_lib
 from groups import representations as reps_lib
 from groups import validate
@@ -71,7 +72,7 @@ def sample_elements(group: reps_lib.RepresentationGroup,
   Raises:
     ValueError: on ``samples`` for a finite group, or not an int >= 1.
   """
-  if getattr(group, 'is_finite', False) or hasattr(group, 'elements'):
+  if group.is_finite:
     if samples is not None:
       raise ValueError(
           f'samples must be None for the finite group {group} (it is sampled '
@@ -81,9 +82,26 @@ def sample_elements(group: reps_lib.RepresentationGroup,
     samples = 4 * math.ceil((2 * group.max_frequency + 1) / 2)
   samples = validate.integer(samples, 'samples', minimum=1)
   angles = [2 * math.pi * n / samples for n in range(samples)]
-  if isinstance(group.identity_element, tuple):  # O(2): (mirror, angle)
+  if isinstance(group, continuous.O2):  # elements (mirror, angle)
     return tuple((mirror, angle) for mirror in (0, 1) for angle in angles)
   return tuple(angles)
+
+
+def band_limited_representation(group, max_frequency: int
+                                ) -> reps_lib.Representation:
+  """The band-limited "regular" representation of SO(2) / O(2), a Fourier field.
+
+  SO(2): irreps ``0..max_frequency`` once each; O(2): ``(0,0)``, ``(1,0)``
+  and each ``(1,k)`` twice (a real function on O(2) has two coefficient
+  pairs per frequency).
+  """
+  if isinstance(group, continuous.O2):
+    return reps_lib.direct_sum(
+        group.irrep(0, 0), group.irrep(1, 0),
+        *[group.irrep(1, k) for k in range(1, max_frequency + 1)
+          for _ in (0, 1)])
+  return reps_lib.direct_sum(*[group.irrep(k)
+                               for k in range(max_frequency + 1)])
 
 
 @functools.lru_cache(maxsize=None)

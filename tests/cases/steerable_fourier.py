@@ -31,10 +31,8 @@ _FINITE = {'C8': groups.Cyclic(8), 'D4': groups.Dihedral(4),
            'C16': groups.Cyclic(16)}
 _SO2 = groups.SO2(3)
 _O2 = groups.O2(2)
-_SO2_FIELD = groups.direct_sum(*[_SO2.irrep(k) for k in range(4)])
-_O2_FIELD = groups.direct_sum(
-    _O2.irrep(0, 0), _O2.irrep(1, 0),
-    *[_O2.irrep(1, k) for k in (1, 2) for _ in (0, 1)])
+_SO2_FIELD = steerable.band_limited_representation(_SO2, 3)
+_O2_FIELD = steerable.band_limited_representation(_O2, 2)
 
 
 def _map(rng, field_type) -> np.ndarray:

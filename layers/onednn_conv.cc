@@ -226,28 +226,25 @@ ffi::Error Run(const Geometry& q, Role role, float* a, float* b, float* out) {
     Entry& e = Lookup(q, role);
     dnnl::stream stream(Engine());
     const memory::desc user = q.user_weights();
-    if (role == Role::kForward) {  // a = x, b = kernel
-      memory src(q.src(), Engine(), a), dst(q.dst(), Engine(), out);
+    // The forward pass and backward data read the kernel (b), in the
+    // primitive's layout.
+    auto kernel = [&]() {
       memory weights(user, Engine(), b);
-      if (e.reorder) {
-        e.to_or_from.execute(stream, weights, *e.scratch);
-        weights = *e.scratch;
-      }
-      e.conv.execute(stream, {{DNNL_ARG_SRC, src},
-                              {DNNL_ARG_WEIGHTS, weights},
-                              {DNNL_ARG_DST, dst},
+      if (!e.reorder) return weights;
+      e.to_or_from.execute(stream, weights, *e.scratch);
+      return *e.scratch;
+    };
+    if (role == Role::kForward) {  // a = x
+      e.conv.execute(stream, {{DNNL_ARG_SRC, memory(q.src(), Engine(), a)},
+                              {DNNL_ARG_WEIGHTS, kernel()},
+                              {DNNL_ARG_DST, memory(q.dst(), Engine(), out)},
                               {DNNL_ARG_SCRATCHPAD, *e.scratchpad}});
-    } else if (role == Role::kBackwardData) {  // a = dy, b = kernel
-      memory diff_dst(q.dst(), Engine(), a), diff_src(q.src(), Engine(), out);
-      memory weights(user, Engine(), b);
-      if (e.reorder) {
-        e.to_or_from.execute(stream, weights, *e.scratch);
-        weights = *e.scratch;
-      }
-      e.conv.execute(stream, {{DNNL_ARG_DIFF_DST, diff_dst},
-                              {DNNL_ARG_WEIGHTS, weights},
-                              {DNNL_ARG_DIFF_SRC, diff_src},
-                              {DNNL_ARG_SCRATCHPAD, *e.scratchpad}});
+    } else if (role == Role::kBackwardData) {  // a = dy
+      e.conv.execute(stream,
+                     {{DNNL_ARG_DIFF_DST, memory(q.dst(), Engine(), a)},
+                      {DNNL_ARG_WEIGHTS, kernel()},
+                      {DNNL_ARG_DIFF_SRC, memory(q.src(), Engine(), out)},
+                      {DNNL_ARG_SCRATCHPAD, *e.scratchpad}});
     } else {  // a = x, b = dy
       memory src(q.src(), Engine(), a), diff_dst(q.dst(), Engine(), b);
       memory user_diff(user, Engine(), out);

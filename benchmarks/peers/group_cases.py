@@ -78,11 +78,8 @@ def gconv_rows(bench: harness.Bench, quick: bool) -> list[harness.Row]:
         bench, conv, in_type, bench.tensor(x_peer, True),
         bench.tensor(harness.nchw(dy.reshape(batch, size, size, -1))))
     args = (jnp.asarray(x), jnp.asarray(kernel), jnp.asarray(dy))
-    step = harness.compile_step(
+    step, before = harness.compile_with_before(
         harness.vjp_step(lambda x, k: fn(x, k), (0, 1)), *args)
-    with harness.xla_backend():
-      before = harness.compile_step(
-          harness.vjp_step(lambda x, k: fn(x, k), (0, 1)), *args)
     flops = common.compiled_flops(step)
     times = bench.time({'equivlab': common.jax_call(step, *args),
                         'peer': peer_step,
@@ -117,9 +114,7 @@ def profile_rows(bench: harness.Bench, quick: bool) -> list[harness.Row]:
       'weight gradient': lambda x, k, dy: jax.vjp(lambda k: conv(x, k), k)[1](
           dy),
   }
-  ours = {part: harness.compile_step(fn, *args) for part, fn in parts.items()}
-  with harness.xla_backend():
-    before = {part: harness.compile_step(fn, *args)
+  compiled = {part: harness.compile_with_before(fn, *args)
               for part, fn in parts.items()}
 
   def peer_forward():
@@ -136,14 +131,15 @@ def profile_rows(bench: harness.Bench, quick: bool) -> list[harness.Row]:
            'weight gradient': peer_weight_grad}
   flops = 2 * batch * size * size * channels * channels * 9
   rows = []
-  for part, compiled in ours.items():
-    times = bench.time({'equivlab': common.jax_call(compiled, *args),
+  for part, (step, before) in compiled.items():
+    times = bench.time({'equivlab': common.jax_call(step, *args),
                         'peer': peers[part],
-                        'before': common.jax_call(before[part], *args)})
+                        'before': common.jax_call(before, *args)})
     rows.append(harness.Row('profile', f'p4 group conv, {part} '
                             f'([{batch},{size},{size},{channels}] 3x3)',
                             times['equivlab'], 'torch conv2d', times['peer'],
-                            times['before'], equivlab_gflops=flops / times['equivlab'] / 1e6))
+                            times['before'],
+                            equivlab_gflops=flops / times['equivlab'] / 1e6))
   return rows
 
 
@@ -172,9 +168,8 @@ def harmonic_rows(bench: harness.Bench, quick: bool) -> list[harness.Row]:
       return layer.apply({'params': params}, z)
 
     args = (params, jnp.asarray(z), jnp.asarray(dy))
-    step = harness.compile_step(harness.vjp_step(fn, (0, 1)), *args)
-    with harness.xla_backend():
-      before = harness.compile_step(harness.vjp_step(fn, (0, 1)), *args)
+    step, before = harness.compile_with_before(harness.vjp_step(fn, (0, 1)),
+                                               *args)
     flops = common.compiled_flops(step)
 
     gspace = bench.e2cnn.gspaces.Rot2dOnR2(-1, maximum_frequency=max_order)

@@ -208,5 +208,14 @@ def xla_backend():
     jax.clear_caches()
 
 
+def compile_with_before(fn: Callable[..., Any], *args: Any):
+  """``(compile_step(fn), the same on XLA)``: a conv row's equivlab and
+  "before" programs (:func:`xla_backend`)."""
+  step = compile_step(fn, *args)
+  with xla_backend():
+    before = compile_step(fn, *args)
+  return step, before
+
+
 def max_abs(a, b) -> float:
   return float(np.max(np.abs(np.asarray(a) - np.asarray(b))))

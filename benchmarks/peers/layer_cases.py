@@ -104,9 +104,8 @@ def layer_rows(bench: harness.Bench, quick: bool) -> list[harness.Row]:
 
     fn = functools.partial(conv_lib.conv2d, padding=padding)
     args = (jnp.asarray(x), jnp.asarray(kernel), jnp.asarray(dy))
-    step = harness.compile_step(harness.vjp_step(fn, (0, 1)), *args)
-    with harness.xla_backend():
-      before = harness.compile_step(harness.vjp_step(fn, (0, 1)), *args)
+    step, before = harness.compile_with_before(harness.vjp_step(fn, (0, 1)),
+                                               *args)
     y_peer = peer_step()
     check = harness.max_abs(step(*args)[0],
                             harness.nhwc(y_peer.detach().numpy()))

@@ -122,10 +122,8 @@ def _training_row(bench: harness.Bench, order: int,
   dy = bench.normal(BATCH, SIZE, SIZE, channels)
   weights = bench.normal(basis.size) * basis.he_std()
   args = (jnp.asarray(x), jnp.asarray(weights), jnp.asarray(dy))
-  step = harness.compile_step(training_step(field_type, KERNEL_SIZE), *args)
-  with harness.xla_backend():
-    before = harness.compile_step(training_step(field_type, KERNEL_SIZE),
-                                  *args)
+  step, before = harness.compile_with_before(
+      training_step(field_type, KERNEL_SIZE), *args)
   flops = common.compiled_flops(step)
   conv, peer_type = _e2cnn_conv(bench, order, fields)
   x_t = bench.tensor(harness.nchw(x), True)

@@ -2,6 +2,7 @@
 
     python -m benchmarks.compile_time [--out runs/benchmarks] [--models a,b]
     python -m benchmarks.compile_time --check     # exit 1 on a regression
+    python -m benchmarks.compile_time --before REV  # + columns of commit REV
 
 For every model in :data:`models.MODELS` (built with its registered defaults,
 10 classes) on its usual input (:data:`MODEL_INPUTS`: the data set its
@@ -36,6 +37,12 @@ change: the count of fused kernels of each train step (at most
 :data:`FUSION_MARGIN` times the baseline's) and its compile time relative to
 the reference model's in the same process (at most :data:`TIME_MARGIN` times
 the baseline's ratio); it exits 1 naming every regressed model.
+
+``--before REV`` measures every model twice, each in a fresh process: with
+this working tree and with git commit ``REV`` (``git archive`` into a
+temporary folder), alternating per model, and adds REV's figures as
+``before_*`` columns (train lowering + compile, fused kernels, total) beside
+this tree's: one run, both columns, on one machine at one time.
 """
 
 from __future__ import annotations
@@ -46,7 +53,9 @@ import functools
 import math
 import os
 import re
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -226,7 +235,8 @@ def run(names: Sequence[str] | None = None, *, out_dir: str = DEFAULT_OUT,
         batch_size: int = DEFAULT_BATCH,
         options: Mapping[str, Mapping[str, Any]] | None = None,
         image_shapes: Mapping[str, tuple[int, int, int]] | None = None,
-        prng_impl: str = 'rbg', verbose: bool = True) -> dict[str, Any]:
+        prng_impl: str = 'rbg', verbose: bool = True,
+        before: str | None = None) -> dict[str, Any]:
   """Measures every model in ``names``; writes CSV and markdown to ``out_dir``.
 
   Args:
@@ -239,6 +249,9 @@ def run(names: Sequence[str] | None = None, *, out_dir: str = DEFAULT_OUT,
     image_shapes: per-model ``(H, W, C)`` overriding :data:`MODEL_INPUTS`.
     prng_impl: of the init key.
     verbose: print a line per model and the table.
+    before: a git revision: measure each model in fresh processes with it
+      and with this tree (:func:`before_after`; ``options`` and
+      ``image_shapes`` must then be empty).
 
   Returns:
     ``{'rows', 'paths'}``.
@@ -252,7 +265,13 @@ def run(names: Sequence[str] | None = None, *, out_dir: str = DEFAULT_OUT,
   # LLVM) are not any model's.
   jax.jit(lambda x: x + 1).lower(jnp.zeros(2)).compile()
   rows = []
-  for name in names:
+  if before is not None:
+    if options or image_shapes:
+      raise ValueError('options and image_shapes must be empty with before '
+                       '(each side runs the command line with defaults).')
+    rows = before_after(names, before, batch_size=batch_size,
+                        prng_impl=prng_impl, verbose=verbose)
+  for name in names if before is None else ():
     row = measure_model(name, batch_size=batch_size,
                         image_shape=image_shapes.get(name),
                         options=options.get(name), prng_impl=prng_impl)
@@ -268,6 +287,12 @@ def run(names: Sequence[str] | None = None, *, out_dir: str = DEFAULT_OUT,
            'markdown': os.path.join(out_dir, 'compile_time.md')}
   common.write_csv(paths['csv'], rows)
   table = common.format_table(rows, COLUMNS)
+  comparison = '' if before is None else (
+      f'Train step (lowering + compile seconds, fused kernels, total of all '
+      f'six phases) at commit {before} (`before_*`, `git archive`) and in '
+      f'this tree, each model in a fresh process per side, alternating:'
+      f'\n\n{common.format_table(rows, BEFORE_COLUMNS)}\n\nThis tree, '
+      'every phase:\n\n')
   with open(paths['markdown'], 'w') as f:
     f.write('# Jit time per model (seconds: lowering, XLA compile)\n\n'
             f'Machine: {common.machine_summary()}.\n'
@@ -275,13 +300,98 @@ def run(names: Sequence[str] | None = None, *, out_dir: str = DEFAULT_OUT,
             f'a {prng_impl!r} key; train = value_and_grad of cross-entropy '
             '+ optax.adam. Wall seconds per phase; total_cpu_s is the '
             'process CPU time of all six (less sensitive to other jobs on '
-            'the machine).\n\n' + table + '\n\nInputs: ' +
+            'the machine).\n\n' + comparison + table + '\n\nInputs: ' +
             '; '.join(f'{r["model"]} {r["input"]} ({r["source"]})'
                       for r in rows) + '.\n')
   log('')
   log(table)
   log(f'wrote {", ".join(paths.values())}')
   return {'rows': rows, 'paths': paths}
+
+
+BEFORE_COLUMNS = ('model', 'before_train_s', 'train_s', 'before_fusions',
+                  'train_fusions', 'before_total_s', 'total_s')
+
+
+def _train_seconds(row: Mapping[str, Any]) -> float:
+  return float(row['train_lower_s']) + float(row['train_compile_s'])
+
+
+def measure_in_process(root: str, name: str, *, batch_size: int,
+                       prng_impl: str) -> dict[str, Any] | None:
+  """One model's row measured by ``python -m benchmarks.compile_time`` run in
+  a fresh process from the source tree ``root`` (None if it failed there,
+  e.g. a model that tree does not have)."""
+  with tempfile.TemporaryDirectory() as out:
+    result = subprocess.run(
+        [sys.executable, '-m', 'benchmarks.compile_time', f'--models={name}',
+         f'--out={out}', f'--batch={batch_size}',
+         f'--prng_impl={prng_impl}'],
+        cwd=root, capture_output=True, text=True, check=False,
+        env={**os.environ, 'PYTHONPATH': root})
+    path = os.path.join(out, 'compile_time.csv')
+    if result.returncode or not os.path.exists(path):
+      print(f'{name} failed in {root}:\n{result.stderr[-2000:]}',
+            file=sys.stderr)
+      return None
+    with open(path, newline='') as f:
+      row = next(csv.DictReader(f))
+  return {k: _number(v) for k, v in row.items()}
+
+
+def _number(text: str) -> Any:
+  for kind in (int, float):
+    try:
+      return kind(text)
+    except ValueError:
+      pass
+  return text
+
+
+def export_revision(revision: str, folder: str) -> str:
+  """``git archive revision`` of this repository, unpacked into ``folder``."""
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  archive = subprocess.run(['git', 'archive', '--format=tar', revision],
+                           cwd=root, capture_output=True, check=False)
+  if archive.returncode:
+    raise ValueError(f'before must be a git revision of {root}; git archive '
+                     f'{revision!r} said: {archive.stderr.decode()[-500:]}')
+  subprocess.run(['tar', '-x', '-C', folder], input=archive.stdout,
+                 check=True)
+  return folder
+
+
+def before_after(names: Sequence[str], revision: str, *,
+                 batch_size: int = DEFAULT_BATCH, prng_impl: str = 'rbg',
+                 verbose: bool = True) -> list[dict[str, Any]]:
+  """Rows of this tree with ``before_*`` columns from ``revision``.
+
+  Each model is measured in a fresh process per side, the two sides
+  alternating, so a machine that slows down slows both.
+  """
+  log = print if verbose else (lambda *a, **k: None)
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  rows = []
+  with tempfile.TemporaryDirectory() as folder:
+    old_root = export_revision(revision, folder)
+    for name in names:
+      old = measure_in_process(old_root, name, batch_size=batch_size,
+                               prng_impl=prng_impl)
+      new = measure_in_process(root, name, batch_size=batch_size,
+                               prng_impl=prng_impl)
+      if new is None:
+        raise RuntimeError(f'{name} failed to compile in this tree.')
+      row = dict(new)
+      row.update({
+          'train_s': _train_seconds(new),
+          'before_train_s': _train_seconds(old) if old else '-',
+          'before_fusions': old['train_fusions'] if old else '-',
+          'before_total_s': old['total_s'] if old else '-'})
+      rows.append(row)
+      log(f'{name:<12s} train lower + compile {row["before_train_s"]:.3} -> '
+          f'{row["train_s"]:.3} s; fused kernels {row["before_fusions"]} '
+          f'-> {row["train_fusions"]}', flush=True)
+  return rows
 
 
 # Regression check (--check): a model fails when its train step has more than
@@ -356,12 +466,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                       f'baseline (default {DEFAULT_BASELINE}): fused kernels '
                       f'> {FUSION_MARGIN}x, or compile time relative to '
                       f"'{REFERENCE}' > {TIME_MARGIN}x the baseline's ratio")
+  parser.add_argument('--before', default=None, metavar='REV',
+                      help='also measure git revision REV (fresh processes, '
+                      'alternating) and add its columns')
   args = parser.parse_args(argv)
   names = [n for n in args.models.split(',') if n] or None
   if args.check and names and REFERENCE not in names:
     names = [REFERENCE] + names   # the time criterion needs it
   result = run(names, out_dir=args.out, batch_size=args.batch,
-               prng_impl=args.prng_impl)
+               prng_impl=args.prng_impl, before=args.before)
   if args.check:
     with open(args.check, newline='') as f:
       baseline = list(csv.DictReader(f))

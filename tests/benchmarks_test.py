@@ -167,6 +167,18 @@ class CompileTimeTest(absltest.TestCase):
     self.assertIn('big: 160 fused kernels', failures[0])
     self.assertIn("big: train compile 6.0x cnn's, baseline 2.0x", failures[1])
 
+  def test_before_needs_a_revision_and_default_options(self):
+    folder = self.enter_context(tempfile.TemporaryDirectory())
+    with self.assertRaisesRegex(ValueError, 'before must be a git revision'):
+      compile_time.export_revision('no-such-revision', folder)
+    with self.assertRaisesRegex(ValueError, 'options and image_shapes'):
+      compile_time.run(['mlp'], out_dir=folder, before='HEAD',
+                       options={'mlp': {'hidden': (4,)}}, verbose=False)
+    # A revision unpacks into a tree the benchmark can run from.
+    compile_time.export_revision('HEAD', folder)
+    self.assertTrue(os.path.isfile(
+        os.path.join(folder, 'benchmarks', 'compile_time.py')))
+
   def test_default_models_are_the_classifiers(self):
     names = compile_time.default_models()
     self.assertNotIn('unet', names)  # no num_classes: no label loss

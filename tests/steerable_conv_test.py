@@ -151,13 +151,32 @@ class KernelBasisTest(parameterized.TestCase):
                            optimize=True)
       np.testing.assert_allclose(moved, expected, atol=1e-6)
 
-  def test_dense_basis_and_expand_agree(self):
-    group = groups.Dihedral(4)
-    in_type, out_type = _types(group, [group.irrep(1, 1),
-                                       group.regular_representation,
-                                       group.irrep(1, 1)],
-                               [group.trivial_representation,
-                                group.regular_representation])
+  @parameterized.named_parameters(
+      ('D4_mixed', groups.Dihedral(4), lambda g: (
+          [g.irrep(1, 1), g.regular_representation, g.irrep(1, 1)],
+          [g.trivial_representation, g.regular_representation])),
+      # Regular fields hold irreps several times (copies A, B of the
+      # factored expansion) and a non-identity change of basis.
+      ('C6_regular', groups.Cyclic(6), lambda g: (
+          2 * [g.regular_representation],
+          [g.regular_representation, g.trivial_representation,
+           g.regular_representation])),
+      ('D6_quotient', groups.Dihedral(6), lambda g: (
+          [g.quotient_representation(groups.Cyclic(3)),
+           g.regular_representation],
+          [g.quotient_representation(groups.Cyclic(2))])),
+      # One irrep per field: the factored expansion's gather is skipped.
+      ('SO2_irreps', groups.SO2(3), lambda g: (
+          [g.trivial_representation, g.irrep(1), g.irrep(3)],
+          [g.irrep(2), g.irrep(1), g.trivial_representation])),
+      ('O2_band_limited', groups.O2(2), lambda g: (
+          [steerable.band_limited_representation(g, 2)],
+          [steerable.band_limited_representation(g, 2),
+           g.irrep(1, 0)])))
+  def test_dense_basis_and_expand_agree(self, group, fields):
+    """The factored expansion (irrep space, then the change of basis)
+    equals the dense basis contracted with the weights."""
+    in_type, out_type = _types(group, *fields(group))
     basis = steerable.layer_basis(in_type, out_type, 5)
     weights = np.random.default_rng(0).standard_normal(basis.size)
     dense = steerable.kernel_basis(in_type, out_type, 5)

@@ -10,8 +10,9 @@ there. The test count is checked on every full default run: tests/conftest.py
 compares ``session.testscollected`` of ``python -m pytest`` (no paths, ``-k``,
 ``-m`` or ``--deselect``) with :func:`documented_count` and fails the run when
 they differ. Times cannot be checked by a test, so ``--write`` measures them:
-it runs the suite as CI does and writes the pytest summary's counts and
-seconds, with the machine's CPU and core count.
+it runs the suite as CI does (plus ``--durations=20``) and writes the pytest
+summary's counts and seconds, with the machine's CPU and core count, and the
+20 slowest test phases of that run.
 """
 
 import argparse
@@ -31,6 +32,8 @@ _COUNT = re.compile(r'collects \*\*(\d+) tests\*\*')
 _SUMMARY = re.compile(r'^=+ (?P<counts>.*?) in (?P<seconds>[\d.]+)s\b.*=+$',
                       re.MULTILINE)
 _COLLECTED = re.compile(r'^(\d+) tests? collected', re.MULTILINE)
+_DURATION = re.compile(r'^([\d.]+)s (setup|call|teardown) +(\S+)$', re.MULTILINE)
+SLOWEST = 20
 
 
 def _read_doc() -> str:
@@ -108,6 +111,20 @@ def time_sentence(counts: dict[str, int], seconds: float) -> str:
           f'{seconds:.0f} s.')
 
 
+def parse_slowest(output: str) -> list[tuple[float, str, str]]:
+  """``[(seconds, phase, test id)]`` of pytest's ``--durations`` report."""
+  return [(float(t), phase, name) for t, phase, name in
+          _DURATION.findall(output)]
+
+
+def slowest_table(rows: list[tuple[float, str, str]]) -> str:
+  lines = [f'The {len(rows)} slowest test phases of that run (`--durations='
+           f'{SLOWEST}`; a class's set-up counts for its first test):', '',
+           '| s | phase | test |', '|---:|---|---|']
+  lines += [f'| {t:.1f} | {phase} | `{name}` |' for t, phase, name in rows]
+  return '\n'.join(lines)
+
+
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   mode = parser.add_mutually_exclusive_group(required=True)
@@ -125,8 +142,9 @@ def main(argv=None) -> int:
     _replace_block('\n'.join([count_sentence(collected_count())] + timed))
     print(f'wrote the count into {DOC_PATH}')
     return 0
-  result = subprocess.run([sys.executable, '-m', 'pytest'], cwd=REPO,
-                          capture_output=True, text=True, check=False)
+  result = subprocess.run(
+      [sys.executable, '-m', 'pytest', f'--durations={SLOWEST}'], cwd=REPO,
+      capture_output=True, text=True, check=False)
   counts, seconds = parse_summary(result.stdout)
   # Exit 1 with only passes is the stale count this run rewrites.
   if result.returncode != 0 and set(counts) - {'passed', 'skipped', 'warnings'}:
@@ -134,7 +152,8 @@ def main(argv=None) -> int:
     print('not written: the run did not pass')
     return 1
   total = sum(n for word, n in counts.items() if word != 'warnings')
-  _replace_block(count_sentence(total) + '\n' + time_sentence(counts, seconds))
+  _replace_block(count_sentence(total) + '\n' + time_sentence(counts, seconds)
+                 + '\n\n' + slowest_table(parse_slowest(result.stdout)))
   print(f'wrote {DOC_PATH}: {counts}, {seconds:.0f} s')
   return 0
 

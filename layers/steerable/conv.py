@@ -36,6 +36,7 @@ from groups import fields as fields_lib
 from groups import validate
 from layers import conv as conv_lib
 from layers.steerable import basis as basis_lib
+from layers.steerable import fieldwise
 from layers.steerable import typed
 
 
@@ -56,8 +57,8 @@ def _bias_vector(bias, out_type: fields_lib.FieldType, dtype) -> jax.Array:
     raise ValueError(
         f'bias must have one entry per trivial output field ({len(trivial)} '
         f'in {out_type}); got shape {tuple(bias.shape)}.')
-  return jnp.zeros((out_type.size,), dtype).at[trivial].set(
-      jnp.asarray(bias, dtype))
+  return fieldwise.on_channels(jnp.asarray(bias, dtype), trivial,
+                               out_type.size)
 
 
 def steerable_kernel(weights: jax.typing.ArrayLike, *,

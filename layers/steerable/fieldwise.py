@@ -82,6 +82,17 @@ def expand_fields(values: jax.Array, field_type: fields_lib.FieldType
   return jnp.take(values, field_index(field_type), axis=-1)
 
 
+def on_channels(values, channels: np.ndarray, size: int):
+  """``[..., n] -> [..., size]``: ``values`` on ``channels``, 0 elsewhere
+  (a gather, so adding it fuses with the elementwise work; a scatter into
+  the map would be a kernel of its own)."""
+  index = np.full(size, len(channels), np.int32)
+  index[channels] = np.arange(len(channels), dtype=np.int32)
+  padded = jnp.concatenate(
+      [values, jnp.zeros(values.shape[:-1] + (1,), values.dtype)], axis=-1)
+  return jnp.take(padded, index, axis=-1)
+
+
 def field_norms(x: jax.Array, field_type: fields_lib.FieldType) -> jax.Array:
   """Squared norm of every field at every pixel, ``[B, H, W, F]``."""
   return sum_over_fields(jnp.square(x), field_type)

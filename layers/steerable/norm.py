@@ -92,13 +92,25 @@ def num_invariant(field_type: fields_lib.FieldType) -> int:
   return len(_irreps_basis(field_type, False)[2])
 
 
+@functools.lru_cache(maxsize=256)
+def _is_identity(field_type: fields_lib.FieldType) -> bool:
+  """Whether every field's change of basis is the identity (irrep fields):
+  then the irreps basis is the channels themselves and no matmul is needed."""
+  q = _irreps_basis(field_type, False)[0]
+  return bool(np.array_equal(q, np.eye(len(q), dtype=q.dtype)))
+
+
 def _to_irreps(x, field_type, per_irrep):
+  if _is_identity(field_type):
+    return x
   q = _irreps_basis(field_type, per_irrep)[0]
   return jnp.einsum('...c,cd->...d', x, jnp.asarray(q, x.dtype),
                     precision=_HIGHEST)
 
 
 def _from_irreps(z, field_type, per_irrep):
+  if _is_identity(field_type):
+    return z
   q = _irreps_basis(field_type, per_irrep)[0]
   return jnp.einsum('...d,cd->...c', z, jnp.asarray(q, z.dtype),
                     precision=_HIGHEST)
@@ -222,7 +234,8 @@ def norm_moments(x: jax.typing.ArrayLike, *,
   _, block_of, trivial, n_blocks = _irreps_basis(field_type, per_irrep)
   z = _to_irreps(x, field_type, per_irrep)  # [B, H, W, C] irreps basis
   mean = jnp.mean(jnp.take(z, trivial, axis=-1), axis=axes, keepdims=True)
-  centred = z.at[..., trivial].add(-mean) if len(trivial) else z
+  centred = (z - fieldwise.on_channels(mean, trivial, z.shape[-1]) if len(trivial)
+             else z)
   var = _block_mean(jnp.mean(jnp.square(centred), axis=axes, keepdims=True),
                     block_of, n_blocks)
   if axes == (0, 1, 2):
@@ -272,14 +285,15 @@ def _normalise(x, field_type, per_irrep, mean, var, scale, bias, epsilon,
                block_of, trivial):
   """The shared arithmetic; ``mean``/``var`` may carry leading axes."""
   z = _to_irreps(x, field_type, per_irrep)
+  size = z.shape[-1]
   if len(trivial):
-    z = z.at[..., trivial].add(-mean.astype(z.dtype))
+    z = z - fieldwise.on_channels(mean.astype(z.dtype), trivial, size)
   factor = jax.lax.rsqrt(var + epsilon)
   if scale is not None:
     factor = factor * scale
   z = z * jnp.take(factor, block_of, axis=-1).astype(z.dtype)
   if bias is not None and len(trivial):
-    z = z.at[..., trivial].add(jnp.asarray(bias, z.dtype))
+    z = z + fieldwise.on_channels(jnp.asarray(bias, z.dtype), trivial, size)
   return _from_irreps(z, field_type, per_irrep)
 
 

@@ -68,9 +68,20 @@ def membership(field_type: fields_lib.FieldType) -> np.ndarray:
   return out
 
 
+def uniform_size(field_type: fields_lib.FieldType) -> int | None:
+  """The size every field has, or None when sizes differ (or no fields)."""
+  sizes = field_sizes(field_type)
+  if len(sizes) and np.all(sizes == sizes[0]):
+    return int(sizes[0])
+  return None
+
+
 def sum_over_fields(values: jax.Array, field_type: fields_lib.FieldType
                     ) -> jax.Array:
   """``[..., C] -> [..., F]``: the sum of each field's channels."""
+  size = uniform_size(field_type)
+  if size is not None:  # [..., F, size]: a reduction, no matmul
+    return jnp.sum(values.reshape(values.shape[:-1] + (-1, size)), axis=-1)
   return jnp.einsum('...c,cf->...f', values,
                     jnp.asarray(membership(field_type), values.dtype),
                     precision=_HIGHEST)
@@ -79,6 +90,10 @@ def sum_over_fields(values: jax.Array, field_type: fields_lib.FieldType
 def expand_fields(values: jax.Array, field_type: fields_lib.FieldType
                   ) -> jax.Array:
   """``[..., F] -> [..., C]``: each field's value on all its channels."""
+  size = uniform_size(field_type)
+  if size is not None:  # a broadcast, no gather
+    return jnp.broadcast_to(values[..., None], values.shape + (size,)
+                            ).reshape(values.shape[:-1] + (-1,))
   return jnp.take(values, field_index(field_type), axis=-1)
 
 

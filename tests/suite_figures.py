@@ -94,7 +94,7 @@ def parse_summary(output: str) -> tuple[dict[str, int], float]:
     raise ValueError('no pytest summary line in the output')
   counts = {}
   for part in matches[-1]['counts'].split(','):
-    number, word = part.split()
+    number, word = part.split(maxsplit=1)  # '64 subtests passed'
     counts[word] = int(number)
   return counts, float(matches[-1]['seconds'])
 
@@ -111,6 +111,12 @@ def time_sentence(counts: dict[str, int], seconds: float) -> str:
           f'{seconds:.0f} s.')
 
 
+def count_tests(counts: dict[str, int]) -> int:
+  """Tests in a summary's counts (not warnings, not subtests)."""
+  return sum(n for word, n in counts.items()
+             if word != 'warnings' and not word.startswith('subtests'))
+
+
 def parse_slowest(output: str) -> list[tuple[float, str, str]]:
   """``[(seconds, phase, test id)]`` of pytest's ``--durations`` report."""
   return [(float(t), phase, name) for t, phase, name in
@@ -119,7 +125,8 @@ def parse_slowest(output: str) -> list[tuple[float, str, str]]:
 
 def slowest_table(rows: list[tuple[float, str, str]]) -> str:
   lines = [f'The {len(rows)} slowest test phases of that run (`--durations='
-           f'{SLOWEST}`; a class's set-up counts for its first test):', '',
+           f'{SLOWEST}`; a class\'s set-up counts for its first test):',
+           '',
            '| s | phase | test |', '|---:|---|---|']
   lines += [f'| {t:.1f} | {phase} | `{name}` |' for t, phase, name in rows]
   return '\n'.join(lines)
@@ -147,11 +154,13 @@ def main(argv=None) -> int:
       capture_output=True, text=True, check=False)
   counts, seconds = parse_summary(result.stdout)
   # Exit 1 with only passes is the stale count this run rewrites.
-  if result.returncode != 0 and set(counts) - {'passed', 'skipped', 'warnings'}:
+  passing = {'passed', 'skipped', 'warnings', 'subtests passed',
+             'subtests skipped'}
+  if result.returncode != 0 and set(counts) - passing:
     print(result.stdout[-3000:])
     print('not written: the run did not pass')
     return 1
-  total = sum(n for word, n in counts.items() if word != 'warnings')
+  total = count_tests(counts)
   _replace_block(count_sentence(total) + '\n' + time_sentence(counts, seconds)
                  + '\n\n' + slowest_table(parse_slowest(result.stdout)))
   print(f'wrote {DOC_PATH}: {counts}, {seconds:.0f} s')

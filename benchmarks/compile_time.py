@@ -66,6 +66,7 @@ import optax
 
 import models
 from benchmarks import common
+from experiments import reporting
 from experiments import runtime
 
 DEFAULT_OUT = os.path.join('runs', 'benchmarks')
@@ -334,18 +335,7 @@ def measure_in_process(root: str, name: str, *, batch_size: int,
       print(f'{name} failed in {root}:\n{result.stderr[-2000:]}',
             file=sys.stderr)
       return None
-    with open(path, newline='') as f:
-      row = next(csv.DictReader(f))
-  return {k: _number(v) for k, v in row.items()}
-
-
-def _number(text: str) -> Any:
-  for kind in (int, float):
-    try:
-      return kind(text)
-    except ValueError:
-      pass
-  return text
+    return reporting.read_csv(path)[0]
 
 
 def export_revision(revision: str, folder: str) -> str:

@@ -50,6 +50,20 @@ def write_csv(rows: Sequence[Row], path: str, *,
           for k, v in r.items()})
 
 
+def read_csv(path: str) -> list[Row]:
+  """Rows of a CSV file (e.g. :func:`write_csv`'s); cells that read as an
+  int or a float come back as numbers, the rest as strings."""
+  def parse(value: str) -> Any:
+    for kind in (int, float):
+      try:
+        return kind(value)
+      except ValueError:
+        pass
+    return value
+  with open(path, newline='') as f:
+    return [{k: parse(v) for k, v in r.items()} for r in csv.DictReader(f)]
+
+
 def write_markdown(path: str, *, title: str, summary: str,
                    tables: Sequence[tuple[str, str]]) -> None:
   """Writes ``# title``, the summary paragraph and the tables to ``path``.

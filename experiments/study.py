@@ -45,7 +45,6 @@ table and ``comparison.png``.
 from __future__ import annotations
 
 import copy
-import csv
 import math
 import os
 import time
@@ -408,15 +407,7 @@ def write_csv(rows: Sequence[Row], path: str) -> None:
 
 def read_csv(path: str) -> list[Row]:
   """Rows of :func:`write_csv`; numeric cells come back as numbers."""
-  def parse(value: str) -> Any:
-    for kind in (int, float):
-      try:
-        return kind(value)
-      except ValueError:
-        pass
-    return value
-  with open(path, newline='') as f:
-    return [{k: parse(v) for k, v in r.items()} for r in csv.DictReader(f)]
+  return reporting.read_csv(path)
 
 
 def _compare_dir(config: ml_collections.ConfigDict, workdir: str

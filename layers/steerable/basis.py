@@ -62,6 +62,8 @@ import numpy as np
 from groups import fields as fields_lib
 from groups import representations as reps_lib
 from groups import validate
+from layers.steerable import expansion
+from layers.steerable import fieldwise
 
 #: Elements whose squared norm per output dimension is below this vanish on
 #: the grid and are dropped (e2cnn's rule).
@@ -347,14 +349,6 @@ class Block:
     return self.m_in * self.m_out * self.basis.shape[0]
 
 
-def _groups_of_fields(field_type: fields_lib.FieldType):
-  """``[(rep, channels)]`` per distinct representation, first-seen order."""
-  order: dict[reps_lib.Representation, list[int]] = {}
-  for offset, rep in zip(field_type.offsets, field_type.representations):
-    order.setdefault(rep, []).extend(range(offset, offset + rep.size))
-  return [(rep, np.array(ch, dtype=np.int32)) for rep, ch in order.items()]
-
-
 class KernelBasis:
   """The steerable kernel space of a layer, in blocks (see module doc).
 
@@ -369,10 +363,8 @@ class KernelBasis:
   def __init__(self, in_type: fields_lib.FieldType,
                out_type: fields_lib.FieldType, options: BasisOptions):
     self.in_type, self.out_type, self.options = in_type, out_type, options
-    in_groups, out_groups = _groups_of_fields(in_type), _groups_of_fields(
-        out_type)
-    self.in_permutation = np.concatenate([ch for _, ch in in_groups])
-    self.out_permutation = np.concatenate([ch for _, ch in out_groups])
+    in_groups = fieldwise.groups_of_fields(in_type)
+    out_groups = fieldwise.groups_of_fields(out_type)
     self.blocks: list[Block] = []
     offset = 0
     for rep_in, in_channels in in_groups:
@@ -392,7 +384,8 @@ class KernelBasis:
   def expand(self, weights, xp=np):
     """The kernel ``[k, k, C_in, C_out]`` with coefficients ``weights``.
 
-    Built in irrep space and changed back (:class:`ExpansionPlan`): a
+    Built in irrep space and changed back (:class:`layers.steerable.
+    expansion.ExpansionPlan`): a
     gather of the weights, one contraction with the irrep pairs' sampled
     elements, then each field's change of basis on both sides. Equal to
     ``sum_n weights[n] dense()[n]`` (tested), without the dense basis.
@@ -402,7 +395,10 @@ class KernelBasis:
       xp: ``numpy`` or ``jax.numpy``.
     """
     if self._plan is None:
-      self._plan = ExpansionPlan(self)
+      self._plan = expansion.ExpansionPlan(
+          self.in_type, self.out_type, self.blocks, self.size,
+          self.options.kernel_size, functools.partial(
+              irreps_basis, self.in_type.group, options=self.options))
     return self._plan.expand(weights, xp)
 
   def jax_expand(self, weights) -> 'jax.Array':
@@ -447,10 +443,7 @@ class KernelBasis:
     ``generalized_he_init`` in spirit).
     """
     reached = np.zeros(len(self.out_type))
-    field_of_channel = np.zeros(self.out_type.size, dtype=np.int64)
-    for f, (offset, rep) in enumerate(zip(self.out_type.offsets,
-                                          self.out_type.representations)):
-      field_of_channel[offset:offset + rep.size] = f
+    field_of_channel = fieldwise.field_index(self.out_type)
     for block in self.blocks:
       d, _, _, _, c_out = block.basis.shape
       fields = field_of_channel[block.out_channels[::c_out]]
@@ -463,162 +456,6 @@ class KernelBasis:
       std[block.offset:block.offset + block.size] = np.broadcast_to(
           per_out[None, :, None], (block.m_in, block.m_out, d)).reshape(-1)
     return std
-
-
-class _Side:
-  """One side (input or output) of an :class:`ExpansionPlan`.
-
-  Every irrep copy of every field gets a slot ``(type, copy)``: ``types``
-  are the distinct irreps, each field's copies of a type are numbered on
-  from the previous fields'. ``index [C]`` is the padded irrep-space
-  position (``(type * copies + copy) * width + component``) of every
-  channel's irrep-basis coordinate, field-major; ``groups`` lists, per
-  distinct representation with a non-identity change of basis, its
-  channels and ``Q`` (applied after the gather).
-  """
-
-  def __init__(self, field_type: fields_lib.FieldType):
-    group = field_type.group
-    self.types = list(dict.fromkeys(
-        i for rep in field_type.representations for i in rep.irreps))
-    self.width = max(group.irrep_size(t) for t in self.types)
-    counts = [0] * len(self.types)
-    self.slots = []  # per field: [(type, copy)] of its irreps, in order
-    for rep in field_type.representations:
-      slots = []
-      for irrep in rep.irreps:
-        t = self.types.index(irrep)
-        slots.append((t, counts[t]))
-        counts[t] += 1
-      self.slots.append(slots)
-    self.copies = max(counts)
-    self.index = np.zeros(field_type.size, np.int32)
-    for offset, rep, slots in zip(field_type.offsets,
-                                  field_type.representations, self.slots):
-      channel = offset
-      for irrep, (t, copy) in zip(rep.irreps, slots):
-        size = group.irrep_size(irrep)
-        start = (t * self.copies + copy) * self.width
-        self.index[channel:channel + size] = np.arange(start, start + size)
-        channel += size
-    self.groups = []
-    for rep, channels in _groups_of_fields(field_type):
-      q = rep.change_of_basis
-      if not np.array_equal(q, np.eye(len(q))):
-        self.groups.append((channels, q.astype(np.float32)))
-    self.padded = len(self.types) * self.copies * self.width
-
-  def change_basis(self, kernel, axis: int, xp):
-    """Applies each field's ``Q`` along ``axis`` (channels of this side)."""
-    for channels, q in self.groups:
-      every = np.array_equal(channels, np.arange(kernel.shape[axis]))
-      part = kernel if every else xp.take(kernel, channels, axis=axis)
-      shape = part.shape
-      # [..., F * c, ...] -> [..., F, c, ...]: Q on the c axis, in place.
-      part = part.reshape(shape[:axis] + (-1, len(q)) + shape[axis + 1:])
-      letters = 'abcdefgh'[:part.ndim]
-      moved = letters[:axis + 1] + 'z' + letters[axis + 2:]
-      part = xp.einsum(f'{letters},z{letters[axis + 1]}->{moved}', part,
-                       xp.asarray(q, part.dtype))
-      part = part.reshape(shape)
-      if every:
-        kernel = part
-      elif len(channels) == kernel.shape[axis]:
-        kernel = xp.take(part, np.argsort(channels), axis=axis)
-      else:
-        kernel = _put(kernel, channels, part, axis, xp)
-    return kernel
-
-
-def _put(kernel, channels, part, axis, xp):
-  """``kernel`` with ``part`` on ``channels`` of ``axis`` (a gather: the
-  rest keep their values)."""
-  size = kernel.shape[axis]
-  rest = np.setdiff1d(np.arange(size), channels)
-  order = np.argsort(np.concatenate([rest, channels]))
-  both = xp.concatenate([xp.take(kernel, rest, axis=axis), part], axis=axis)
-  return xp.take(both, order, axis=axis)
-
-
-class ExpansionPlan:
-  """How :meth:`KernelBasis.expand` builds a layer's kernel in irrep space.
-
-  ``basis[(a, b, n)] = Q_in[:, a] E_ab[n] Q_out[:, b]^T`` for the irreps
-  ``a``, ``b`` of a pair of fields, so instead of contracting the weights
-  with the dense basis (36 MB for one D16 regular -> regular pair: an HLO
-  constant per layer that XLA compiled for seconds, and most of the
-  expansion's FLOPs) the whole layer is expanded in three steps:
-
-  1. the weights are gathered into ``[S, T, A, B, N]`` (``S``, ``T``: the
-     distinct irreps of the input / output type; ``A``, ``B``: the copies
-     of each over all fields; ``N``: elements per irrep pair; zero where a
-     pair has fewer or no elements);
-  2. one contraction with ``irreps [S, T, N, k, k, X, Y]`` (the sampled
-     irrep-pair elements, zero-padded to the largest irrep sizes ``X``,
-     ``Y``) gives the kernel in the padded irrep basis;
-  3. a gather per side puts every channel's irrep coordinate in place, and
-     each field's change of basis ``Q`` is applied (skipped for irrep
-     fields, where it is the identity).
-  """
-
-  def __init__(self, basis: KernelBasis):
-    group, options = basis.in_type.group, basis.options
-    k = options.kernel_size
-    self.inputs, self.outputs = _Side(basis.in_type), _Side(basis.out_type)
-    ins, outs = self.inputs, self.outputs
-    pairs = [[irreps_basis(group, s, t, options) for t in outs.types]
-             for s in ins.types]
-    n_max = max(len(e) for row in pairs for e in row)
-    self.irreps = np.zeros((len(ins.types), len(outs.types), n_max, k, k,
-                            ins.width, outs.width), np.float32)
-    for s, row in enumerate(pairs):
-      for t, elements in enumerate(row):
-        n, _, _, d_s, d_t = elements.shape
-        self.irreps[s, t, :n, :, :, :d_s, :d_t] = elements
-    self.index = np.full((len(ins.types), len(outs.types), ins.copies,
-                          outs.copies, n_max), basis.size, np.int32)
-    field_in = _field_of_channel(basis.in_type)
-    field_out = _field_of_channel(basis.out_type)
-    for block in basis.blocks:
-      d, _, _, c_in, c_out = block.basis.shape
-      fields_in = field_in[block.in_channels[::c_in]]
-      fields_out = field_out[block.out_channels[::c_out]]
-      rep_in = basis.in_type.representations[fields_in[0]]
-      rep_out = basis.out_type.representations[fields_out[0]]
-      start = 0
-      for a, irrep_in in enumerate(rep_in.irreps):  # representation_basis
-        for b, irrep_out in enumerate(rep_out.irreps):
-          n = len(irreps_basis(group, irrep_in, irrep_out, options))
-          for i, f_in in enumerate(fields_in):
-            s, copy_in = ins.slots[f_in][a]
-            for o, f_out in enumerate(fields_out):
-              t, copy_out = outs.slots[f_out][b]
-              first = block.offset + (i * block.m_out + o) * d + start
-              self.index[s, t, copy_in, copy_out, :n] = np.arange(
-                  first, first + n)
-          start += n
-
-  def expand(self, weights, xp=np):
-    """``[n_basis]`` weights -> the kernel ``[k, k, C_in, C_out]``."""
-    n_in, n_out, _, k, _, x, y = self.irreps.shape
-    padded = xp.concatenate([weights, xp.zeros((1,), weights.dtype)])
-    gathered = xp.take(padded, self.index.reshape(-1)).reshape(
-        self.index.shape)
-    kernel = xp.einsum('stabn,stnhwxy->hwsaxtby', gathered,
-                       xp.asarray(self.irreps, dtype=weights.dtype))
-    kernel = kernel.reshape(k, k, self.inputs.padded, self.outputs.padded)
-    kernel = xp.take(xp.take(kernel, self.inputs.index, axis=2),
-                     self.outputs.index, axis=3)
-    kernel = self.inputs.change_basis(kernel, 2, xp)
-    return self.outputs.change_basis(kernel, 3, xp)
-
-
-def _field_of_channel(field_type: fields_lib.FieldType) -> np.ndarray:
-  out = np.zeros(field_type.size, np.int64)
-  for f, (offset, rep) in enumerate(zip(field_type.offsets,
-                                        field_type.representations)):
-    out[offset:offset + rep.size] = f
-  return out
 
 
 @functools.lru_cache(maxsize=256)

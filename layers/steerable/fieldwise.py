@@ -55,6 +55,16 @@ def field_index(field_type: fields_lib.FieldType) -> np.ndarray:
                    [rep.size for rep in field_type.representations])
 
 
+def groups_of_fields(field_type: fields_lib.FieldType
+                     ) -> list[tuple[reps_lib.Representation, np.ndarray]]:
+  """``[(rep, channels)]`` per distinct representation, first-seen order:
+  the channels ``[m * rep.size]`` of its ``m`` fields, field-major."""
+  order: dict[reps_lib.Representation, list[int]] = {}
+  for offset, rep in zip(field_type.offsets, field_type.representations):
+    order.setdefault(rep, []).extend(range(offset, offset + rep.size))
+  return [(rep, np.array(ch, dtype=np.int32)) for rep, ch in order.items()]
+
+
 def field_sizes(field_type: fields_lib.FieldType) -> np.ndarray:
   """``[F]`` the size of each field."""
   return np.array([rep.size for rep in field_type.representations],

@@ -234,8 +234,8 @@ def norm_moments(x: jax.typing.ArrayLike, *,
   _, block_of, trivial, n_blocks = _irreps_basis(field_type, per_irrep)
   z = _to_irreps(x, field_type, per_irrep)  # [B, H, W, C] irreps basis
   mean = jnp.mean(jnp.take(z, trivial, axis=-1), axis=axes, keepdims=True)
-  centred = (z - fieldwise.on_channels(mean, trivial, z.shape[-1]) if len(trivial)
-             else z)
+  centred = (z - fieldwise.on_channels(mean, trivial, z.shape[-1])
+             if len(trivial) else z)
   var = _block_mean(jnp.mean(jnp.square(centred), axis=axes, keepdims=True),
                     block_of, n_blocks)
   if axes == (0, 1, 2):

@@ -33,6 +33,7 @@ import jax.numpy as jnp
 from groups import validate
 from layers import autotune
 from layers import conv_lowering
+from layers import initializers
 from layers import padding as padding_lib
 
 CONV_PADDINGS = ('circular', 'zeros', 'reflect', 'replicate', 'valid')
@@ -161,7 +162,7 @@ class Conv(nn.Module):
   padding: str = 'circular'
   dilation: int | tuple[int, int] = 1
   use_bias: bool = True
-  kernel_init: Callable = nn.initializers.lecun_normal()
+  kernel_init: Callable = initializers.lecun_normal()
   bias_init: Callable = nn.initializers.zeros_init()
 
   @nn.compact

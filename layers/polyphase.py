@@ -62,6 +62,7 @@ import jax.numpy as jnp
 
 from groups import validate
 from layers import conv as conv_lib
+from layers import initializers
 from layers import pooling
 
 SELECTIONS = ('argmax', 'softmax', 'gumbel_soft', 'gumbel_hard')
@@ -408,7 +409,7 @@ class LPD(nn.Module):
     c_in = x.shape[-1]
     for i, width in enumerate(widths):
       kernels.append(self.param(f'logit_conv{i}_kernel',
-                                nn.initializers.lecun_normal(),
+                                initializers.lecun_normal(),
                                 (k, k, c_in, width), jnp.float32))
       biases.append(self.param(f'logit_conv{i}_bias',
                                nn.initializers.zeros_init(), (width,),

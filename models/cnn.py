@@ -47,10 +47,10 @@ from collections.abc import Sequence
 
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
 
 from groups import validate
 from layers import conv as conv_lib
+from layers import initializers
 from layers import pooling
 from models import registry
 
@@ -162,7 +162,7 @@ def _apply_head(x: jax.Array, head: str, num_classes: int) -> jax.Array:
   else:
     pool = pooling.global_max_pool         # [B, C]
   features = pooling.Pool(pool, name='pool')(x)
-  return nn.Dense(num_classes, name='head')(features)
+  return initializers.dense(num_classes, name='head')(features)
 
 
 def _flatten(x: jax.Array) -> jax.Array:
@@ -262,8 +262,8 @@ class MLP(nn.Module):
     conv_lib.check_nhwc(x)
     x = x.reshape(x.shape[0], -1)  # [B, H * W * C]
     for i, width in enumerate(hidden):
-      x = nn.relu(nn.Dense(width, name=f'dense{i}')(x))
-    return nn.Dense(self.num_classes, name='head')(x)
+      x = nn.relu(initializers.dense(width, name=f'dense{i}')(x))
+    return initializers.dense(self.num_classes, name='head')(x)
 
 
 # --------------------------------------------------------------------------

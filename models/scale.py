@@ -33,7 +33,6 @@ Layout: ``[B, H, W, C]`` images -> ``[B, num_classes]`` logits; scale maps
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 import flax.linen as nn
 import jax
@@ -43,7 +42,7 @@ import groups
 from groups import scale as scale_lib
 from groups import validate
 from layers import conv as conv_lib
-from layers import pooling
+from layers import initializers
 from layers import scale
 from layers import steerable
 from models import registry
@@ -191,13 +190,13 @@ class ScaleCNN(nn.Module):
     for layer in self.equivariant_layers(x.shape[-1], train=train):
       y = layer(y)
     y = y.reshape(y.shape[0], -1)
-    y = nn.Dense(self.hidden, use_bias=False, name='dense')(y)
+    y = initializers.dense(self.hidden, use_bias=False, name='dense')(y)
     y = nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum,
                      epsilon=1e-5, name='head_bn')(y)
     y = nn.relu(y)
     y = nn.Dropout(self.dropout_rate, deterministic=not train,
                    name='dropout')(y)
-    return nn.Dense(self.num_classes, name='logits')(y)
+    return initializers.dense(self.num_classes, name='logits')(y)
 
 
 class _PlainConv(scale.ScaleModule, nn.Module):

@@ -62,6 +62,7 @@ import jax
 import groups
 from groups import validate
 from layers import conv as conv_lib
+from layers import initializers
 from layers import steerable
 from models import registry
 
@@ -308,8 +309,8 @@ class SteerableCNN(nn.Module):
         y = nn.Dropout(self.dropout_rate, deterministic=not train,
                        name=f'head_dropout{index}')(y)
       if index == self.head_layers + 1:
-        return nn.Dense(self.num_classes, name='logits')(y)
-      y = nn.Dense(self.head_width, name=f'dense{index}')(y)
+        return initializers.dense(self.num_classes, name='logits')(y)
+      y = initializers.dense(self.head_width, name=f'dense{index}')(y)
       if self.head_norm:
         y = nn.BatchNorm(use_running_average=not train,
                          momentum=self.bn_momentum, name=f'head_bn{index}')(y)

@@ -40,6 +40,7 @@ import numpy as np
 from groups import validate
 from groups import finite
 from layers import conv as conv_lib
+from layers import initializers
 
 
 def _check_square_kernel(kernel, layout: str) -> None:
@@ -226,7 +227,7 @@ class _GroupConvModule(nn.Module):
   padding: str = 'circular'
   dilation: int | tuple[int, int] = 1
   use_bias: bool = True
-  kernel_init: Callable = nn.initializers.lecun_normal()
+  kernel_init: Callable = initializers.lecun_normal()
   bias_init: Callable = nn.initializers.zeros_init()
 
   def _convolve(self, conv_fn, x: jax.Array,

@@ -23,6 +23,7 @@ import numpy as np
 from groups import validate
 from groups import harmonic as harmonic_groups
 from layers import conv as conv_lib
+from layers import initializers
 from layers.harmonic import basis as basis_lib
 
 HARMONIC_LAYOUT = harmonic_groups.HARMONIC_LAYOUT
@@ -147,7 +148,7 @@ def radial_init(streams_in: int = 1) -> Callable:
   identity; there is no ReLU halving to compensate).
   """
   streams_in = validate.integer(streams_in, 'streams_in', minimum=1)
-  return nn.initializers.variance_scaling(
+  return initializers.variance_scaling(
       1.0 / streams_in, 'fan_in', 'normal', in_axis=-2, out_axis=-1,
       batch_axis=(0,))
 

@@ -135,6 +135,15 @@ def he_normal(*, in_axis: Axes = -2, out_axis: Axes = -1,
                           dtype=dtype)
 
 
+def uniform(key: jax.Array, shape: Sequence[int], dtype=jnp.float32,
+            minval: float = 0.0, maxval: float = 1.0) -> jax.Array:
+  """``jax.random.uniform(key, shape, dtype, minval, maxval)``, drawn flat
+  (the same numbers, a rank-1 program)."""
+  shape = tuple(int(d) for d in shape)
+  return jax.random.uniform(key, (math.prod(shape),), dtype, minval,
+                            maxval).reshape(shape)
+
+
 def dense(features: int, **kwargs) -> nn.Dense:
   """flax's ``nn.Dense(features, **kwargs)`` with :func:`lecun_normal` as its
   default ``kernel_init`` (the same parameters, drawn flat)."""

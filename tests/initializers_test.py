@@ -52,6 +52,12 @@ class VarianceScalingTest(parameterized.TestCase):
     _assert_same(self, initializers.he_normal()(key, KERNEL),
                  jax.nn.initializers.he_normal()(key, KERNEL))
 
+  def test_uniform_is_jax_uniform(self):
+    key = jax.random.PRNGKey(2)
+    _assert_same(self, initializers.uniform(key, KERNEL, minval=-0.3,
+                                            maxval=0.5),
+                 jax.random.uniform(key, KERNEL, minval=-0.3, maxval=0.5))
+
   def test_dense_keeps_flax_parameters(self):
     x = np.ones((2, 6), np.float32)
     key = jax.random.PRNGKey(4)

@@ -3,6 +3,7 @@
     python -m tests.measure_registry [--examples 100] [--filter NAME]
     python -m tests.measure_registry --write [--examples 100]   # the file below
     python -m tests.measure_registry --check [--filter NAME]    # re-measure it
+    python -m tests.measure_registry --update [--filter NAME]   # new cases only
 
 For each case: the smallest, median and largest per-draw relative error
 (largest over the batch for exact/approximate cases, batch mean for negative
@@ -17,7 +18,9 @@ numbers.
 at 100 draws on 2 CPU cores) and rewrites the table. ``--check`` re-measures
 the rows of the committed table (``--filter`` picks some), each at the
 number of draws its row states, and exits 1 when a row disagrees: see
-:func:`compare` for what agreeing means. tests/registry_errors_test.py checks
+:func:`compare` for what agreeing means. ``--update`` measures only the
+cases the table lacks (a new case, or a changed tier or bound) and those
+matching ``--filter``, and keeps every other row as committed. tests/registry_errors_test.py checks
 the committed table against the registry on every test run (cheap: no
 measuring) and re-measures :data:`SPOT_CHECK`.
 """
@@ -209,6 +212,10 @@ def main(argv=None) -> int:
                     help=f'measure every case, rewrite {TABLE_PATH}')
   mode.add_argument('--check', action='store_true',
                     help=f're-measure the rows of {TABLE_PATH}')
+  mode.add_argument('--update', action='store_true',
+                    help=f'measure the cases {TABLE_PATH} lacks (new, or '
+                    'a changed tier or bound) and those matching --filter; '
+                    'keep the other rows as committed')
   args = parser.parse_args(argv)
   from tests import cases  # pylint: disable=g-import-not-at-top
   if args.write:
@@ -219,6 +226,19 @@ def main(argv=None) -> int:
       rows.append(measure_row(case, args.examples))
       print(rows[-1].markdown(), flush=True)
     os.makedirs(os.path.join(REPO, os.path.dirname(TABLE_PATH)), exist_ok=True)
+    with open(os.path.join(REPO, TABLE_PATH), 'w', encoding='utf-8') as f:
+      f.write(render(rows, args.examples))
+    print(f'wrote {TABLE_PATH}')
+    return 0
+  if args.update:
+    kept = {(row.case, row.expect, row.bound): row for row in read_table()}
+    rows = []
+    for case in cases.REGISTRY:
+      row = kept.get((case.name, case.expect, case.bound))
+      if row is None or (args.filter and args.filter in case.name):
+        row = measure_row(case, args.examples)
+        print(row.markdown(), flush=True)
+      rows.append(row)
     with open(os.path.join(REPO, TABLE_PATH), 'w', encoding='utf-8') as f:
       f.write(render(rows, args.examples))
     print(f'wrote {TABLE_PATH}')

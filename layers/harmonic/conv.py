@@ -136,7 +136,7 @@ def _harmonic_conv2d(z, radial, phase, *, filter_size, max_order, stride,
 
 def uniform_phase_init(key, shape, dtype=jnp.float32) -> jax.Array:
   """Phases uniform in ``[0, 2 pi)``, as the authors' ``get_phase_dict``."""
-  return jax.random.uniform(key, shape, dtype, 0.0, 2 * np.pi)
+  return initializers.uniform(key, shape, dtype, 0.0, 2 * np.pi)
 
 
 def radial_init(streams_in: int = 1) -> Callable:

@@ -32,6 +32,7 @@ import numpy as np
 
 from groups import validate
 from layers import conv as conv_lib
+from layers import initializers
 from layers import pooling
 
 PROJECTIONS = ('max', 'mean')
@@ -166,5 +167,5 @@ def fan_in_init(fan_in: int):
   bound = 1 / np.sqrt(fan_in)
 
   def init(key, shape, dtype=jnp.float32):
-    return jax.random.uniform(key, shape, dtype, -bound, bound)
+    return initializers.uniform(key, shape, dtype, -bound, bound)
   return init

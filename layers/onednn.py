@@ -39,6 +39,7 @@ qualifies.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import ctypes
 import functools
 import hashlib
@@ -403,10 +404,21 @@ def _lowering(handler):
   return rule
 
 
+@functools.lru_cache(maxsize=None)
+def _jitted_bind(primitive, frozen_params: tuple) -> Callable:
+  """One jitted ``primitive.bind`` per set of parameters: jit's own cache
+  then compiles once per operand shape. (A new ``jax.jit`` per eager call,
+  as before, compiled the same program again on every call.)"""
+  return jax.jit(functools.partial(primitive.bind, **dict(frozen_params)))
+
+
+def _eager(primitive, *args, **params):
+  """The impl rule: an eager call runs the primitive's compiled program."""
+  return _jitted_bind(primitive, tuple(sorted(params.items())))(*args)
+
+
 for _handler, _primitive in _PRIMITIVES.items():
-  _primitive.def_impl(functools.partial(
-      lambda primitive, *args, **params: jax.jit(
-          functools.partial(primitive.bind, **params))(*args), _primitive))
+  _primitive.def_impl(functools.partial(_eager, _primitive))
   mlir.register_lowering(_primitive, _lowering(_handler), platform='cpu')
 
 

@@ -6,9 +6,8 @@ one: 'cnn', 'mlp', 'resnet' (``models/cnn.py``), 'z2cnn', 'p4cnn', 'p4mcnn'
 (``models/gcnn.py``), 'hnet', 'hnet_deep' (``models/hnet.py``), 'steerable_cnn' (any group by
 name: ``group='C12'``) and its named sizes 'c8cnn', 'c16cnn', 'd16cnn',
 'd16c16cnn', 'so2cnn', 'o2cnn' (``models/steerable.py``),
-'unet' (``models/unet.py``), 'antialiased_resnet' (``models/antialias.py``).
-A model
-registers where it is defined, with ``@register_model('name')`` on its class
+'unet' (``models/unet.py``), 'steerable_unet' (``models/steerable_unet.py``),
+'antialiased_resnet' (``models/antialias.py``). A model registers where it is defined, with ``@register_model('name')`` on its class
 or one ``register_model('name', factory)`` call for a named size; importing
 this package imports every module in it (:mod:`pkgutil`), so a new model file
 needs no edit here and :func:`build_model` sees them all.
@@ -38,6 +37,7 @@ from models.antialias import Antialiased
 from models.antialias import AntialiasedResNet
 from models.antialias import find_strided_ops
 from models.steerable import SteerableCNN
+from models.steerable_unet import SteerableUNet
 from models.unet import UNet
 
 # Every model module registers its models when imported.

@@ -51,6 +51,17 @@ def _conv(**overrides):
   return steerable.steerable_conv2d(x, weights, bias, **args)
 
 
+def _transposed(**overrides):
+  """:func:`steerable.steerable_conv2d_transpose` of ``_conv``'s layer."""
+  args = dict(x=np.zeros((1, 7, 7, 8), np.float32),
+              weights=np.zeros(88, np.float32), in_type=REGULAR,
+              out_type=REGULAR, kernel_size=5)
+  args.update(overrides)
+  x, weights = args.pop('x'), args.pop('weights')
+  bias = args.pop('bias', None)
+  return steerable.steerable_conv2d_transpose(x, weights, bias, **args)
+
+
 # (name, call, words the message must contain)
 _CASES = (
     ('unknown_irrep', lambda: C8.irrep(5), ['irrep', '[0, 1, 2, 3, 4]']),
@@ -346,6 +357,229 @@ _CASES = (
      ['in_type', 'gated_input_type']),
     ('typed_batch_norm_momentum', lambda: steerable.NormBatchNorm(
         MIXED, momentum=2.0), ['momentum']),
+    # issue 30: the transposed conv (layers/steerable/transposed.py).
+    ('transpose_padding_name', lambda: _transposed(padding='same'),
+     ['padding', "'zeros'", "'circular'", 'PyTorch']),
+    ('transpose_padding_negative', lambda: _transposed(padding=-1),
+     ['padding', '>= 0']),
+    ('transpose_output_padding_with_mode', lambda: _transposed(
+        output_padding=1, stride=2), ['output_padding', 'must be 0',
+                                      "'zeros'", 's H x s W']),
+    ('transpose_output_padding_too_large', lambda: _transposed(
+        padding=1, stride=2, output_padding=2),
+     ['output_padding', 'max(stride, dilation) = 2']),
+    ('transpose_output_padding_negative', lambda: _transposed(
+        padding=1, output_padding=-1), ['output_padding', '>= 0']),
+    ('transpose_stride', lambda: _transposed(stride=0), ['stride', '>= 1']),
+    ('transpose_dilation', lambda: _transposed(dilation=(1, 2, 3)),
+     ['dilation', 'pair of ints']),
+    ('transpose_empty_output', lambda: _transposed(padding=9),
+     ['padding=(9, 9)', 'crops the whole output']),
+    ('transpose_kernel_size', lambda: _transposed(kernel_size=0),
+     ['kernel_size']),
+    ('transpose_channels', lambda: _transposed(
+        x=np.zeros((1, 7, 7, 3), np.float32)), ['x', 'C = 8']),
+    ('transpose_weights_length', lambda: _transposed(
+        weights=np.zeros(10, np.float32)), ['weights', 'n_basis = 88']),
+    ('transpose_bias_on_no_trivial_field', lambda: _transposed(
+        bias=np.zeros(1, np.float32)), ['bias', 'trivial']),
+    ('transpose_types_of_two_groups', lambda: _transposed(
+        out_type=groups.FieldType(D8, [D8.regular_representation])),
+     ['in_type and out_type', 'same group']),
+    ('transpose_kernel_channels', lambda: steerable.conv2d_transpose(
+        _regular(), np.zeros((3, 3, 4, 2), np.float32)),
+     ['kernel', 'C_in = x.shape[-1] = 8']),
+    ('transpose_kernel_rank', lambda: steerable.conv2d_transpose(
+        _regular(), np.zeros((3, 3, 8), np.float32)),
+     ['kernel', '[kh, kw, C_in, C_out]']),
+    ('transpose_exported_dict', lambda: steerable.exported_conv2d_transpose(
+        _regular(), {'kernel': 1}), ['exported']),
+    ('typed_transpose_padding', lambda: steerable.SteerableConvTranspose(
+        REGULAR, REGULAR, padding='reflect'), ['padding', "'circular'"]),
+    ('typed_transpose_output_padding', lambda:
+     steerable.SteerableConvTranspose(REGULAR, REGULAR, stride=2, padding=1,
+                                      output_padding=3),
+     ['output_padding', 'max(stride, dilation)']),
+    ('typed_transpose_kernel_size', lambda: steerable.SteerableConvTranspose(
+        REGULAR, REGULAR, kernel_size=1.5), ['kernel_size', 'int']),
+    ('typed_transpose_use_bias', lambda: steerable.SteerableConvTranspose(
+        REGULAR, REGULAR, use_bias='yes'), ['use_bias', 'bool']),
+    ('typed_transpose_types', lambda: steerable.SteerableConvTranspose(
+        REGULAR, groups.FieldType(D8, [D8.regular_representation])),
+     ['in_type and out_type', 'same group']),
+    ('typed_transpose_export_params', lambda:
+     steerable.SteerableConvTranspose(REGULAR, REGULAR).export({}),
+     ['params', 'weights']),
+    # issue 30: dropout, the disk mask, D_N -> C_N reflection pooling
+    # (layers/steerable/dropout.py, masking.py, reflection_pool.py).
+    ('field_dropout_rate', lambda: steerable.field_dropout(
+        _mixed(), jax.random.key(0), field_type=MIXED, rate=1.5),
+     ['rate', '[0.0, 1.0]', '1.5']),
+    ('field_dropout_no_rng', lambda: steerable.field_dropout(
+        _mixed(), field_type=MIXED, rate=0.5),
+     ['rng', 'PRNG key', 'jax.random.key', 'deterministic=False']),
+    ('field_dropout_rng_not_a_key', lambda: steerable.field_dropout(
+        _mixed(), 0, field_type=MIXED), ['rng', 'jax.random.PRNGKey']),
+    ('field_dropout_deterministic', lambda: steerable.field_dropout(
+        _mixed(), field_type=MIXED, deterministic='yes'),
+     ['deterministic', 'bool']),
+    ('field_dropout_per_pixel', lambda: steerable.field_dropout(
+        _mixed(), jax.random.key(0), field_type=MIXED, per_pixel=1),
+     ['per_pixel', 'bool']),
+    ('field_dropout_channels', lambda: steerable.field_dropout(
+        _regular(), field_type=MIXED, deterministic=True), ['x', 'C = 11']),
+    ('pointwise_dropout_on_irrep', lambda: steerable.pointwise_dropout(
+        _mixed(), jax.random.key(0), field_type=MIXED),
+     ['field_type', 'regular, quotient or trivial', 'field 1', 'irrep(1)',
+      'field_dropout']),
+    ('pointwise_dropout_rate', lambda: steerable.pointwise_dropout(
+        _regular(), jax.random.key(0), field_type=REGULAR, rate=-0.1),
+     ['rate', '[0.0, 1.0]']),
+    ('pointwise_dropout_not_a_type', lambda: steerable.pointwise_dropout(
+        _regular(), field_type=C8.regular_representation),
+     ['field_type', 'FieldType']),
+    ('typed_field_dropout_rate', lambda: steerable.FieldDropout(
+        MIXED, rate=2.0), ['rate', '[0.0, 1.0]']),
+    ('typed_field_dropout_per_pixel', lambda: steerable.FieldDropout(
+        MIXED, per_pixel='no'), ['per_pixel', 'bool']),
+    ('typed_field_dropout_deterministic', lambda: steerable.FieldDropout(
+        MIXED, deterministic=0), ['deterministic', 'bool']),
+    ('typed_field_dropout_rng_collection', lambda: steerable.FieldDropout(
+        MIXED, rng_collection=''), ['rng_collection', "'dropout'"]),
+    ('typed_field_dropout_call_deterministic', lambda: steerable.FieldDropout(
+        MIXED, rate=0.5).apply({}, _mixed(), deterministic='train'),
+     ['deterministic', 'bool']),
+    ('typed_field_dropout_mode_missing', lambda: steerable.FieldDropout(
+        MIXED).apply({}, _mixed()), ['deterministic']),
+    ('typed_pointwise_dropout_on_irrep', lambda: steerable.PointwiseDropout(
+        MIXED), ['in_type', 'field 1', 'FieldDropout']),
+    ('disk_mask_margin', lambda: steerable.disk_mask(
+        _mixed(), field_type=MIXED, margin_percent=150.0),
+     ['margin_percent', '[0.0, 100.0]']),
+    ('disk_mask_sigma', lambda: steerable.disk_mask(
+        _mixed(), field_type=MIXED, sigma=-1.0), ['sigma', '[0.0, inf)']),
+    ('disk_mask_channels', lambda: steerable.disk_mask(
+        _regular(), field_type=MIXED), ['x', 'C = 11']),
+    ('disk_mask_weights_height', lambda: steerable.disk_mask_weights(0, 5),
+     ['height', '1..inf']),
+    ('disk_mask_weights_width', lambda: steerable.disk_mask_weights(5, 2.5),
+     ['width', 'int']),
+    ('typed_disk_mask_sigma', lambda: steerable.DiskMask(
+        MIXED, sigma=float('nan')), ['sigma', 'finite']),
+    ('typed_disk_mask_margin', lambda: steerable.DiskMask(
+        MIXED, margin_percent=-5.0), ['margin_percent']),
+    ('reflection_pool_of_cyclic', lambda: steerable.reflection_pool(
+        _regular(), field_type=REGULAR),
+     ['field_type', 'groups.Dihedral(N)', 'regular fields', 'C8']),
+    ('reflection_pool_quotient_field', lambda: steerable.reflection_pool(
+        np.ones((1, 5, 5, 2), np.float32), field_type=groups.FieldType(
+            D8, [D8.quotient_representation(groups.Cyclic(8))])),
+     ['field_type', 'D8 regular fields', 'field 0', 'quotient']),
+    ('reflection_pool_reduction', lambda: steerable.reflection_pool(
+        np.ones((1, 5, 5, 16), np.float32), field_type=groups.FieldType(
+            D8, [D8.regular_representation]), reduction='sum'),
+     ['reduction', "'max', 'mean'"]),
+    ('reflection_pool_channels', lambda: steerable.reflection_pool(
+        _regular(), field_type=groups.FieldType(
+            D8, [D8.regular_representation])), ['x', 'C = 16']),
+    ('reflection_pool_type_not_a_type', lambda:
+     steerable.reflection_pool_type(D8.regular_representation),
+     ['field_type', 'FieldType']),
+    ('typed_reflection_pool_of_cyclic', lambda: steerable.ReflectionPool(
+        REGULAR), ['in_type', 'groups.Dihedral(N)', 'C8']),
+    ('typed_reflection_pool_reduction', lambda: steerable.ReflectionPool(
+        groups.FieldType(D8, [D8.regular_representation]), reduction='min'),
+     ['reduction', "'max'"]),
+    # the equivariant linear map (layers/steerable/linear.py)
+    ('linear_no_common_irrep', lambda: steerable.EquivariantLinear(
+        SCALAR, groups.FieldType(C8, [C8.irrep(1)])),
+     ['in_type and out_type', 'share an irrep']),
+    ('linear_groups_differ', lambda: steerable.equivariant_linear(
+        np.ones((1, 8), np.float32), np.zeros(8, np.float32),
+        in_type=REGULAR, out_type=groups.FieldType(
+            D8, [D8.regular_representation])), ['same group']),
+    ('linear_x_rank', lambda: steerable.equivariant_linear(
+        _regular(), np.zeros(8, np.float32), in_type=REGULAR,
+        out_type=REGULAR), ['x', 'rank 2', '[B, C]']),
+    ('linear_x_channels', lambda: steerable.equivariant_linear(
+        np.ones((1, 11), np.float32), np.zeros(8, np.float32),
+        in_type=REGULAR, out_type=REGULAR), ['x', 'C = 8']),
+    ('linear_x_integer', lambda: steerable.equivariant_linear(
+        np.ones((1, 8), np.int32), np.zeros(8, np.float32),
+        in_type=REGULAR, out_type=REGULAR), ['x', 'floating']),
+    ('linear_weights_size', lambda: steerable.equivariant_linear(
+        np.ones((1, 8), np.float32), np.zeros(9, np.float32),
+        in_type=REGULAR, out_type=REGULAR), ['weights', 'n_basis = 8']),
+    ('linear_bias_size', lambda: steerable.equivariant_linear(
+        np.ones((1, 8), np.float32), np.zeros(1, np.float32),
+        np.zeros(3, np.float32), in_type=REGULAR, out_type=SCALAR),
+     ['bias', 'trivial output field']),
+    ('linear_in_type', lambda: steerable.linear_basis(
+        C8.regular_representation, REGULAR), ['in_type', 'FieldType']),
+    ('typed_linear_use_bias', lambda: steerable.EquivariantLinear(
+        REGULAR, REGULAR, use_bias='yes'), ['use_bias', 'bool']),
+    ('typed_linear_export_params', lambda: steerable.EquivariantLinear(
+        REGULAR, REGULAR).export({}), ['params', "'weights'"]),
+    ('typed_linear_map_input', lambda: steerable.EquivariantLinear(
+        REGULAR, REGULAR).init(jax.random.PRNGKey(0), _regular()),
+     ['x', 'rank 2', 'SteerableConv', 'kernel_size=1']),
+    ('fiber_action_rank', lambda: steerable.fiber_action(REGULAR, 1)(
+        _regular()), ['x', 'rank 2']),
+    ('fiber_action_element', lambda: steerable.fiber_action(REGULAR, 9),
+     ['element', 'C8']),
+    # escnn's other gated nonlinearities (layers/steerable/gated.py)
+    ('gated2_gates_channels', lambda: steerable.gated_nonlinearity2(
+        np.ones((1, 5, 5, 2), np.float32), _mixed(), gated_type=MIXED),
+     ['gates', 'C = 3']),
+    ('gated2_gates_grid', lambda: steerable.gated_nonlinearity2(
+        np.ones((1, 3, 3, 3), np.float32), _mixed(), gated_type=MIXED),
+     ['gates', '[B, H, W]', '(1, 5, 5)']),
+    ('gated2_x_channels', lambda: steerable.gated_nonlinearity2(
+        np.ones((1, 5, 5, 3), np.float32), _regular(), gated_type=MIXED),
+     ['x', 'C = 11']),
+    ('gated2_bias_shape', lambda: steerable.gated_nonlinearity2(
+        np.ones((1, 5, 5, 3), np.float32), _mixed(), np.zeros(2),
+        gated_type=MIXED), ['bias', '[F]', '(3,)']),
+    ('gated2_activation', lambda: steerable.gated_nonlinearity2(
+        np.ones((1, 5, 5, 3), np.float32), _mixed(), gated_type=MIXED,
+        activation='swish2'), ['activation', 'sigmoid']),
+    ('gated2_gated_type', lambda: steerable.gate_field_type(
+        C8.irrep(1)), ['gated_type', 'FieldType']),
+    ('typed_gated2_use_bias', lambda: steerable.GatedNonlinearity2(
+        MIXED, use_bias=1), ['use_bias', 'bool']),
+    ('typed_gated2_activation', lambda: steerable.GatedNonlinearity2(
+        MIXED, activation='nope'), ['activation']),
+    ('typed_gated2_trial_pair', lambda: steerable.GatedNonlinearity2(
+        MIXED).trial({}, _mixed(), 1), ['x', 'pair', 'gates']),
+    ('uniform_change_of_basis', lambda:
+     steerable.uniform_gated_representation(C8.regular_representation),
+     ['gated', 'change of basis']),
+    ('uniform_not_a_representation', lambda:
+     steerable.uniform_gated_representation(REGULAR),
+     ['gated', 'Representation']),
+    ('uniform_not_uniform', lambda: steerable.uniform_gated_type(
+        groups.FieldType(C8, [
+            steerable.uniform_gated_representation(C8.irrep(1)),
+            steerable.uniform_gated_representation(C8.irrep(2))])),
+     ['in_type', 'uniform']),
+    ('uniform_no_trivial_gates', lambda: steerable.uniform_gated_type(
+        groups.FieldType(C8, [groups.representations.direct_sum(
+            C8.irrep(1), C8.irrep(2))])),
+     ['in_type', 'n trivial gate irreps']),
+    ('uniform_bias_shape', lambda: steerable.gated_nonlinearity_uniform(
+        np.ones((1, 5, 5, 6), np.float32), np.zeros(2), field_type=(
+            groups.FieldType(C8, 2 * [
+                steerable.uniform_gated_representation(C8.irrep(1))]))),
+     ['bias', '[F, n_gates]', '(2, 1)']),
+    ('uniform_x_channels', lambda: steerable.gated_nonlinearity_uniform(
+        _regular(), field_type=groups.FieldType(C8, [
+            steerable.uniform_gated_representation(C8.irrep(1))])),
+     ['x', 'C = 3']),
+    ('typed_uniform_regular', lambda: steerable.GatedNonlinearityUniform(
+        REGULAR), ['in_type', 'n trivial gate irreps']),
+    ('typed_uniform_use_bias', lambda: steerable.GatedNonlinearityUniform(
+        groups.FieldType(C8, [steerable.uniform_gated_representation(
+            C8.irrep(1))]), use_bias=None), ['use_bias', 'bool']),
 )
 
 

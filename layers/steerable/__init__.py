@@ -12,8 +12,18 @@ the types chain when it is built).
 * :mod:`layers.steerable.conv` -- :func:`steerable_conv2d` and
   :class:`SteerableConv`, with He initialisation on the basis, bias on
   trivial fields and :func:`export` for inference.
+* :mod:`layers.steerable.transposed` -- :func:`steerable_conv2d_transpose`
+  and :class:`SteerableConvTranspose` (e2cnn's ``R2ConvTransposed``): the
+  conv's kernel basis, applied as a transposed convolution
+  (:func:`conv2d_transpose`) that upsamples by its stride.
 * :mod:`layers.steerable.nonlinear` -- pointwise (regular / quotient
   fields), norm, gated and concatenated nonlinearities.
+* :mod:`layers.steerable.gated` -- escnn's other gated nonlinearities:
+  gates as a separate input (:func:`gated_nonlinearity2`) and uniform
+  fields gating each irrep (:func:`gated_nonlinearity_uniform`).
+* :mod:`layers.steerable.linear` -- :func:`equivariant_linear` and
+  :class:`EquivariantLinear` (escnn's ``nn.Linear``) on ``[B, C]``
+  vectors, weights on the 1x1 kernel basis (the intertwiners).
 * :mod:`layers.steerable.fourier` -- Fourier pointwise nonlinearities
   (escnn's FourierELU): sample each field on group elements, act, project
   back; exact on C_N / D_N, approximate between the sampled SO(2) angles.
@@ -23,6 +33,15 @@ the types chain when it is built).
   field, norm max pooling, group and norm pooling, invariant read-out.
 * :mod:`layers.steerable.restriction` -- restriction to a subgroup
   (D16 -> C16, O(2) -> SO(2), C16 -> C4) and equivariant upsampling.
+* :mod:`layers.steerable.reflection_pool` -- D_N regular -> C_N regular
+  fields by a max / mean over each mirror coset ``{r^k, r^k f}``.
+* :mod:`layers.steerable.dropout` -- field dropout (whole fields, any type)
+  and pointwise dropout (permutation fields), flax's ``nn.Dropout`` rules.
+* :mod:`layers.steerable.masking` -- a soft disk mask (escnn's
+  ``MaskModule``) on the disk inscribed in the grid.
+* :mod:`layers.steerable.model_export` -- :func:`export_model`: a trained
+  model built from typed modules as plain kernels (batch norms folded) for
+  inference.
 * :mod:`layers.steerable.typed` -- the typed-module mixin, the checked
   sequential container, and :func:`typed_layers` (the typed modules inside
   any flax model, for per-layer measurements).
@@ -42,6 +61,10 @@ from layers.steerable.conv import he_init
 from layers.steerable.conv import steerable_conv2d
 from layers.steerable.conv import steerable_kernel
 from layers.steerable.conv import SteerableConv
+from layers.steerable.dropout import field_dropout
+from layers.steerable.dropout import FieldDropout
+from layers.steerable.dropout import pointwise_dropout
+from layers.steerable.dropout import PointwiseDropout
 from layers.steerable.fieldwise import is_permutation_representation
 from layers.steerable.fieldwise import is_signed_permutation_representation
 from layers.steerable.fourier import band_limited_representation
@@ -49,6 +72,24 @@ from layers.steerable.fourier import check_fourier_fields
 from layers.steerable.fourier import fourier_pointwise
 from layers.steerable.fourier import FourierPointwise
 from layers.steerable.fourier import sample_elements
+from layers.steerable.gated import gate_field_type
+from layers.steerable.gated import gated_nonlinearity2
+from layers.steerable.gated import gated_nonlinearity_uniform
+from layers.steerable.gated import GatedNonlinearity2
+from layers.steerable.gated import GatedNonlinearityUniform
+from layers.steerable.gated import uniform_gated_representation
+from layers.steerable.gated import uniform_gated_type
+from layers.steerable.linear import equivariant_linear
+from layers.steerable.linear import EquivariantLinear
+from layers.steerable.linear import fiber_action
+from layers.steerable.linear import FiberTransform
+from layers.steerable.linear import linear_basis
+from layers.steerable.linear import linear_matrix
+from layers.steerable.masking import disk_mask
+from layers.steerable.masking import disk_mask_weights
+from layers.steerable.masking import DiskMask
+from layers.steerable.model_export import export_model
+from layers.steerable.model_export import ExportedModel
 from layers.steerable.nonlinear import concatenated_field_type
 from layers.steerable.nonlinear import concatenated_nonlinearity
 from layers.steerable.nonlinear import ConcatenatedNonlinearity
@@ -92,6 +133,9 @@ from layers.steerable.pooling import PointwiseAvgPool
 from layers.steerable.pooling import PointwiseBlurPool
 from layers.steerable.pooling import PointwiseMaxBlurPool
 from layers.steerable.pooling import PointwiseMaxPool
+from layers.steerable.reflection_pool import reflection_pool
+from layers.steerable.reflection_pool import reflection_pool_type
+from layers.steerable.reflection_pool import ReflectionPool
 from layers.steerable.restriction import restrict
 from layers.steerable.restriction import Restrict
 from layers.steerable.restriction import restrict_field_type
@@ -99,6 +143,10 @@ from layers.steerable.restriction import restrict_representation
 from layers.steerable.restriction import subgroup_embedding
 from layers.steerable.restriction import upsample
 from layers.steerable.restriction import Upsample
+from layers.steerable.transposed import conv2d_transpose
+from layers.steerable.transposed import exported_conv2d_transpose
+from layers.steerable.transposed import steerable_conv2d_transpose
+from layers.steerable.transposed import SteerableConvTranspose
 from layers.steerable.typed import check_chain
 from layers.steerable.typed import EquivariantSequential
 from layers.steerable.typed import exact_elements
@@ -111,6 +159,14 @@ __all__ = [
     'basis_options', 'BasisOptions', 'export', 'exported_conv2d', 'he_init',
     'kernel_basis', 'KernelBasis', 'layer_basis', 'steerable_conv2d',
     'steerable_kernel', 'SteerableConv',
+    # the equivariant linear map of [B, C] vectors
+    'equivariant_linear', 'EquivariantLinear', 'fiber_action',
+    'FiberTransform', 'linear_basis', 'linear_matrix',
+    # whole-model export (plain kernels, norms folded)
+    'export_model', 'ExportedModel',
+    # the transposed conv
+    'conv2d_transpose', 'exported_conv2d_transpose',
+    'steerable_conv2d_transpose', 'SteerableConvTranspose',
     # nonlinearities
     'band_limited_representation', 'check_fourier_fields',
     'fourier_pointwise', 'FourierPointwise',
@@ -120,6 +176,9 @@ __all__ = [
     'gated_type_of', 'GatedNonlinearity', 'is_permutation_representation',
     'is_signed_permutation_representation', 'norm_nonlinearity',
     'NormNonlinearity', 'pointwise_nonlinearity', 'PointwiseNonlinearity',
+    'gate_field_type', 'gated_nonlinearity2', 'gated_nonlinearity_uniform',
+    'GatedNonlinearity2', 'GatedNonlinearityUniform',
+    'uniform_gated_representation', 'uniform_gated_type',
     # norms
     'field_group_norm', 'FieldBatchNorm', 'FieldGroupNorm',
     'gnorm_batch_norm', 'GNormBatchNorm', 'inner_batch_norm',
@@ -132,6 +191,10 @@ __all__ = [
     'NormMaxPool', 'NormPool', 'pointwise_avg_pool', 'pointwise_blur_pool',
     'pointwise_max_blur_pool', 'pointwise_max_pool', 'PointwiseAvgPool',
     'PointwiseBlurPool', 'PointwiseMaxBlurPool', 'PointwiseMaxPool',
+    # D_N -> C_N pooling, dropout, the disk mask
+    'reflection_pool', 'reflection_pool_type', 'ReflectionPool',
+    'field_dropout', 'FieldDropout', 'pointwise_dropout', 'PointwiseDropout',
+    'disk_mask', 'disk_mask_weights', 'DiskMask',
     # restriction and upsampling
     'restrict', 'Restrict', 'restrict_field_type', 'restrict_representation',
     'subgroup_embedding', 'upsample', 'Upsample',

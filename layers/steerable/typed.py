@@ -68,6 +68,18 @@ class TypedModule:
     same element, except after a restriction: its embedding)."""
     return element
 
+  def input_action(self, element: Any) -> base.Transform:
+    """The action of ``element`` (of ``out_type.group``) on the input
+    (``in_type``'s field transform of :meth:`input_element`; a module whose
+    input has no grid, :class:`~layers.steerable.EquivariantLinear`, acts on
+    the fibres only)."""
+    return self.in_type.transform(self.input_element(element))
+
+  def check_input(self, x: jax.typing.ArrayLike) -> None:
+    """Checks ``x`` is an input of ``in_type`` (``[B, H, W, C]`` maps by
+    default)."""
+    self.in_type.check_features(x, 'x')
+
   def trial(self, variables: Any, x: jax.typing.ArrayLike, element: Any,
             **call_kwargs) -> testing.Trial:
     """A registry :class:`groups.testing.Trial` of this module at ``element``.
@@ -79,7 +91,7 @@ class TypedModule:
     """
     return testing.Trial(
         functools.partial(self.apply, variables, **call_kwargs),
-        np.asarray(x), self.in_type.transform(self.input_element(element)),
+        np.asarray(x), self.input_action(element),
         self.output_action(element))
 
   def equivariance_errors(self, variables: Any, x: jax.typing.ArrayLike, *,
@@ -89,7 +101,8 @@ class TypedModule:
 
     Args:
       variables: the module's variables (``module.init(key, x)``).
-      x: ``[B, H, W, in_type.size]`` input.
+      x: ``[B, H, W, in_type.size]`` input (``[B, in_type.size]`` for a
+        module without a grid, :meth:`check_input`).
       elements: elements of ``out_type.group`` (after a restriction the
         input moves by their embedding); default :meth:`default_elements`
         (:func:`exact_elements`: the quarter turns and mirrors the group
@@ -100,7 +113,7 @@ class TypedModule:
       ``{element name: largest relative error over the batch}``; exact
       elements give float32 rounding (~1e-6) on a centred, symmetric grid.
     """
-    self.in_type.check_features(x, 'x')
+    self.check_input(x)
     group = self.out_type.group
     elements = (self.default_elements() if elements is None else
                 list(elements))
@@ -109,7 +122,7 @@ class TypedModule:
     errors = {}
     for g in elements:
       expected = self.output_action(g)(fx)
-      actual = apply(self.in_type.transform(self.input_element(g))(x))
+      actual = apply(self.input_action(g)(x))
       error = groups.relative_error(actual, expected,
                                     mask=self.compare_mask(g, fx.shape))
       errors[_element_name(group, g)] = float(np.max(error))
@@ -230,9 +243,25 @@ class EquivariantSequential(TypedModule, nn.Module):
       element = layer.input_element(element)
     return element
 
+  def input_action(self, element: Any) -> base.Transform:
+    first = self.layers[0]
+    if not isinstance(first, TypedModule):
+      return super().input_action(element)
+    for layer in reversed(self.layers[1:]):
+      element = layer.input_element(element)
+    return first.input_action(element)
+
+  def check_input(self, x: jax.typing.ArrayLike) -> None:
+    first = self.layers[0]
+    if isinstance(first, TypedModule):
+      first.check_input(x)
+    else:
+      self.in_type.check_features(x, 'x')
+
   def __call__(self, x: jax.Array) -> jax.Array:
-    """Maps ``[B, H, W, in_type.size]`` through every layer."""
-    self.in_type.check_features(x, 'x')
+    """Maps ``[B, H, W, in_type.size]`` (the first layer's input layout)
+    through every layer."""
+    self.check_input(x)
     for layer in self.layers:
       x = layer(x)
     return x

@@ -14,7 +14,13 @@ Adding a family is one new file: every module of this package is a family
 equivariance under continuous flows: :mod:`groups.lie`), ``polyphase`` (LPS,
 shift-equivariant upsampling, U-Net), ``scale`` (rescaling: 1x1 convs, the
 Gaussian scale space), ``steerable`` (steerable E(2) layers),
-``steerable_fourier`` (Fourier nonlinearities) and ``translations`` (shifts of convs, pools and nets)). Case names must be
+``steerable_fourier`` (Fourier nonlinearities), ``steerable_linear``
+(equivariant linear maps, escnn's other gated nonlinearities),
+``steerable_masking``
+(field / pointwise dropout, the disk mask, D_N -> C_N pooling),
+``steerable_transposed`` (the transposed steerable conv), ``steerable_unet``
+(the steerable U-Net) and ``translations`` (shifts of convs, pools and
+nets)). Case names must be
 unique across families; ``testing.Registry`` rejects a repeated one.
 """
 

@@ -31,6 +31,9 @@ import os
 from experiments import runtime
 
 runtime.use_huge_pages()  # may re-execute this command (see its docstring)
+# EQUIVLAB_FAST_COMPILE=1: XLA:CPU's older loop emitters, 25-45 % faster
+# compiles (off by default: runs keep XLA's default code generation).
+runtime.use_fast_compile(default=False)
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app

@@ -26,6 +26,17 @@ folder at once each see either no entry or a whole one (checked by hand
 with two concurrent ``main.py`` runs, docs/performance.md). :func:`cache_report` says how many compilations
 were loaded from it and how many were compiled (``main.py`` logs it at the
 end).
+
+**Faster XLA:CPU compiles.** :func:`use_fast_compile` adds
+``--xla_cpu_use_fusion_emitters=false`` to ``XLA_FLAGS``: XLA:CPU then emits
+its fused loops with its older LLVM IR emitters instead of the MLIR fusion
+emitters, whose code generation is most of a compile here: train steps
+compile 25-45 % faster, the same losses to 6-7 digits (docs/performance.md,
+"Compile time, third pass"). The test suite turns it on (tests/conftest.py);
+``main.py`` with ``EQUIVLAB_FAST_COMPILE=1``. ``EQUIVLAB_FAST_COMPILE=0``
+keeps XLA's default everywhere; an ``XLA_FLAGS`` that already names the
+option wins. XLA reads its flags when the backend starts, so call it before
+the first computation.
 """
 
 from __future__ import annotations
@@ -41,6 +52,8 @@ _OFF = ('0', 'false', 'off', 'no')
 # leaves out most of a small run's programs; 0 would store every tiny eager
 # op as well).
 CACHE_MIN_COMPILE_SECONDS = 0.1
+FAST_COMPILE_SWITCH = 'EQUIVLAB_FAST_COMPILE'
+FAST_COMPILE_FLAG = '--xla_cpu_use_fusion_emitters=false'
 _cache_counts = {'hits': 0, 'misses': 0, 'compile_seconds': 0.0}
 _listening = []   # [True] once the counters are registered with JAX
 
@@ -97,6 +110,44 @@ def use_huge_pages() -> None:
   sys.stdout.flush()
   sys.stderr.flush()
   os.execve(sys.executable, [sys.executable] + list(argv[1:]), environ)
+
+
+def fast_compile_xla_flags(environ: dict[str, str], *,
+                           default: bool) -> str | None:
+  """The ``XLA_FLAGS`` :func:`use_fast_compile` sets, or None to leave them:
+  off by ``EQUIVLAB_FAST_COMPILE`` ('0', 'off', ...; when unset, on if
+  ``default``), or the flags already name the option."""
+  switch = environ.get(FAST_COMPILE_SWITCH, '').strip().lower()
+  if switch in _OFF or (not switch and not default):
+    return None
+  flags = environ.get('XLA_FLAGS', '')
+  if 'xla_cpu_use_fusion_emitters' in flags:
+    return None
+  return f'{flags} {FAST_COMPILE_FLAG}'.strip()
+
+
+def use_fast_compile(*, default: bool) -> bool:
+  """Adds :data:`FAST_COMPILE_FLAG` to this process's ``XLA_FLAGS`` (see the
+  module doc); True if it did. Subprocesses inherit it.
+
+  Args:
+    default: whether to add it when ``EQUIVLAB_FAST_COMPILE`` is unset (the
+      test suite: True; ``main.py``: False, so its trained numbers stay
+      XLA's default codegen's unless asked).
+
+  Raises:
+    RuntimeError: if JAX's backend has already started (the flag would not
+      apply to this process).
+  """
+  flags = fast_compile_xla_flags(dict(os.environ), default=default)
+  if flags is None:
+    return False
+  from jax._src import xla_bridge  # pylint: disable=g-import-not-at-top
+  if xla_bridge.backends_are_initialized():
+    raise RuntimeError('use_fast_compile() must run before the first JAX '
+                       'computation: XLA reads XLA_FLAGS when it starts.')
+  os.environ['XLA_FLAGS'] = flags
+  return True
 
 
 def compilation_cache_dir(environ: dict[str, str] | None = None

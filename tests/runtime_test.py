@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from unittest import mock
 
 from absl.testing import absltest
 
@@ -27,6 +28,41 @@ class CompilationCacheDirTest(absltest.TestCase):
     for off in ('0', 'off', 'False'):
       self.assertIsNone(runtime.compilation_cache_dir(
           {runtime.CACHE_SWITCH: off}))
+
+
+class FastCompileTest(absltest.TestCase):
+
+  def test_adds_the_flag_by_default_or_when_asked(self):
+    flag = runtime.FAST_COMPILE_FLAG
+    self.assertEqual(runtime.fast_compile_xla_flags({}, default=True), flag)
+    self.assertIsNone(runtime.fast_compile_xla_flags({}, default=False))
+    self.assertEqual(runtime.fast_compile_xla_flags(
+        {runtime.FAST_COMPILE_SWITCH: '1', 'XLA_FLAGS': '--a=1'},
+        default=False), f'--a=1 {flag}')
+
+  def test_switch_off_and_explicit_flags_win(self):
+    for off in ('0', 'off', 'False'):
+      self.assertIsNone(runtime.fast_compile_xla_flags(
+          {runtime.FAST_COMPILE_SWITCH: off}, default=True))
+    self.assertIsNone(runtime.fast_compile_xla_flags(
+        {'XLA_FLAGS': '--xla_cpu_use_fusion_emitters=true'}, default=True))
+
+  def test_too_late_once_the_backend_runs(self):
+    import jax  # pylint: disable=g-import-not-at-top
+    jax.numpy.zeros(1).block_until_ready()   # the backend has started
+    with mock.patch.dict(os.environ, {'XLA_FLAGS': ''}):
+      os.environ.pop(runtime.FAST_COMPILE_SWITCH, None)
+      with self.assertRaisesRegex(RuntimeError, 'before the first JAX'):
+        runtime.use_fast_compile(default=True)
+      self.assertEqual(os.environ['XLA_FLAGS'], '')
+
+  def test_the_suite_runs_with_it(self):
+    # tests/conftest.py turns it on before any computation (unless
+    # EQUIVLAB_FAST_COMPILE=0 or XLA_FLAGS names the option).
+    if os.environ.get(runtime.FAST_COMPILE_SWITCH, '').lower() in (
+        '0', 'off', 'false', 'no'):
+      self.skipTest('EQUIVLAB_FAST_COMPILE=0')
+    self.assertIn('xla_cpu_use_fusion_emitters', os.environ['XLA_FLAGS'])
 
 
 class HugePagesEnvironmentTest(absltest.TestCase):

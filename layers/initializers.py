@@ -8,7 +8,7 @@ hash of each element's *linear index*, built from one iota per axis: XLA
 then compiles a loop nest as deep as the kernel's rank, and on CPU that
 program takes 0.5-1.5 s to compile for a ``[3, 3, 16, 16]`` kernel against
 ~0.3 s for the same bits drawn as one flat ``[2304]`` vector (measured in
-docs/performance.md, "Weight initialisation").
+docs/performance.md, "Compile time, third pass").
 
 Because the bits depend only on the linear index, drawing ``prod(shape)``
 values and reshaping gives *the same numbers* as drawing ``shape`` (threefry

@@ -195,6 +195,49 @@ _CASES = (
         in_type=groups.FieldType(
             C8, [groups.direct_sum(C8.irrep(0), C8.irrep(0))])),
      ['irrep', '2 times', 'norm_nonlinearity']),
+    ('quotient_fourier_subgroup_not_dividing', lambda:
+     steerable.quotient_fourier_pointwise(
+         _regular(), field_type=REGULAR, subgroup=groups.Cyclic(3)),
+     ['subgroup', 'Cyclic(M)', 'M dividing N']),
+    ('quotient_fourier_dihedral_in_so2', lambda:
+     steerable.quotient_fourier_representation(SO2, groups.Dihedral(1)),
+     ['subgroup', 'SO2(3)']),
+    ('quotient_fourier_subgroup_not_a_group', lambda:
+     steerable.QuotientFourierPointwise(in_type=REGULAR, subgroup='flip'),
+     ['subgroup', "'flip'"]),
+    ('quotient_fourier_field_not_on_quotient', lambda:
+     steerable.quotient_fourier_pointwise(
+         np.ones((1, 3, 3, 1), np.float32), field_type=groups.FieldType(
+             groups.O2(2), [groups.O2(2).irrep(1, 0)]),
+         subgroup=groups.Dihedral(1), samples=8),
+     ['irrep (1, 0)', 'fixed by the subgroup',
+      'quotient_fourier_representation']),
+    ('quotient_fourier_samples_for_finite_group', lambda:
+     steerable.quotient_fourier_pointwise(
+         _regular(), field_type=REGULAR, subgroup=groups.Cyclic(2),
+         samples=8), ['samples must be None', 'finite group']),
+    ('quotient_fourier_too_few_cosets', lambda:
+     steerable.quotient_fourier_pointwise(
+         np.ones((1, 3, 3, 5), np.float32), field_type=groups.FieldType(
+             groups.SO2(4), [steerable.quotient_fourier_representation(
+                 groups.SO2(4), groups.Cyclic(2))]),
+         subgroup=groups.Cyclic(2), samples=8),
+     ['samples must be enough', '8 group elements (4 distinct samples)']),
+    ('quotient_fourier_normalize', lambda:
+     steerable.quotient_fourier_pointwise(
+         _regular(), field_type=REGULAR, subgroup=groups.Cyclic(2),
+         normalize='yes'), ['normalize', 'bool']),
+    ('quotient_fourier_max_frequency', lambda:
+     steerable.quotient_fourier_representation(
+         SO2, groups.Cyclic(2), max_frequency=5), ['max_frequency', '0..3']),
+    ('quotient_fourier_channels', lambda:
+     steerable.quotient_fourier_pointwise(
+         _mixed(), field_type=REGULAR, subgroup=groups.Cyclic(2)),
+     ['x', 'C = 8']),
+    ('quotient_fourier_activation', lambda:
+     steerable.quotient_fourier_pointwise(
+         _regular(), field_type=REGULAR, subgroup=groups.Cyclic(2),
+         activation='elu2'), ['activation']),
     ('inner_moments_on_irrep', lambda: steerable.inner_moments(
         _mixed(), field_type=MIXED), ['inner batch norm', 'norm_batch_norm']),
     ('inner_batch_norm_mean_shape', lambda: steerable.inner_batch_norm(

@@ -27,6 +27,9 @@ the types chain when it is built).
 * :mod:`layers.steerable.fourier` -- Fourier pointwise nonlinearities
   (escnn's FourierELU): sample each field on group elements, act, project
   back; exact on C_N / D_N, approximate between the sampled SO(2) angles.
+* :mod:`layers.steerable.fourier_quotient` -- the same on quotient fields
+  (functions on ``G / H``, escnn's QuotientFourierELU): each coset sampled
+  once, ``w`` fixed by ``H``.
 * :mod:`layers.steerable.norm` -- inner, norm and gnorm batch norm, and a
   per-example (group-norm style) variant.
 * :mod:`layers.steerable.pooling` -- spatial max / avg / blur pools per
@@ -72,6 +75,11 @@ from layers.steerable.fourier import check_fourier_fields
 from layers.steerable.fourier import fourier_pointwise
 from layers.steerable.fourier import FourierPointwise
 from layers.steerable.fourier import sample_elements
+from layers.steerable.fourier_quotient import check_quotient_fourier_fields
+from layers.steerable.fourier_quotient import quotient_fourier_pointwise
+from layers.steerable.fourier_quotient import quotient_fourier_representation
+from layers.steerable.fourier_quotient import QuotientFourierPointwise
+from layers.steerable.fourier_quotient import subgroup_elements
 from layers.steerable.gated import gate_field_type
 from layers.steerable.gated import gated_nonlinearity2
 from layers.steerable.gated import gated_nonlinearity_uniform
@@ -170,7 +178,9 @@ __all__ = [
     # nonlinearities
     'band_limited_representation', 'check_fourier_fields',
     'fourier_pointwise', 'FourierPointwise',
-    'sample_elements',
+    'sample_elements', 'check_quotient_fourier_fields',
+    'quotient_fourier_pointwise', 'quotient_fourier_representation',
+    'QuotientFourierPointwise', 'subgroup_elements',
     'concatenated_field_type', 'concatenated_nonlinearity',
     'ConcatenatedNonlinearity', 'gated_input_type', 'gated_nonlinearity',
     'gated_type_of', 'GatedNonlinearity', 'is_permutation_representation',

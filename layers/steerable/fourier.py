@@ -31,8 +31,9 @@ irrep as often as its dimension), as do band-limited "regular" fields of
 SO(2) (irreps ``0..L`` once each) and O(2) (``(0,0)``, ``(1,0)`` once, each
 ``(1,k)`` twice).
 
-Not yet here (issue "Steerable toolbox, second wave"): the quotient variants
-and models using the layer.
+Quotient fields (functions on ``G / H``, escnn's ``QuotientFourierPointwise``)
+are in :mod:`layers.steerable.fourier_quotient`: the same sampling with ``w``
+fixed by ``H`` (``fixed_by``), each coset sampled once.
 """
 
 from __future__ import annotations
@@ -104,14 +105,50 @@ def band_limited_representation(group, max_frequency: int
                                for k in range(max_frequency + 1)])
 
 
+def fixed_basis(group: reps_lib.RepresentationGroup, irrep,
+                fixed_by: tuple = ()) -> np.ndarray:
+  """Orthonormal basis ``[d, m]`` of the vectors of ``irrep`` fixed by ``fixed_by``.
+
+  The columns are the projections of ``e_0, e_1, ...`` onto the fixed
+  subspace, orthonormalised in that order (so no ``fixed_by`` gives the
+  identity, and the basis does not depend on how the subspace was solved).
+  """
+  size = group.irrep_size(irrep)
+  if not fixed_by:
+    return np.eye(size)
+  system = np.concatenate([group.irrep_matrix(irrep, h) - np.eye(size)
+                           for h in fixed_by])
+  null = reps_lib.null_space(system)  # [d, k]
+  basis: list[np.ndarray] = []
+  for v in (null @ null.T).T:  # projections of e_0, e_1, ...
+    for b in basis:
+      v = v - b * (b @ v)
+    norm = np.linalg.norm(v)
+    if norm > 1e-6:
+      basis.append(v / norm)
+  return np.stack(basis, axis=1) if basis else np.zeros((size, 0))
+
+
 @functools.lru_cache(maxsize=None)
-def sampling_matrix(rep: reps_lib.Representation,
-                    elements: tuple) -> np.ndarray:
+def sampling_matrix(rep: reps_lib.Representation, elements: tuple,
+                    fixed_by: tuple = (), normalize: bool = False
+                    ) -> np.ndarray:
   """``A [N, d]``: row ``n`` is ``(rho(g_n) w)^T`` (see the module doc).
 
+  Args:
+    rep: the field representation.
+    elements: the sampled group elements ``g_n``.
+    fixed_by: elements of a subgroup ``H`` (or generators of it): ``w`` is
+      taken in the subspace they fix, so ``f_x(g h) = f_x(g)`` (a function
+      on ``G / H``) and rows that repeat (one coset sampled twice) are kept
+      once. ``()``: ``H`` trivial, functions on the group.
+    normalize: scale ``w`` to unit norm (escnn's ``normalize=True``);
+      False keeps ``sqrt(dim psi)`` per irrep.
+
   Raises:
-    ValueError: if an irrep occurs more often than its dimension, or the
-      samples are too few for ``A`` to have full column rank.
+    ValueError: if an irrep occurs more often than its dimension (its fixed
+      subspace's dimension), or the samples are too few for ``A`` to have
+      full column rank.
   """
   group = rep.group
   w = np.zeros(rep.size)
@@ -119,50 +156,88 @@ def sampling_matrix(rep: reps_lib.Representation,
   offset = 0
   for irrep in rep.irreps:
     size = group.irrep_size(irrep)
+    basis = fixed_basis(group, irrep, fixed_by)
     copy = seen.get(irrep, 0)
     seen[irrep] = copy + 1
-    if copy >= size:
+    if copy >= basis.shape[1] and not fixed_by:
       raise ValueError(
           f'field representation {rep} has irrep {irrep!r} {copy + 1} times, '
           f'more than its dimension {size}: it is not the Fourier transform '
           'of a function on the group, so a Fourier nonlinearity does not '
           'apply (use norm_nonlinearity or gated_nonlinearity).')
-    w[offset + copy] = math.sqrt(size)
+    if copy >= basis.shape[1]:
+      raise ValueError(
+          f'field representation {rep} has irrep {irrep!r} {copy + 1} times, '
+          f'more than the dimension {basis.shape[1]} of its subspace fixed '
+          'by the subgroup: it is not the Fourier transform of a function '
+          'on the quotient space (build the field with '
+          'quotient_fourier_representation).')
+    w[offset:offset + size] = math.sqrt(size) * basis[:, copy]
     offset += size
   w = rep.change_of_basis @ w
+  if normalize:
+    w = w / np.linalg.norm(w)
   a = np.stack([rep(g) @ w for g in elements])
+  if fixed_by:  # keep one row per coset g H
+    distance = np.linalg.norm(a[:, None] - a[None], axis=-1)
+    a = a[~np.any(np.tril(distance < 1e-9, k=-1), axis=1)]
   if np.linalg.matrix_rank(a, tol=1e-8 * max(1.0, np.abs(a).max())) < rep.size:
     raise ValueError(
         f'samples must be enough for field representation {rep} (size '
         f'{rep.size}, max frequency {rep.max_frequency}): {len(elements)} '
-        'group elements do not determine it; use more samples (at least '
-        f'2 x {rep.max_frequency} + 1 rotations).')
+        f'group elements ({len(a)} distinct samples) do not determine it; '
+        f'use more samples (at least 2 x {rep.max_frequency} + 1 rotations; '
+        'on G / H, as many distinct cosets).')
   a.setflags(write=False)
   return a
 
 
-def _transforms(field_type: fields_lib.FieldType, samples: int | None):
-  """``{rep: (A, pinv(A), channel index [m, d])}`` for each distinct field rep."""
+def field_transforms(field_type: fields_lib.FieldType,
+                     samples: int | None, fixed_by: tuple = (),
+                     normalize: bool = False) -> dict:
+  """``{rep: (A, pinv(A), channel index [m, d])}`` for each distinct field rep.
+
+  Args:
+    field_type: the fields.
+    samples: as in :func:`sample_elements`.
+    fixed_by, normalize: as in :func:`sampling_matrix`.
+  """
   elements = sample_elements(field_type.group, samples)
+  fieldwise.check_bool(normalize, 'normalize')
   out = {}
   for rep in dict.fromkeys(field_type.representations):
-    a = sampling_matrix(rep, elements)
+    a = sampling_matrix(rep, elements, fixed_by, normalize)
     index = np.array([np.arange(o, o + rep.size) for o, r in zip(
         field_type.offsets, field_type.representations) if r == rep])
     out[rep] = (a, np.linalg.pinv(a), index)
   return out
 
 
+def project_fields(x: jax.Array, transforms: dict,
+                   activation: nonlinear.Activation) -> jax.Array:
+  """``pinv(A) activation(A x)`` per field, ``x`` ``[B, H, W, C]`` checked,
+  ``transforms`` from :func:`field_transforms`."""
+  fn = fieldwise.activation_fn(activation)
+  out = jnp.zeros_like(x)
+  for a, inverse, index in transforms.values():
+    fields = x[..., index]  # [B, H, W, m, d]
+    values = fn(jnp.einsum('...md,nd->...mn', fields, a.astype(x.dtype)))
+    result = jnp.einsum('...mn,dn->...md', values, inverse.astype(x.dtype))
+    out = out.at[..., index].set(result)
+  return out
+
+
 def check_fourier_fields(field_type: fields_lib.FieldType,
                          samples: int | None = None) -> None:
   """Raises ``ValueError`` unless every field takes a Fourier nonlinearity."""
-  _transforms(field_type, samples)
+  field_transforms(field_type, samples)
 
 
 def fourier_pointwise(x: jax.typing.ArrayLike, *,
                       field_type: fields_lib.FieldType,
                       activation: nonlinear.Activation = 'elu',
-                      samples: int | None = None) -> jax.Array:
+                      samples: int | None = None,
+                      normalize: bool = False) -> jax.Array:
   """``pinv(A) activation(A x)`` on every field (see the module doc).
 
   Args:
@@ -172,23 +247,21 @@ def fourier_pointwise(x: jax.typing.ArrayLike, *,
     activation: a ``jax.nn`` name ('elu', 'relu', ...) or a function.
     samples: rotations sampled for SO(2) / O(2) (None: see
       :func:`sample_elements`); must be None for C_N / D_N (all elements).
+    normalize: scale ``w`` to unit norm (escnn's ``normalize=True``; the
+      same for ReLU, not for ELU); False: ``sqrt(dim psi)`` per irrep.
 
   Returns:
     ``[B, H, W, C]`` of type ``field_type``.
 
   Raises:
     ValueError: on a map of the wrong shape, an unknown activation, a field
-      that is not a Fourier field, or bad ``samples``.
+      that is not a Fourier field, bad ``samples`` or ``normalize``.
   """
   x = fieldwise.check_map(x, field_type)
-  fn = fieldwise.activation_fn(activation)
-  out = jnp.zeros_like(x)
-  for a, inverse, index in _transforms(field_type, samples).values():
-    fields = x[..., index]  # [B, H, W, m, d]
-    values = fn(jnp.einsum('...md,nd->...mn', fields, a.astype(x.dtype)))
-    result = jnp.einsum('...mn,dn->...md', values, inverse.astype(x.dtype))
-    out = out.at[..., index].set(result)
-  return out
+  fieldwise.activation_fn(activation)
+  return project_fields(
+      x, field_transforms(field_type, samples, normalize=normalize),
+      activation)
 
 
 class FourierPointwise(typed.TypedModule, nn.Module):
@@ -198,10 +271,12 @@ class FourierPointwise(typed.TypedModule, nn.Module):
     in_type: the input (and output) field type (checked at construction).
     activation: a ``jax.nn`` name or a function ('elu': escnn's FourierELU).
     samples: rotations sampled for SO(2) / O(2); None for C_N / D_N.
+    normalize: unit-norm ``w`` (see :func:`fourier_pointwise`).
   """
   in_type: fields_lib.FieldType
   activation: nonlinear.Activation = 'elu'
   samples: int | None = None
+  normalize: bool = False
 
   @property
   def out_type(self) -> fields_lib.FieldType:
@@ -209,9 +284,10 @@ class FourierPointwise(typed.TypedModule, nn.Module):
 
   def check_types(self) -> None:
     super().check_types()
-    check_fourier_fields(self.in_type, self.samples)
+    field_transforms(self.in_type, self.samples, normalize=self.normalize)
     fieldwise.activation_fn(self.activation)
 
   def __call__(self, x: jax.Array) -> jax.Array:
     return fourier_pointwise(x, field_type=self.in_type,
-                             activation=self.activation, samples=self.samples)
+                             activation=self.activation, samples=self.samples,
+                             normalize=self.normalize)

@@ -13,6 +13,18 @@ for the interpolated rotations).
   band limit 3 (SO(2)) or 2 (O(2)) field.
 * Negative control: the fewest samples (``N = 2 L + 1 = 7``), half-way
   between two of them.
+
+Quotient fields (functions on ``G / H``, layers/steerable/fourier_quotient.py):
+
+* Exact tier: C4 / C8 / D4 / D8 quotient fields (``H`` = C2, C4, the
+  mirror, D2) and SO(2) / C2, O(2) / flip, O(2) / SO(2) fields sampled on
+  12 / 16 / 20 rotations, on odd 5x5 / 7x7 grids under the quarter turns
+  and the mirror.
+* Approximate tier: SO(2) / C2 (band limit 4) and O(2) / flip (band limit
+  3) fields with 32 samples at any angle (one-pixel maps, as above; 16
+  cosets of C2 for SO(2), so its error is the larger).
+* Negative control: a ReLU on the quotient field's Fourier coefficients
+  (``pointwise_nonlinearity(force=True)``) under a quarter turn.
 """
 
 import functools
@@ -114,3 +126,106 @@ def fourier_fewest_samples(draw):
   field_type = groups.FieldType(_SO2, 2 * [_SO2_FIELD])
   n = draw(st.integers(0, 6), label='gap')
   return _trial(rng, field_type, (n + 0.5) * 2 * math.pi / 7, samples=7)
+
+
+_QUOTIENTS = {
+    'C4/C2': (groups.Cyclic(4), groups.Cyclic(2)),
+    'C8/C2': (groups.Cyclic(8), groups.Cyclic(2)),
+    'C8/C4': (groups.Cyclic(8), groups.Cyclic(4)),
+    'D4/flip': (groups.Dihedral(4), groups.Dihedral(1)),
+    'D4/C4': (groups.Dihedral(4), groups.Cyclic(4)),
+    'D8/D2': (groups.Dihedral(8), groups.Dihedral(2)),
+    'SO2(4)/C2': (groups.SO2(4), groups.Cyclic(2)),
+    'O2(3)/flip': (groups.O2(3), groups.Dihedral(1)),
+    'O2(3)/SO2': (groups.O2(3), groups.SO2(3)),
+}
+
+
+def _quotient_field_type(name) -> groups.FieldType:
+  group, subgroup = _QUOTIENTS[name]
+  return groups.FieldType(group, 2 * [
+      steerable.quotient_fourier_representation(group, subgroup)])
+
+
+def _grid_elements(group) -> list:
+  """The quarter turns and the mirror (exact on the grid) as elements."""
+  if group.is_finite:
+    return [g for g in group.elements() if group.grid_action(g).exact]
+  turns = [math.pi / 2 * q for q in range(4)]
+  if isinstance(group, groups.O2):
+    return [(mirror, t) for mirror in (0, 1) for t in turns]
+  return turns
+
+
+def _odd_grid_map(draw, rng, field_type) -> np.ndarray:
+  return testing.odd_square_input(
+      draw, rng, sizes=st.integers(2, 3),
+      channels=(field_type.size, field_type.size))
+
+
+# Measured errors: docs/generated/registry_errors.md.
+@CASES.register('steerable_fourier_quotient/quarter_turns_and_flips',
+                expect=testing.EXACT, bound=1e-5,
+                fact='a quotient Fourier ELU/ReLU (sample each field on the '
+                'cosets g H, act, project back) on C_N / D_N quotient '
+                'fields, and on SO(2) / C2, O(2) / flip, O(2) / SO(2) fields '
+                'sampled on 12 / 16 / 20 rotations, commutes with the quarter '
+                'turns and the mirror of an odd grid')
+def quotient_fourier_grid_elements(draw):
+  rng = testing.draw_rng(draw)
+  name = draw(st.sampled_from(sorted(_QUOTIENTS)), label='quotient')
+  group, subgroup = _QUOTIENTS[name]
+  field_type = _quotient_field_type(name)
+  samples = None if group.is_finite else draw(
+      st.sampled_from([12, 16, 20]), label='samples')
+  activation = draw(st.sampled_from(['elu', 'relu']), label='activation')
+  fn = functools.partial(steerable.quotient_fourier_pointwise,
+                         field_type=field_type, subgroup=subgroup,
+                         activation=activation, samples=samples)
+  element = draw(st.sampled_from(_grid_elements(group)), label='g')
+  t = field_type.transform(element)
+  return testing.Trial(fn, _odd_grid_map(draw, rng, field_type), t, t)
+
+
+# Measured errors: docs/generated/registry_errors.md.
+@CASES.register('steerable_fourier_quotient_so2_o2/any_angle',
+                expect=testing.APPROXIMATE, bound=0.03,
+                fact='a quotient Fourier ELU on SO(2) / C2 (L = 4) and '
+                'O(2) / flip (L = 3) fields sampled on 32 rotations is '
+                'approximately equivariant to any rotation (and mirror)')
+def quotient_fourier_any_angle(draw):
+  rng = testing.draw_rng(draw)
+  name = draw(st.sampled_from(['SO2(4)/C2', 'O2(3)/flip']), label='quotient')
+  group, subgroup = _QUOTIENTS[name]
+  field_type = _quotient_field_type(name)
+  angle = draw(st.floats(0.0, 2 * math.pi), label='angle')
+  element = (draw(st.integers(0, 1), label='mirror'), angle) if isinstance(
+      group, groups.O2) else angle
+  fn = functools.partial(steerable.quotient_fourier_pointwise,
+                         field_type=field_type, subgroup=subgroup, samples=32)
+  t = field_type.transform(element)
+  x = rng.standard_normal((2, 1, 1, field_type.size)).astype(np.float32)
+  return testing.Trial(fn, x, t, t)
+
+
+# Measured errors: docs/generated/registry_errors.md.
+@CASES.register('steerable_fourier_quotient/relu_on_coefficients_breaks',
+                expect=testing.BREAKS, bound=0.1,
+                fact='a ReLU applied to a quotient field\'s Fourier '
+                'coefficients (not to its samples on G / H) is not '
+                'equivariant to the quarter turns (negative control)')
+def quotient_fourier_relu_on_coefficients(draw):
+  rng = testing.draw_rng(draw)
+  name = draw(st.sampled_from(['C8/C2', 'D4/flip', 'SO2(4)/C2',
+                               'O2(3)/flip']), label='quotient')
+  group, _ = _QUOTIENTS[name]
+  field_type = _quotient_field_type(name)
+  fn = functools.partial(steerable.pointwise_nonlinearity,
+                         field_type=field_type, activation='relu',
+                         force=True)
+  quarter = draw(st.sampled_from([1, 3]), label='quarter')
+  element = (quarter * group.order // 4 if group.symbol == 'C' else quarter
+             * group.n // 4) if group.is_finite else (
+                 quarter * math.pi / 2)
+  t = field_type.transform(element)
+  return testing.Trial(fn, _odd_grid_map(draw, rng, field_type), t, t)

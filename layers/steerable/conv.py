@@ -169,7 +169,48 @@ def he_init(basis: basis_lib.KernelBasis) -> Callable:
   return init
 
 
-class SteerableConv(typed.TypedModule, nn.Module):
+class KernelParameters:
+  """Mixin of the steerable convs (:class:`SteerableConv`,
+  :class:`~layers.steerable.SteerableConvTranspose`): the cached basis of
+  ``in_type -> out_type``, the ``weights`` and ``bias`` parameters and their
+  export. No fields of its own: the module defines ``in_type``,
+  ``out_type``, ``kernel_size``, ``use_bias`` and the basis options."""
+
+  def _options(self) -> dict[str, Any]:
+    return dict(in_type=self.in_type, out_type=self.out_type,
+                kernel_size=self.kernel_size, rings=self.rings,
+                widths=self.widths, frequency_cutoff=self.frequency_cutoff)
+
+  def basis(self) -> basis_lib.KernelBasis:
+    """The layer's cached :class:`KernelBasis` (``in_type -> out_type``)."""
+    options = self._options()
+    return basis_lib.layer_basis(
+        options.pop('in_type'), options.pop('out_type'),
+        options.pop('kernel_size'), **options)
+
+  def _parameters(self) -> tuple[jax.Array, jax.Array | None]:
+    """``(weights [n_basis], bias [n_trivial] or None)``, made in the
+    module's compact ``__call__`` (He initialisation on the basis)."""
+    basis = self.basis()
+    weights = self.param('weights', he_init(basis), (basis.size,),
+                         jnp.float32)
+    bias = None
+    n_trivial = len(self.out_type.trivial_channels())
+    if self.use_bias and n_trivial:
+      bias = self.param('bias', nn.initializers.zeros_init(), (n_trivial,),
+                        jnp.float32)
+    return weights, bias
+
+  def export(self, params: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The plain kernel ``[k, k, C_in, C_out]`` and bias ``[C_out]`` of
+    trained ``params`` (see :func:`export`), for ``exported_call``."""
+    if not isinstance(params, dict) or 'weights' not in params:
+      raise ValueError("params must be the module's params dict with "
+                       f"'weights' (and 'bias'); got {params!r:.200}.")
+    return export(params['weights'], params.get('bias'), **self._options())
+
+
+class SteerableConv(KernelParameters, typed.TypedModule, nn.Module):
   """Typed :func:`steerable_conv2d`; owns ``weights`` and ``bias``.
 
   Attributes:
@@ -194,39 +235,13 @@ class SteerableConv(typed.TypedModule, nn.Module):
   def check_types(self) -> None:
     basis_lib.check_types(self.in_type, self.out_type)
 
-  def _options(self) -> dict[str, Any]:
-    return dict(in_type=self.in_type, out_type=self.out_type,
-                kernel_size=self.kernel_size, rings=self.rings,
-                widths=self.widths, frequency_cutoff=self.frequency_cutoff)
-
-  def basis(self) -> basis_lib.KernelBasis:
-    """The layer's cached :class:`KernelBasis`."""
-    options = self._options()
-    return basis_lib.layer_basis(
-        options.pop('in_type'), options.pop('out_type'),
-        options.pop('kernel_size'), **options)
-
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     """Maps ``[B, H, W, in_type.size]`` to ``[B, H', W', out_type.size]``."""
-    basis = self.basis()
-    weights = self.param('weights', he_init(basis), (basis.size,),
-                         jnp.float32)
-    bias = None
-    n_trivial = len(self.out_type.trivial_channels())
-    if self.use_bias and n_trivial:
-      bias = self.param('bias', nn.initializers.zeros_init(), (n_trivial,),
-                        jnp.float32)
+    weights, bias = self._parameters()
     return steerable_conv2d(x, weights, bias, stride=self.stride,
                             padding=self.padding, dilation=self.dilation,
                             **self._options())
-
-  def export(self, params: dict[str, Any]) -> dict[str, np.ndarray]:
-    """The plain kernel and bias of trained ``params`` (see :func:`export`)."""
-    if not isinstance(params, dict) or 'weights' not in params:
-      raise ValueError("params must be the module's params dict with "
-                       f"'weights' (and 'bias'); got {params!r}.")
-    return export(params['weights'], params.get('bias'), **self._options())
 
   def exported_call(self, exported: dict[str, Any], x) -> jax.Array:
     """Applies an exported kernel with this layer's stride/padding/dilation."""

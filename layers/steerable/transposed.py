@@ -313,7 +313,8 @@ def exported_conv2d_transpose(
                           dilation=dilation) + jnp.asarray(exported['bias'])
 
 
-class SteerableConvTranspose(typed.TypedModule, nn.Module):
+class SteerableConvTranspose(steerable_conv.KernelParameters, typed.TypedModule,
+                             nn.Module):
   """Typed :func:`steerable_conv2d_transpose`; owns ``weights`` and ``bias``.
 
   The parameters are those of a :class:`~layers.steerable.SteerableConv`
@@ -350,44 +351,16 @@ class SteerableConvTranspose(typed.TypedModule, nn.Module):
     if not isinstance(self.use_bias, bool):
       raise ValueError(f'use_bias must be a bool; got {self.use_bias!r}.')
 
-  def _options(self) -> dict[str, Any]:
-    return dict(in_type=self.in_type, out_type=self.out_type,
-                kernel_size=self.kernel_size, rings=self.rings,
-                widths=self.widths, frequency_cutoff=self.frequency_cutoff)
-
   def _geometry(self) -> dict[str, Any]:
     return dict(stride=self.stride, padding=self.padding,
                 output_padding=self.output_padding, dilation=self.dilation)
 
-  def basis(self) -> basis_lib.KernelBasis:
-    """The layer's cached :class:`KernelBasis` (the conv's, in -> out)."""
-    options = self._options()
-    return basis_lib.layer_basis(
-        options.pop('in_type'), options.pop('out_type'),
-        options.pop('kernel_size'), **options)
-
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     """Maps ``[B, H, W, in_type.size]`` to ``[B, H', W', out_type.size]``."""
-    basis = self.basis()
-    weights = self.param('weights', steerable_conv.he_init(basis),
-                         (basis.size,), jnp.float32)
-    bias = None
-    n_trivial = len(self.out_type.trivial_channels())
-    if self.use_bias and n_trivial:
-      bias = self.param('bias', nn.initializers.zeros_init(), (n_trivial,),
-                        jnp.float32)
+    weights, bias = self._parameters()
     return steerable_conv2d_transpose(x, weights, bias, **self._geometry(),
                                       **self._options())
-
-  def export(self, params: dict[str, Any]) -> dict[str, np.ndarray]:
-    """The plain kernel ``[k, k, C_in, C_out]`` and bias ``[C_out]`` of
-    trained ``params``, for :meth:`exported_call`."""
-    if not isinstance(params, dict) or 'weights' not in params:
-      raise ValueError("params must be the module's params dict with "
-                       f"'weights' (and 'bias'); got {params!r:.200}.")
-    return steerable_conv.export(params['weights'], params.get('bias'),
-                                 **self._options())
 
   def exported_call(self, exported: dict[str, Any], x) -> jax.Array:
     """Applies an exported kernel with this layer's stride / padding."""

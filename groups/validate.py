@@ -109,6 +109,19 @@ def pair(value: Any, name: str, *,
   return values
 
 
+def widths(value: Any, name: str, *, meaning: str,
+           allow_empty: bool = False) -> tuple[int, ...]:
+  """Returns ``value``, a (non-empty unless ``allow_empty``) sequence of ints
+  >= 1 such as a model's channels per layer, as a tuple of ints; ``meaning``
+  says what an entry counts in the message (e.g. 'channels per layer')."""
+  if (isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or
+      (not value and not allow_empty)):
+    raise ValueError(
+        f'{name} must be a {"" if allow_empty else "non-empty "}tuple of ints '
+        f'>= 1 ({meaning}); got {value!r}.')
+  return tuple(integer(v, f'{name} entries', minimum=1) for v in value)
+
+
 def integer(value: Any, name: str, *, minimum: int | None = None,
             maximum: int | None = None) -> int:
   if not isinstance(value, (int, np.integer)) or isinstance(value, bool):

@@ -43,7 +43,6 @@ with ``model.apply(variables, x, train=False)``. With ``norm='batch'``
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 
 import flax.linen as nn
 import jax
@@ -67,21 +66,9 @@ APS_NORM = 'l2'  # l1 ties after a blur of a ReLU map (see layers.aps_pool)
 # --------------------------------------------------------------------------
 
 
-def _check_widths(widths, name: str, *, allow_empty: bool = False
-                  ) -> tuple[int, ...]:
-  if (not isinstance(widths, Sequence) or isinstance(widths, str) or
-      (not widths and not allow_empty)):
-    raise ValueError(
-        f'{name} must be a {"" if allow_empty else "non-empty "}tuple of ints '
-        f'>= 1 (channels per layer); got {widths!r}.')
-  for width in widths:
-    validate.integer(width, f'{name} entries', minimum=1)
-  return tuple(int(w) for w in widths)
-
-
 def _check_common(module, *, with_norm: bool = True) -> None:
   validate.integer(module.num_classes, 'num_classes', minimum=1)
-  _check_widths(module.widths, 'widths')
+  validate.widths(module.widths, 'widths', meaning='channels per layer')
   validate.check_choice(module.downsampling, 'downsampling', DOWNSAMPLINGS)
   validate.check_choice(module.head, 'head', HEADS)
   validate.check_choice(module.padding, 'padding', PADDINGS)
@@ -210,7 +197,8 @@ class CNN(nn.Module):
     """Maps ``x`` ``[B, H, W, C]`` to logits ``[B, num_classes]``."""
     _check_common(self)
     conv_lib.check_nhwc(x)
-    widths = _check_widths(self.widths, 'widths')
+    widths = validate.widths(self.widths, 'widths',
+                             meaning='channels per layer')
     _check_aps_grid(x, self.downsampling, len(widths) - 1, 'CNN')
     input_shape = x.shape
     for i, width in enumerate(widths):
@@ -258,7 +246,8 @@ class MLP(nn.Module):
     """Maps ``x`` ``[B, H, W, C]`` to logits ``[B, num_classes]``."""
     del train  # no dropout or batch norm
     validate.integer(self.num_classes, 'num_classes', minimum=1)
-    hidden = _check_widths(self.hidden, 'hidden', allow_empty=True)
+    hidden = validate.widths(self.hidden, 'hidden',
+                             meaning='channels per layer', allow_empty=True)
     conv_lib.check_nhwc(x)
     x = x.reshape(x.shape[0], -1)  # [B, H * W * C]
     for i, width in enumerate(hidden):
@@ -379,7 +368,8 @@ class ResNet(nn.Module):
     validate.integer(self.blocks_per_stage, 'blocks_per_stage', minimum=1)
     _check_bn_momentum(self.bn_momentum)
     conv_lib.check_nhwc(x)
-    widths = _check_widths(self.widths, 'widths')
+    widths = validate.widths(self.widths, 'widths',
+                             meaning='channels per layer')
     _check_aps_grid(x, self.downsampling, len(widths) - 1, 'ResNet')
     input_shape = x.shape
     x = conv_lib.Conv(widths[0], kernel_size=3, padding=self.padding,

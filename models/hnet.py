@@ -93,13 +93,8 @@ class HNet(nn.Module):
   bn_epsilon: float = 1e-3
 
   def _check(self) -> tuple[int, ...]:
-    if (isinstance(self.widths, str) or not hasattr(self.widths, '__len__') or
-        not self.widths):
-      raise ValueError('widths must be a non-empty tuple of ints >= 1 '
-                       f'(channels per order of each layer); got '
-                       f'{self.widths!r}.')
-    widths = tuple(validate.integer(w, 'widths entries', minimum=1)
-                   for w in self.widths)
+    widths = validate.widths(self.widths, 'widths',
+                             meaning='channels per order of each layer')
     validate.integer(self.num_classes, 'num_classes', minimum=1)
     validate.check_choice(self.downsample, 'downsample', DOWNSAMPLINGS)
     validate.integer(self.pool_window, 'pool_window', minimum=1)

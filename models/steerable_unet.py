@@ -50,7 +50,6 @@ Submodules: ``enc{i}_conv{j}``, ``dec{i}_up_conv``, ``dec{i}_conv{j}``,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import flax.linen as nn
@@ -66,15 +65,6 @@ from layers import steerable
 from models import registry
 
 DOWNSAMPLINGS = ('aps', 'centred', 'strided')
-
-
-def _check_widths(widths) -> tuple[int, ...]:
-  if (isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or
-      not widths):
-    raise ValueError('widths must be a non-empty tuple of ints >= 1 (regular '
-                     f'fields per level); got {widths!r}.')
-  return tuple(validate.integer(w, 'widths entries', minimum=1)
-               for w in widths)
 
 
 @registry.register_model('steerable_unet')
@@ -103,7 +93,8 @@ class SteerableUNet(nn.Module):
   def _check(self, x) -> tuple[Any, tuple[int, ...]]:
     """Checks the options and ``x``; ``(group, widths)``."""
     validate.integer(self.out_channels, 'out_channels', minimum=1)
-    widths = _check_widths(self.widths)
+    widths = validate.widths(self.widths, 'widths',
+                             meaning='regular fields per level')
     validate.check_choice(self.downsampling, 'downsampling', DOWNSAMPLINGS)
     group = groups.group_by_name(self.group, 'group')
     if not group.is_finite:

@@ -37,7 +37,6 @@ multiples of ``2**(len(widths) - 1)``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 
 import flax.linen as nn
 import jax
@@ -50,15 +49,6 @@ from layers import pooling
 from models import registry
 
 DOWNSAMPLINGS = ('strided', 'blur', 'aps', 'lps')
-
-
-def _check_widths(widths) -> tuple[int, ...]:
-  if (isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or
-      not widths):
-    raise ValueError('widths must be a non-empty tuple of ints >= 1 (channels '
-                     f'per level); got {widths!r}.')
-  return tuple(validate.integer(w, 'widths entries', minimum=1)
-               for w in widths)
 
 
 @registry.register_model('unet')
@@ -91,7 +81,8 @@ class UNet(nn.Module):
   def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
     """Maps ``x`` ``[B, H, W, C]`` to ``[B, H, W, out_channels]``."""
     validate.integer(self.out_channels, 'out_channels', minimum=1)
-    widths = _check_widths(self.widths)
+    widths = validate.widths(self.widths, 'widths',
+                             meaning='channels per level')
     validate.check_choice(self.downsampling, 'downsampling', DOWNSAMPLINGS)
     pooling.binomial_filter(self.filter_size)  # validates filter_size
     conv_lib.check_nhwc(x)

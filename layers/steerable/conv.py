@@ -40,16 +40,19 @@ from layers.steerable import fieldwise
 from layers.steerable import typed
 
 
-def _check_weights(weights, basis: basis_lib.KernelBasis) -> None:
+def check_weights(weights, basis: basis_lib.KernelBasis, *,
+                  space: str = 'kernel space') -> None:
+  """Checks ``weights`` ``[n_basis]`` has one coefficient per element of
+  ``basis`` (``space`` names what the basis spans in the message)."""
   validate.check_array(weights, 'weights', rank=1, layout='[n_basis]')
   if weights.shape[0] != basis.size:
     raise ValueError(
         f'weights must have n_basis = {basis.size} entries, the dimension of '
-        f'the kernel space from {basis.in_type} to {basis.out_type}; got '
+        f'the {space} from {basis.in_type} to {basis.out_type}; got '
         f'shape {tuple(weights.shape)}.')
 
 
-def _bias_vector(bias, out_type: fields_lib.FieldType, dtype) -> jax.Array:
+def bias_vector(bias, out_type: fields_lib.FieldType, dtype) -> jax.Array:
   """Scatters ``[n_trivial]`` onto the trivial channels of ``[C_out]``."""
   trivial = out_type.trivial_channels()
   validate.check_array(bias, 'bias', rank=1, layout='[n_trivial_out]')
@@ -77,7 +80,7 @@ def steerable_kernel(weights: jax.typing.ArrayLike, *,
   basis = basis_lib.layer_basis(in_type, out_type, kernel_size, rings=rings,
                                 widths=widths,
                                 frequency_cutoff=frequency_cutoff)
-  _check_weights(weights, basis)
+  check_weights(weights, basis)
   return basis.jax_expand(jnp.asarray(weights))
 
 
@@ -121,7 +124,7 @@ def steerable_conv2d(x: jax.typing.ArrayLike, weights: jax.typing.ArrayLike,
   y = conv_lib.conv2d(x, kernel.astype(x.dtype), stride=stride,
                       padding=padding, dilation=dilation)
   if bias is not None:
-    y = y + _bias_vector(bias, out_type, y.dtype)
+    y = y + bias_vector(bias, out_type, y.dtype)
   return y
 
 
@@ -142,7 +145,7 @@ def export(weights: jax.typing.ArrayLike,
                             kernel_size=kernel_size, rings=rings,
                             widths=widths, frequency_cutoff=frequency_cutoff)
   full_bias = (jnp.zeros((out_type.size,), kernel.dtype) if bias is None
-               else _bias_vector(bias, out_type, kernel.dtype))
+               else bias_vector(bias, out_type, kernel.dtype))
   return {'kernel': np.asarray(kernel), 'bias': np.asarray(full_bias)}
 
 
@@ -169,6 +172,21 @@ def he_init(basis: basis_lib.KernelBasis) -> Callable:
   return init
 
 
+def basis_parameters(module: nn.Module, basis: basis_lib.KernelBasis, *,
+                     use_bias: bool) -> tuple[jax.Array, jax.Array | None]:
+  """A typed layer's ``weights [n_basis]`` (He initialisation on ``basis``)
+  and, if ``use_bias`` and ``basis.out_type`` has trivial fields, ``bias
+  [n_trivial]`` (zeros); call it inside ``module``'s compact ``__call__``."""
+  weights = module.param('weights', he_init(basis), (basis.size,),
+                         jnp.float32)
+  bias = None
+  n_trivial = len(basis.out_type.trivial_channels())
+  if use_bias and n_trivial:
+    bias = module.param('bias', nn.initializers.zeros_init(), (n_trivial,),
+                        jnp.float32)
+  return weights, bias
+
+
 class KernelParameters:
   """Mixin of the steerable convs (:class:`SteerableConv`,
   :class:`~layers.steerable.SteerableConvTranspose`): the cached basis of
@@ -189,17 +207,9 @@ class KernelParameters:
         options.pop('kernel_size'), **options)
 
   def _parameters(self) -> tuple[jax.Array, jax.Array | None]:
-    """``(weights [n_basis], bias [n_trivial] or None)``, made in the
-    module's compact ``__call__`` (He initialisation on the basis)."""
-    basis = self.basis()
-    weights = self.param('weights', he_init(basis), (basis.size,),
-                         jnp.float32)
-    bias = None
-    n_trivial = len(self.out_type.trivial_channels())
-    if self.use_bias and n_trivial:
-      bias = self.param('bias', nn.initializers.zeros_init(), (n_trivial,),
-                        jnp.float32)
-    return weights, bias
+    """``(weights, bias)`` of :func:`basis_parameters`, made in the module's
+    compact ``__call__``."""
+    return basis_parameters(self, self.basis(), use_bias=self.use_bias)
 
   def export(self, params: dict[str, Any]) -> dict[str, np.ndarray]:
     """The plain kernel ``[k, k, C_in, C_out]`` and bias ``[C_out]`` of

@@ -112,15 +112,6 @@ def linear_basis(in_type: fields_lib.FieldType,
         'equivariant linear map between them is 0.') from None
 
 
-def _check_weights(weights: Any, basis: basis_lib.KernelBasis) -> None:
-  validate.check_array(weights, 'weights', rank=1, layout='[n_basis]')
-  if weights.shape[0] != basis.size:
-    raise ValueError(
-        f'weights must have n_basis = {basis.size} entries, the dimension of '
-        f'the intertwiner space from {basis.in_type} to {basis.out_type}; '
-        f'got shape {tuple(weights.shape)}.')
-
-
 def linear_matrix(weights: jax.typing.ArrayLike, *,
                   in_type: fields_lib.FieldType,
                   out_type: fields_lib.FieldType) -> jax.Array:
@@ -134,7 +125,7 @@ def linear_matrix(weights: jax.typing.ArrayLike, *,
     ``[C_in, C_out]``: ``x @ W`` is equivariant for ``[B, C_in]`` rows ``x``.
   """
   basis = linear_basis(in_type, out_type)
-  _check_weights(weights, basis)
+  conv_lib.check_weights(weights, basis, space='intertwiner space')
   return basis.jax_expand(jnp.asarray(weights))[0, 0]
 
 
@@ -167,7 +158,7 @@ def equivariant_linear(x: jax.typing.ArrayLike,
   y = jnp.matmul(x, matrix.astype(x.dtype),
                  precision=jax.lax.Precision.HIGHEST)  # [B, C_out]
   if bias is not None:
-    y = y + conv_lib._bias_vector(bias, out_type, y.dtype)  # pylint: disable=protected-access
+    y = y + conv_lib.bias_vector(bias, out_type, y.dtype)
   return y
 
 
@@ -216,14 +207,8 @@ class EquivariantLinear(typed.TypedModule, nn.Module):
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     """Maps ``[B, in_type.size]`` to ``[B, out_type.size]``."""
-    basis = self.basis()
-    weights = self.param('weights', conv_lib.he_init(basis), (basis.size,),
-                         jnp.float32)
-    bias = None
-    n_trivial = len(self.out_type.trivial_channels())
-    if self.use_bias and n_trivial:
-      bias = self.param('bias', nn.initializers.zeros_init(), (n_trivial,),
-                        jnp.float32)
+    weights, bias = conv_lib.basis_parameters(self, self.basis(),
+                                              use_bias=self.use_bias)
     return equivariant_linear(x, weights, bias, in_type=self.in_type,
                               out_type=self.out_type)
 

@@ -292,7 +292,7 @@ def steerable_conv2d_transpose(
                        dilation=dilation)
   if bias is not None:
     # pylint: disable-next=protected-access
-    y = y + steerable_conv._bias_vector(bias, out_type, y.dtype)
+    y = y + steerable_conv.bias_vector(bias, out_type, y.dtype)
   return y
 
 

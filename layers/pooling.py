@@ -269,6 +269,27 @@ def _content_keys(components: jax.Array) -> jax.Array:
       jnp.max(components * diagonal, axis=axes)], axis=-1)
 
 
+def _arrangement_keys(components: jax.Array) -> jax.Array:
+  """``[P, B, h, w, C] -> [P, B, 3 C h w]``: per channel, the sorted
+  products of each pixel with its circular neighbour below, right and
+  below-right: the multisets whose maxima :func:`_content_keys` holds.
+
+  The second tie-break, for candidates whose content keys coincide (small
+  components: on a 3 x 3 torus the three largest neighbour products of two
+  pixel permutations often agree). Sorted exact products are the same floats
+  for a component and any circular shift of it; a sort per channel costs
+  more than the maxima, so it runs only when those tie.
+  """
+  p, b, h, w, c = components.shape
+  down = jnp.roll(components, -1, axis=2)
+  right = jnp.roll(components, -1, axis=3)
+  diagonal = jnp.roll(down, -1, axis=3)
+  products = jnp.stack([components * down, components * right,
+                        components * diagonal], axis=2)  # [P, B, 3, h, w, C]
+  products = jnp.moveaxis(products, -1, 3).reshape(p, b, 3 * c, h * w)
+  return jnp.sort(products, axis=-1).reshape(p, b, 3 * c * h * w)
+
+
 def shift_consistent_argmax(scores: jax.Array, components: jax.Array, *,
                             rtol: float = 0.0) -> jax.Array:
   """The component of largest score, ties broken by content, not index.
@@ -285,10 +306,13 @@ def shift_consistent_argmax(scores: jax.Array, components: jax.Array, *,
   computed only when some example has a tie (``lax.cond``), so an untied
   call costs one comparison.
 
-  What remains: candidates with equal keys -- components that are circular
-  shifts of one another (equal components, a constant or periodic map), or
-  the rare arrangements the keys cannot tell apart -- resolve to the first
-  index. Components that are circular shifts of one another hold the same
+  Candidates whose keys coincide (small components: on a 3 x 3 torus the
+  largest neighbour products of two pixel permutations often agree) are
+  told apart by a second key, computed only then: the sorted neighbour
+  products (:func:`_arrangement_keys`). What remains: candidates equal in
+  both -- components that are circular shifts of one another (equal
+  components, a constant or periodic map), or arrangements with the same
+  multisets of neighbour products -- resolve to the first index. Components that are circular shifts of one another hold the same
   values, so a network that pools globally after the sampler is still
   exactly invariant; an encoder-decoder that upsamples at the chosen phase
   (APS/LPS U-Nets) can then be off by that shift (for an input periodic
@@ -323,6 +347,10 @@ def _tie_broken_argmax(scores: jax.Array, components: jax.Array,
   tied = jnp.any(jnp.sum(candidates, axis=0) > 1)
   candidates = jax.lax.cond(
       tied, lambda: _maxima(candidates, _content_keys(components)),
+      lambda: candidates)
+  still_tied = jnp.any(jnp.sum(candidates, axis=0) > 1)
+  candidates = jax.lax.cond(
+      still_tied, lambda: _maxima(candidates, _arrangement_keys(components)),
       lambda: candidates)
   return jnp.argmax(candidates, axis=0)
 

@@ -430,6 +430,36 @@ class ApsPoolTest(chex.TestCase):
     x = np.ones((2, 4, 4, 1), np.float32)  # all components have equal norms
     np.testing.assert_array_equal(_jit_aps_pool(x, stride=2), x[:, ::2, ::2])
 
+  def test_equal_content_keys_are_broken_by_the_arrangement(self):
+    # 3 x 3 components, pixel permutations of one another (seed 70): the
+    # first-stage keys (value extremes, largest neighbour products) of
+    # components 2 and 3 coincide and beat the others, so only the sorted
+    # neighbour products tell them apart. Every circular shift must then keep
+    # the same content (a circular shift of the chosen component).
+    from tests.cases import polyphase as polyphase_cases  # pylint: disable=g-import-not-at-top
+    x = polyphase_cases.permuted_components_input(
+        np.random.default_rng(70), batch=1, size=3, channels=1)
+
+    def components(y):
+      return jnp.stack([y[:, i::2, j::2] for i in range(2) for j in range(2)])
+    first = pooling._maxima(  # pylint: disable=protected-access
+        jnp.ones((4, 1), bool),
+        pooling._content_keys(components(x)))  # pylint: disable=protected-access
+    np.testing.assert_array_equal(np.asarray(first)[:, 0],
+                                  [False, False, True, True])
+    chosen = None
+    for dy in range(6):
+      for dx in range(6):
+        parts = components(np.roll(x, (dy, dx), axis=(1, 2)))
+        index = int(pooling.shift_consistent_argmax(
+            jnp.zeros((4, 1)), parts)[0])
+        part = np.asarray(parts[index, 0])
+        if chosen is None:
+          chosen = part
+        self.assertTrue(
+            any(np.array_equal(np.roll(chosen, (a, b), axis=(0, 1)), part)
+                for a in range(3) for b in range(3)), (dy, dx, index))
+
 
 if __name__ == '__main__':
   absltest.main()

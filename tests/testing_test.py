@@ -173,6 +173,59 @@ class DrawingTest(absltest.TestCase):
     self.assertFalse(group.grid_action(g).exact)
 
 
+class JitByStructureTest(absltest.TestCase):
+  """testing.jit_by_structure: one program per jaxpr, never a wrong one."""
+
+  def setUp(self):
+    super().setUp()
+    self.x = np.arange(6, dtype=np.float32).reshape(2, 3)
+
+  def _closure(self, scale):
+    weight = np.full((3, 3), scale, np.float32)
+    return lambda x: {'y': x @ weight, 'z': x * 2.0}
+
+  def test_closures_share_one_program_and_keep_their_weights(self):
+    before = len(testing._BY_STRUCTURE)  # pylint: disable=protected-access
+    for scale in (1.0, 2.0, 3.0):
+      fn = self._closure(scale)
+      out = testing.jit_by_structure(fn)(self.x)
+      np.testing.assert_allclose(out['y'], fn(self.x)['y'])
+      np.testing.assert_allclose(out['z'], 2 * self.x)
+    self.assertEqual(len(testing._BY_STRUCTURE), before + 1)  # pylint: disable=protected-access
+
+  def test_constants_of_a_nested_jit_are_part_of_the_key(self):
+    # A nested jax.jit keeps its closed-over array inside its own jaxpr,
+    # which the printed jaxpr does not show.
+    def nested(scale):
+      weight = np.full((3,), scale, np.float32)
+      return lambda x: jax.jit(lambda y: y * weight)(x)
+    for scale in (1.0, 5.0):
+      np.testing.assert_allclose(
+          testing.jit_by_structure(nested(scale))(self.x), self.x * scale)
+
+  def test_a_callback_is_not_shared(self):
+    def with_callback(offset):
+      def fn(x):
+        return jax.pure_callback(
+            lambda y: (y + offset).astype(np.float32),
+            jax.ShapeDtypeStruct(x.shape, x.dtype), x)
+      return fn
+    for offset in (1.0, 7.0):
+      np.testing.assert_allclose(
+          testing.jit_by_structure(with_callback(offset))(self.x),
+          self.x + offset)
+
+  def test_derivatives_under_jvp(self):
+    fn = self._closure(3.0)
+    jitted = testing.jit_by_structure(lambda x: fn(x)['y'])
+    _, tangent = jax.jvp(jitted, (self.x,), (np.ones_like(self.x),))
+    np.testing.assert_allclose(tangent, np.full((2, 3), 9.0))
+
+  def test_refuses_a_non_callable(self):
+    with self.assertRaisesRegex(ValueError, 'fn must be'):
+      testing.jit_by_structure(3)
+
+
 class ImportTest(absltest.TestCase):
 
   def test_import_groups_does_not_import_hypothesis(self):

@@ -70,10 +70,13 @@ TIMINGS = (
 )
 
 
-def make_group(spec) -> reps_lib.RepresentationGroup:
+def make_group(spec, axis: float | None = None
+               ) -> reps_lib.RepresentationGroup:
+  """The group of ``spec``; ``axis``: the reflection axis of D_N / O(2)."""
   family, n = spec
-  return {'C': groups.Cyclic, 'D': groups.Dihedral, 'SO2': groups.SO2,
-          'O2': groups.O2}[family](n)
+  group = {'C': groups.Cyclic, 'D': groups.Dihedral, 'SO2': groups.SO2,
+           'O2': groups.O2}[family](n)
+  return group if axis is None else groups.group_by_name(group, axis=axis)
 
 
 def make_representation(group, field) -> reps_lib.Representation:
@@ -107,16 +110,19 @@ def import_e2cnn():
   return torch, e2cnn
 
 
-def e2cnn_gspace(e2cnn, spec):
+def e2cnn_gspace(e2cnn, spec, axis: float | None = None):
+  """e2cnn's gspace of ``spec``; ``axis`` (D_N / O(2)): its ``axis=``, the
+  same angle as equivlab's (docs/steerable.md, the reflection axis)."""
   family, n = spec
   gspaces = e2cnn.gspaces
+  flip = {} if axis is None else {'axis': float(axis)}
   if family == 'C':
     return gspaces.Rot2dOnR2(n)
   if family == 'D':
-    return gspaces.FlipRot2dOnR2(n)
+    return gspaces.FlipRot2dOnR2(n, **flip)
   if family == 'SO2':
     return gspaces.Rot2dOnR2(-1, maximum_frequency=n)
-  return gspaces.FlipRot2dOnR2(-1, maximum_frequency=n)
+  return gspaces.FlipRot2dOnR2(-1, maximum_frequency=n, **flip)
 
 
 def e2cnn_representation(gspace, spec, field):
@@ -131,12 +137,18 @@ def e2cnn_representation(gspace, spec, field):
   return gspace.quotient_repr((None if field[1] == 'C' else 0, field[2]))
 
 
-def e2cnn_conv(e2cnn, spec, fields_in, fields_out, kernel_size):
-  gspace = e2cnn_gspace(e2cnn, spec)
+def e2cnn_conv(e2cnn, spec, fields_in, fields_out, kernel_size,
+               axis: float | None = None):
+  """e2cnn's ``R2Conv``; with an ``axis`` its basis is recomputed: e2cnn
+  0.2.3 caches basis expansions process-wide under a key whose equality
+  ignores the axis (``R2FlipsDiscreteRotationsSolution.__eq__``), so a
+  layer would otherwise reuse the basis of a layer of another axis."""
+  gspace = e2cnn_gspace(e2cnn, spec, axis)
   types = [e2cnn.nn.FieldType(gspace, [e2cnn_representation(gspace, spec, f)
                                        for f in fields])
            for fields in (fields_in, fields_out)]
-  return e2cnn.nn.R2Conv(types[0], types[1], kernel_size, bias=False)
+  return e2cnn.nn.R2Conv(types[0], types[1], kernel_size, bias=False,
+                         recompute=axis is not None)
 
 
 def e2cnn_kernels(torch, conv) -> np.ndarray:
@@ -159,14 +171,20 @@ def _rank(matrix: np.ndarray) -> int:
   return int(np.sum(singular > 1e-5 * singular[0]))
 
 
-def compare_pair(torch, e2cnn, spec, fields_in, fields_out, kernel_size
+def compare_pair(torch, e2cnn, spec, fields_in, fields_out, kernel_size,
+                 axis: float | None = None, their_axis: float | None = None
                  ) -> dict[str, Any]:
-  """Dimensions, ranks and the residual of e2cnn's kernels on our span."""
-  group = make_group(spec)
+  """Dimensions, ranks and the residual of e2cnn's kernels on our span.
+
+  ``axis``: the reflection axis of both sides (D_N / O(2)); ``their_axis``
+  gives e2cnn another one (a negative control).
+  """
+  group = make_group(spec, axis)
   ours = basis_lib.layer_basis(field_type(group, fields_in),
                                field_type(group, fields_out), kernel_size)
   dense = ours.dense().reshape(ours.size, -1).astype(np.float64)
-  conv = e2cnn_conv(e2cnn, spec, fields_in, fields_out, kernel_size)
+  conv = e2cnn_conv(e2cnn, spec, fields_in, fields_out, kernel_size,
+                    axis if their_axis is None else their_axis)
   theirs = e2cnn_kernels(torch, conv).reshape(
       conv.basisexpansion.dimension(), -1).astype(np.float64)
   coefficients = np.linalg.lstsq(dense.T, theirs.T, rcond=None)[0]

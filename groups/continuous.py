@@ -10,6 +10,13 @@ On the pixel grid only multiples of 90 degrees (and the mirror) are exact
 by :class:`groups.BilinearRotation`, so layers built on these groups are
 exactly equivariant to the quarter turns and approximately to the rest.
 
+``O2(F, axis=a)`` reflects across the line at angle ``a`` (radians;
+default ``pi / 2``, the left-right mirror, e2cnn's default): element
+``(1, t)`` acts on the plane as ``R(t + 2 d) F``, ``d = a - pi / 2``, the
+reflection across ``a + t / 2`` (grid action: Flip, then that rotation;
+exact for multiples of 90 degrees). The abstract group and its irreps do not
+depend on ``a``.
+
 Irreps are those of e2cnn (see :mod:`groups.representations`) up to
 ``max_frequency``: SO(2) irrep ``k`` (``0..max_frequency``), O(2) irreps
 ``(0, 0)``, ``(1, 0)`` and ``(1, k)``. The band limit makes every computation
@@ -40,7 +47,9 @@ def _check_angle(angle, name: str) -> float:
   return float(angle)
 
 
-def _rotation(angle: float) -> base.Transform:
+def grid_rotation(angle: float) -> base.Transform:
+  """Rotation by ``angle`` radians on the grid: :class:`groups.Rot90` for
+  multiples of 90 degrees (to 1e-9 degrees), else bilinear."""
   degrees = math.degrees(angle)
   quarter = round(degrees / 90)
   if abs(degrees - 90 * quarter) < 1e-9:
@@ -100,12 +109,45 @@ class SO2(_BandLimited):
 
   def grid_action(self, g) -> base.Transform:
     """Rotation by ``g`` radians (exact for multiples of 90 degrees)."""
-    return _rotation(self.check_element(g))
+    return grid_rotation(self.check_element(g))
 
 
 @dataclasses.dataclass(frozen=True)
 class O2(_BandLimited):
-  """O(2): rotations and mirror images; irreps up to ``max_frequency``."""
+  """O(2): rotations and mirror images; irreps up to ``max_frequency``.
+
+  Attributes:
+    max_frequency: the highest irrep frequency (int >= 0).
+    axis: the angle in radians of the mirror line of ``(1, 0)`` (module
+      doc); default ``pi / 2``, left-right. Canonical as
+      :func:`groups.representations.check_axis` makes it; part of equality.
+  """
+  axis: float = representations.DEFAULT_AXIS
+
+  def __post_init__(self):
+    super().__post_init__()
+    object.__setattr__(self, 'axis', representations.check_axis(self.axis))
+
+  def __str__(self):
+    if self.axis == representations.DEFAULT_AXIS:
+      return f'O2({self.max_frequency})'
+    return (f'O2({self.max_frequency}, '
+            f'axis={representations.axis_label(self.axis)})')
+
+  def __repr__(self):
+    if self.axis == representations.DEFAULT_AXIS:
+      return f'O2(max_frequency={self.max_frequency})'
+    return f'O2(max_frequency={self.max_frequency}, axis={self.axis!r})'
+
+  @property
+  def axis_offset(self) -> float:
+    return self.axis - representations.DEFAULT_AXIS
+
+  def reflection(self, axis, name: str = 'axis') -> tuple[int, float]:
+    """The element ``(1, t)`` that reflects across the line at ``axis``
+    (radians): ``t = 2 (axis - self.axis)`` mod ``2 pi``."""
+    axis = representations.check_axis(axis, name)
+    return (1, (2 * (axis - self.axis)) % (2 * math.pi))
 
   def check_element(self, g, name='g'):
     if isinstance(g, (tuple, list)) and len(g) == 2:
@@ -153,7 +195,8 @@ class O2(_BandLimited):
     return ((0, 2 * math.pi / (frequency + 1)), (1, 0.0))
 
   def grid_action(self, g) -> base.Transform:
-    """Mirror left-right if ``g[0]``, then rotate by ``g[1]`` radians."""
+    """Mirror left-right if ``g[0]``, then rotate by ``g[1]`` radians (plus
+    ``2 axis_offset`` after a mirror: module doc)."""
     mirror, angle = self.check_element(g)
-    rotation = _rotation(angle)
+    rotation = grid_rotation(angle + 2 * self.axis_offset * mirror)
     return rotations.Flip().then(rotation) if mirror else rotation

@@ -19,6 +19,17 @@ class like this one, in one new file of ``groups/``:
    followed by the rotation of :class:`groups.Cyclic`, which is exact for
    multiples of 90 degrees and bilinear otherwise).
 
+The reflection axis (e2cnn's ``FlipRot2dOnR2(N, axis=...)``):
+``Dihedral(N, axis=a)`` is the same abstract group with the same irreps,
+acting on the plane with ``f`` the reflection across the line at angle ``a``
+(radians; default ``pi / 2``, the left-right mirror, e2cnn's default). With
+``d = a - pi / 2``, ``f`` acts as ``R(d) F R(-d) = R(2 d) F``, so element
+``r^k f`` acts as ``R(2 pi k / N + 2 d) F``: the reflection across
+``a + pi k / N``. On the grid that is a Flip then a rotation, exact when the
+rotation is a multiple of 90 degrees (every mirror of D4 for ``a`` a
+multiple of ``pi / 4``), bilinear otherwise, like the 45-degree turns of
+C8: approximate, never refused.
+
 Everything else is inherited: the regular representation on group maps
 ``[B, H, W, G, C]`` (:meth:`FiniteGroup.regular_action`), the filter
 transformations of lifting and group convolutions (layers/group_conv/), and
@@ -34,6 +45,7 @@ import math
 
 from groups import validate
 from groups import base
+from groups import continuous
 from groups import cyclic
 from groups import finite
 from groups import representations
@@ -50,13 +62,34 @@ class Dihedral(finite.FiniteGroup,
 
   Attributes:
     n: the number of rotations ``N`` (int >= 1).
+    axis: the angle in radians of the mirror line of ``f`` (module doc);
+      default ``pi / 2`` (left-right, e2cnn's default). Taken mod ``pi``
+      and snapped to multiples of ``pi / 4``
+      (:func:`groups.representations.check_axis`); part of equality, so
+      field types of two axes do not chain.
   """
   symbol = 'D'
   aliases = {'p4m': 4}
   n: int
+  axis: float = representations.DEFAULT_AXIS
 
   def __post_init__(self):
     validate.integer(self.n, 'n', minimum=1)
+    object.__setattr__(self, 'axis', representations.check_axis(self.axis))
+
+  def __str__(self):
+    if self.axis == representations.DEFAULT_AXIS:
+      return f'D{self.n}'
+    return f'D{self.n}(axis={representations.axis_label(self.axis)})'
+
+  def __repr__(self):
+    if self.axis == representations.DEFAULT_AXIS:
+      return f'Dihedral(n={self.n})'
+    return f'Dihedral(n={self.n}, axis={self.axis!r})'
+
+  @property
+  def axis_offset(self) -> float:
+    return self.axis - representations.DEFAULT_AXIS
 
   @property
   def order(self) -> int:
@@ -80,9 +113,43 @@ class Dihedral(finite.FiniteGroup,
     return -turns % self.n
 
   def grid_action(self, g) -> base.Transform:
+    """Flip (if a mirror image), then rotate (module doc): exact where the
+    rotation is a multiple of 90 degrees, bilinear otherwise."""
     turns, mirror = self._split(g, 'g')
-    rotation = cyclic.Cyclic(self.n).grid_action(turns)
+    if mirror and self.axis_offset:
+      # r^k f acts as R(2 pi k / N + 2 d) F (module doc).
+      rotation = continuous.grid_rotation(
+          2 * math.pi * turns / self.n + 2 * self.axis_offset)
+    else:
+      rotation = cyclic.Cyclic(self.n).grid_action(turns)
     return rotations.Flip().then(rotation) if mirror else rotation
+
+  def reflection(self, axis, name: str = 'axis') -> int:
+    """The element ``r^k f`` that reflects across the line at ``axis``.
+
+    Args:
+      axis: radians; one of the group's mirror lines ``self.axis + pi k /
+        N`` (mod ``pi``).
+      name: the argument named in the error.
+
+    Returns:
+      ``k + N`` (``k = 0`` for ``self.axis``).
+
+    Raises:
+      ValueError: naming ``name`` and the group's mirror lines if ``axis``
+        is none of them.
+    """
+    axis = representations.check_axis(axis, name)
+    steps = (axis - self.axis) * self.n / math.pi
+    turns = round(steps)
+    if abs(steps - turns) > 1e-6:
+      lines = ', '.join(representations.axis_label(
+          representations.check_axis(self.axis + math.pi * k / self.n))
+                        for k in range(self.n))
+      raise ValueError(
+          f'{name} must be a mirror line of {self}: one of {lines} (radians, '
+          f'mod pi); got {axis!r}.')
+    return turns % self.n + self.n
 
   def element_name(self, g):
     turns, mirror = self._split(g, 'g')

@@ -5,7 +5,13 @@ images: element ``g`` has a *pose* ``(mirror, angle)`` and moves a point
 ``p`` (x to the right, y up, as ``imshow`` shows an image) to
 ``R(angle) F^mirror p``, where ``F`` mirrors left-right (``x -> -x``, the
 action of :class:`groups.Flip`; e2cnn's reflection axis ``pi / 2``) and
-``R`` turns counter-clockwise. The families:
+``R`` turns counter-clockwise. D_N and O(2) take an ``axis`` (radians, the
+angle of the mirror line of their reflection ``f``; default ``pi / 2``, the
+left-right mirror above, e2cnn's default too): with ``d = axis - pi / 2``
+(:attr:`RepresentationGroup.axis_offset`) the plane action is conjugated by
+``R(d)``, ``p -> R(d) R(angle) F^mirror R(-d) p``, while the abstract group,
+the element numbering, the pose and the irreps stay the same
+(:func:`check_axis`). The families:
 
 * :class:`groups.Cyclic` ``(N)`` and :class:`groups.Dihedral` ``(N)``
   (:mod:`groups.cyclic`, :mod:`groups.dihedral`), elements the ints of
@@ -80,7 +86,21 @@ class RepresentationGroup(abc.ABC):
 
   @abc.abstractmethod
   def pose(self, g: Any) -> tuple[int, float]:
-    """``(mirror, angle)``: ``g`` maps ``p`` to ``R(angle) F^mirror p``."""
+    """``(mirror, angle)``: ``g`` maps ``p`` to ``R(angle) F^mirror p``.
+
+    In the frame of the default mirror ``F`` (left-right); a group with a
+    reflection ``axis`` acts as ``R(d) R(angle) F^mirror R(-d)``,
+    ``d = axis_offset`` (module doc). The irreps are functions of the pose.
+    """
+
+  @property
+  def axis_offset(self) -> float:
+    """``d = axis - pi / 2``: the plane action is ``R(d) pose R(-d)``.
+
+    0 for groups without a reflection axis (C_N, SO(2)) and for D_N / O(2)
+    with the default (left-right) mirror.
+    """
+    return 0.0
 
   @abc.abstractmethod
   def generators(self, frequency: int = 0) -> tuple[Any, ...]:
@@ -167,7 +187,9 @@ class RepresentationGroup(abc.ABC):
     Args:
       subgroup: ``H`` as a group, embedded in the standard way:
         ``Cyclic(M)`` (rotations by multiples of ``360 / M``; ``M`` must
-        divide ``N``) in C_N or D_N, ``Dihedral(M)`` in D_N (same mirror).
+        divide ``N``) in C_N or D_N, ``Dihedral(M)`` in D_N (same mirror
+        when the axes are equal; else its axis must be one of D_N's mirror
+        lines, whose reflection is then its ``f``).
         ``Dihedral(N).quotient_representation(Cyclic(N))`` is e2cnn's
         ``quotient_repr((None, N))``; ``Cyclic(N).quotient_representation(
         Cyclic(M))`` is its ``quotient_repr(M)``.
@@ -243,7 +265,10 @@ def _subgroup_elements(group, subgroup) -> frozenset[int]:
   step = n // subgroup.n
   rotations = {k * step for k in range(subgroup.n)}
   if family == 'D':
-    rotations |= {k + n for k in rotations}
+    # The subgroup's f is the group's reflection across its axis
+    # (groups.Dihedral.reflection; same axis: f itself).
+    mirror = group.reflection(subgroup.axis, 'subgroup.axis')
+    rotations |= {group.compose(k, mirror) for k in rotations}
   return frozenset(rotations)
 
 
@@ -458,6 +483,59 @@ def check_representation(rep: Any, name: str = 'representation') -> None:
         f'{name} must be a groups Representation, e.g. '
         'groups.Cyclic(8).regular_representation or groups.SO2(4).irrep(1); '
         f'got {rep!r}.')
+
+
+# ------------------------------------------------------- the reflection axis
+
+#: The default reflection axis of D_N and O(2): the vertical line, so the
+#: mirror is left-right (``x -> -x``, :class:`groups.Flip`); e2cnn's default
+#: ``FlipRot2dOnR2(N, axis=pi / 2)``.
+DEFAULT_AXIS = math.pi / 2
+_EIGHTH = math.pi / 4
+# Axes this close to a multiple of pi / 4 are snapped to it, so that the grid
+# axes compare (and hash) equal however they were computed (float32 pi / 4
+# included).
+_AXIS_SNAP = 1e-6
+
+
+def check_axis(axis: Any, name: str = 'axis') -> float:
+  """Returns a reflection axis (radians) in canonical form, or raises.
+
+  The mirror line at angle ``axis`` is the one at ``axis + pi``, so the
+  axis is taken mod ``pi``; within 1e-6 of a multiple of ``pi / 4`` it is
+  that multiple exactly (``0``, ``pi / 4``, ``pi / 2``, ``3 pi / 4``: the
+  grid axes, whose mirrors map the pixel grid to itself).
+
+  Raises:
+    ValueError: naming ``name`` unless ``axis`` is a finite real number.
+  """
+  if (not isinstance(axis, (int, float, np.integer, np.floating)) or
+      isinstance(axis, (bool, np.bool_)) or not math.isfinite(axis)):
+    raise ValueError(
+        f'{name} must be a finite angle in radians (the mirror line of the '
+        f'reflections; default pi/2, the left-right mirror); got {axis!r}.')
+  axis = float(axis) % math.pi
+  eighths = round(axis / _EIGHTH)
+  if abs(axis - eighths * _EIGHTH) < _AXIS_SNAP:
+    axis = (eighths % 4) * _EIGHTH
+  return axis
+
+
+def is_grid_axis(axis: float) -> bool:
+  """True for a canonical axis (:func:`check_axis`) that is a multiple of
+  ``pi / 4``: its mirror maps the pixel grid to itself."""
+  return axis in GRID_AXES
+
+
+#: The canonical grid axes: 0, pi/4, pi/2, 3pi/4.
+GRID_AXES = tuple(k * _EIGHTH for k in range(4))
+
+
+def axis_label(axis: float) -> str:
+  """``'pi/4'``, ``'3pi/4'``, ``'0'`` for grid axes, else ``'%.6g'``."""
+  if is_grid_axis(axis):
+    return ('0', 'pi/4', 'pi/2', '3pi/4')[GRID_AXES.index(axis)]
+  return f'{axis:.6g}'
 
 
 # ------------------------------------------------------ shared irrep matrices

@@ -26,8 +26,17 @@ MIXED = groups.FieldType(C8, [C8.regular_representation, C8.irrep(1),
                               C8.trivial_representation])  # C = 11
 
 
+# An induced field: 4 blocks (cosets of C2 in C8) of C2's sign irrep; C = 4.
+INDUCED = groups.FieldType(C8, [steerable.induced_representation(
+    C8, groups.Cyclic(2), groups.Cyclic(2).irrep(1))])
+
+
 def _regular():
   return np.ones((1, 5, 5, 8), np.float32)
+
+
+def _induced():
+  return np.ones((1, 4, 4, 4), np.float32)
 
 
 def _mixed():
@@ -80,6 +89,29 @@ _CASES = (
     ('bad_o2_element', lambda: groups.O2(2).irrep(1, 1)((2, 0.0)),
      ['O(2)', 'mirror']),
     ('bad_angle', lambda: SO2.irrep(1)(math.inf), ['angle']),
+    # The reflection axis of D_N / O(2) (tests/steerable_axis_test.py).
+    ('axis_not_finite', lambda: groups.Dihedral(4, axis=math.nan),
+     ['axis', 'finite angle in radians']),
+    ('axis_infinite_o2', lambda: groups.O2(2, axis=math.inf),
+     ['axis', 'finite angle in radians']),
+    ('axis_not_numeric', lambda: groups.Dihedral(4, axis='pi/4'),
+     ['axis', 'radians', "'pi/4'"]),
+    ('axis_bool', lambda: groups.O2(2, axis=True), ['axis', 'radians']),
+    ('axis_on_cyclic', lambda: groups.group_by_name('C8', axis=0.0),
+     ['axis', 'C8 has no reflections']),
+    ('axis_on_so2', lambda: groups.group_by_name(SO2, axis=0.0),
+     ['axis', 'SO2(3) has no reflections']),
+    ('axis_off_grid_for_p4m', lambda: groups.group_by_name('p4m', axis=0.3),
+     ['axis', "'p4m'", '0, pi/4, pi/2, 3pi/4', 'exact grid action']),
+    ('reflection_off_the_mirror_lines', lambda: D8.reflection(0.1),
+     ['axis', 'mirror line of D8', '0.1']),
+    ('restrict_to_subgroup_axis_off_the_mirror_lines',
+     lambda: steerable.restrict_field_type(groups.FieldType(
+         D8, [D8.regular_representation]), groups.Dihedral(4, axis=0.1)),
+     ['subgroup.axis', 'mirror line of D8']),
+    ('quotient_by_subgroup_axis_off_the_mirror_lines',
+     lambda: D8.quotient_representation(groups.Dihedral(2, axis=0.1)),
+     ['subgroup.axis', 'mirror line of D8']),
     ('not_orthogonal', lambda: C8.irrep(1).change_basis(np.ones((2, 2))),
      ['matrix', 'orthogonal']),
     ('sum_of_groups', lambda: groups.direct_sum(C8.irrep(1), D8.irrep(1, 1)),
@@ -623,6 +655,85 @@ _CASES = (
     ('typed_uniform_use_bias', lambda: steerable.GatedNonlinearityUniform(
         groups.FieldType(C8, [steerable.uniform_gated_representation(
             C8.irrep(1))]), use_bias=None), ['use_bias', 'bool']),
+    # induced representations and their layers (induction.py, induced.py)
+    ('induced_not_a_subgroup', lambda: steerable.induced_representation(
+        C8, groups.Cyclic(3), groups.Cyclic(3).trivial_representation),
+     ['subgroup', 'C8', 'Cyclic(M)']),
+    ('induced_dihedral_in_cyclic', lambda: steerable.induced_representation(
+        C8, groups.Dihedral(2), groups.Dihedral(2).trivial_representation),
+     ['subgroup', 'C8']),
+    ('induced_infinite_index', lambda: steerable.induced_representation(
+        SO2, groups.Cyclic(4), groups.Cyclic(4).trivial_representation),
+     ['subgroup', 'finitely many cosets', 'infinitely many']),
+    ('induced_infinite_index_o2', lambda: steerable.induced_representation(
+        groups.O2(3), groups.Dihedral(2),
+        groups.Dihedral(2).trivial_representation),
+     ['subgroup', 'finitely many cosets', 'SO2(F) in O2']),
+    ('induced_rep_of_another_group', lambda: steerable.induced_representation(
+        C8, groups.Cyclic(2), groups.Cyclic(4).irrep(1)),
+     ['rep', 'subgroup C2', 'C4']),
+    ('induced_rep_not_a_representation', lambda:
+     steerable.induced_representation(C8, groups.Cyclic(2), 'trivial'),
+     ['rep', 'Representation']),
+    ('induced_group_not_a_group', lambda: steerable.induced_representation(
+        8, groups.Cyclic(2), groups.Cyclic(2).irrep(1)), ['group', "'C8'"]),
+    ('induced_subgroup_unknown_name', lambda:
+     steerable.induced_representation(C8, 'C2x', groups.Cyclic(2).irrep(1)),
+     ['subgroup', 'group name']),
+    ('induced_o2_band_limit', lambda: steerable.induced_representation(
+        groups.O2(1), SO2, SO2.irrep(3)), ['group', 'max_frequency >= 3',
+                                           'O2(1)']),
+    ('induced_norm_on_plain_field', lambda:
+     steerable.induced_norm_nonlinearity(_regular(), field_type=REGULAR),
+     ['field_type', 'induced fields', 'field 0', 'NormNonlinearity']),
+    ('induced_norm_activation', lambda: steerable.induced_norm_nonlinearity(
+        _induced(), field_type=INDUCED, activation='squish'),
+     ['activation', "'squash'", "'relu'"]),
+    ('induced_norm_bias_shape', lambda: steerable.induced_norm_nonlinearity(
+        _induced(), np.ones(4), field_type=INDUCED), ['bias', '[F]', '(1,)']),
+    ('induced_norm_channels', lambda: steerable.induced_norm_nonlinearity(
+        _regular(), field_type=INDUCED), ['x', 'C = 4']),
+    ('typed_induced_norm_on_plain_field', lambda:
+     steerable.InducedNormNonlinearity(MIXED),
+     ['in_type', 'induced fields', 'field 0']),
+    ('typed_induced_norm_use_bias', lambda: steerable.InducedNormNonlinearity(
+        INDUCED, use_bias='yes'), ['use_bias', 'bool']),
+    ('induced_gate_type_plain', lambda: steerable.induced_gate_type(REGULAR),
+     ['gated_type', 'induced fields']),
+    ('induced_gated_x_channels', lambda: steerable.induced_gated_nonlinearity(
+        _induced(), gated_type=INDUCED),
+     ['x', 'C = 8', 'induced[C2][trivial]']),
+    ('induced_gated_bias_shape', lambda: steerable.induced_gated_nonlinearity(
+        np.ones((1, 4, 4, 8), np.float32), np.ones(2), gated_type=INDUCED),
+     ['bias', '[F]']),
+    ('typed_induced_gated_without_gates', lambda:
+     steerable.InducedGatedNonlinearity(INDUCED + INDUCED),
+     ['in_type', 'induced gated input type', 'Ind_H^G(trivial)']),
+    ('typed_induced_gated_trivial_gates', lambda:
+     steerable.InducedGatedNonlinearity(SCALAR + INDUCED),
+     ['in_type', 'induced gated input type']),
+    ('induced_batch_norm_trivial_irrep', lambda:
+     steerable.InducedNormBatchNorm(groups.FieldType(C8, [
+         steerable.induced_representation(
+             C8, groups.Cyclic(2), groups.Cyclic(2).trivial_representation)])),
+     ['in_type', 'no trivial irrep', 'field 0', 'NormBatchNorm']),
+    ('induced_batch_norm_plain_field', lambda: steerable.InducedNormBatchNorm(
+        REGULAR), ['in_type', 'induced fields']),
+    ('induced_batch_norm_var_shape', lambda:
+     steerable.induced_norm_batch_norm(_induced(), field_type=INDUCED,
+                                       var=np.ones(2)), ['var', '[F]']),
+    ('induced_batch_norm_negative_var', lambda:
+     steerable.induced_norm_batch_norm(_induced(), field_type=INDUCED,
+                                       var=-np.ones(1)), ['var', '>= 0']),
+    ('induced_norm_pool_plain_field', lambda: steerable.induced_norm_pool(
+        _regular(), field_type=REGULAR), ['field_type', 'induced fields']),
+    ('induced_norm_max_pool_window', lambda: steerable.induced_norm_max_pool(
+        _induced(), field_type=INDUCED, window=5), ['window', 'fit']),
+    ('typed_induced_norm_max_pool_padding', lambda:
+     steerable.InducedNormMaxPool(INDUCED, padding='zeros'),
+     ['padding', "'valid'"]),
+    ('typed_induced_norm_pool_plain_field', lambda: steerable.InducedNormPool(
+        MIXED), ['in_type', 'induced norm pooling']),
 )
 
 

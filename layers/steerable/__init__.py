@@ -30,6 +30,11 @@ the types chain when it is built).
 * :mod:`layers.steerable.fourier_quotient` -- the same on quotient fields
   (functions on ``G / H``, escnn's QuotientFourierELU): each coset sampled
   once, ``w`` fixed by ``H``.
+* :mod:`layers.steerable.induction` -- induced representations
+  ``Ind_H^G rho`` (:func:`induced_representation`: C_M / D_M in C_N / D_N,
+  SO(2) in O(2)), blocks of ``dim rho`` channels, one per coset;
+  :mod:`layers.steerable.induced` -- escnn's induced norm / gated
+  nonlinearities, norm batch norm and norm pools acting per block.
 * :mod:`layers.steerable.norm` -- inner, norm and gnorm batch norm, and a
   per-example (group-norm style) variant.
 * :mod:`layers.steerable.pooling` -- spatial max / avg / blur pools per
@@ -87,6 +92,24 @@ from layers.steerable.gated import GatedNonlinearity2
 from layers.steerable.gated import GatedNonlinearityUniform
 from layers.steerable.gated import uniform_gated_representation
 from layers.steerable.gated import uniform_gated_type
+from layers.steerable.induced import induced_gate_type
+from layers.steerable.induced import induced_gated_input_type
+from layers.steerable.induced import induced_gated_nonlinearity
+from layers.steerable.induced import induced_gated_type_of
+from layers.steerable.induced import induced_norm_batch_norm
+from layers.steerable.induced import induced_norm_max_pool
+from layers.steerable.induced import induced_norm_moments
+from layers.steerable.induced import induced_norm_nonlinearity
+from layers.steerable.induced import induced_norm_pool
+from layers.steerable.induced import InducedGatedNonlinearity
+from layers.steerable.induced import InducedNormBatchNorm
+from layers.steerable.induced import InducedNormMaxPool
+from layers.steerable.induced import InducedNormNonlinearity
+from layers.steerable.induced import InducedNormPool
+from layers.steerable.induction import check_induced_fields
+from layers.steerable.induction import induced_representation
+from layers.steerable.induction import InducedRepresentation
+from layers.steerable.induction import is_induced
 from layers.steerable.linear import equivariant_linear
 from layers.steerable.linear import EquivariantLinear
 from layers.steerable.linear import fiber_action
@@ -201,6 +224,14 @@ __all__ = [
     'NormMaxPool', 'NormPool', 'pointwise_avg_pool', 'pointwise_blur_pool',
     'pointwise_max_blur_pool', 'pointwise_max_pool', 'PointwiseAvgPool',
     'PointwiseBlurPool', 'PointwiseMaxBlurPool', 'PointwiseMaxPool',
+    # induced representations and their layers
+    'check_induced_fields', 'induced_gate_type', 'induced_gated_input_type',
+    'induced_gated_nonlinearity', 'induced_gated_type_of',
+    'induced_norm_batch_norm', 'induced_norm_max_pool', 'induced_norm_moments',
+    'induced_norm_nonlinearity', 'induced_norm_pool', 'induced_representation',
+    'InducedGatedNonlinearity', 'InducedNormBatchNorm', 'InducedNormMaxPool',
+    'InducedNormNonlinearity', 'InducedNormPool', 'InducedRepresentation',
+    'is_induced',
     # D_N -> C_N pooling, dropout, the disk mask
     'reflection_pool', 'reflection_pool_type', 'ReflectionPool',
     'field_dropout', 'FieldDropout', 'pointwise_dropout', 'PointwiseDropout',

@@ -24,6 +24,18 @@ of type ``rho_out`` equivariantly iff
    cut-off ``F(r_s) >= f``, sampled at the kernel taps (the value at the
    centre tap is 0 for ``f > 0``). Elements that vanish on the grid are
    dropped (as e2cnn does); the rest are scaled to unit norm.
+   **The reflection axis** of D_N / O(2) (``groups.Dihedral(N, axis=a)``)
+   only conjugates the plane action: ``phi_a(g) = R(d) phi(g) R(-d)``,
+   ``d = a - pi / 2`` (``group.axis_offset``), ``phi`` the action of the
+   pose (left-right mirror). If ``k`` solves the constraint for ``phi``,
+   ``k_a(x) = k(R(-d) x)`` solves it for ``phi_a``:
+   ``k_a(phi_a(g) x) = k(phi(g) R(-d) x) = rho_out(g) k_a(x) rho_in(g)^-1``,
+   and ``k -> k_a`` is invertible, so the solutions for ``a`` are exactly
+   the default ones sampled at points turned by ``-d``: the harmonics are
+   evaluated at ``phi - d`` (the rings are round, so nothing else moves).
+   That is e2cnn's ``angles -= axis`` (its solutions are written for the
+   mirror ``y -> -y``, axis 0). The angular solutions themselves do not
+   depend on the axis.
 3. **Any representation** (:func:`representation_basis`): with
    ``rho = Q (psi_1 + psi_2 + ...) Q^T``, the basis of every irrep pair is
    placed in its block and conjugated, ``k = Q_out k_irreps Q_in^T``.
@@ -255,9 +267,12 @@ def irreps_basis(group: reps_lib.RepresentationGroup, irrep_in, irrep_out,
   """The sampled basis between two irreps: ``[n, k, k, d_in, d_out]``.
 
   Elements are ordered by ring, then frequency, then solution; each has unit
-  Frobenius norm; elements that vanish on the grid are dropped.
+  Frobenius norm; elements that vanish on the grid are dropped. For a group
+  with a reflection axis, sampled at the taps turned by ``-axis_offset``
+  (module doc, step 1).
   """
   radius, angle = _polar_grid(options.kernel_size)
+  angle = angle - group.axis_offset  # k_a(x) = k(R(-d) x)
   origin = radius < 1e-9
   elements = []
   for ring, width, top in zip(options.rings, options.widths,

@@ -23,9 +23,10 @@ each acts per pixel and per field.
   1, regular fields), the output transforming by the permutation
   representation :func:`concatenated_field_type` builds.
 
-Induced variants (e2cnn's ``InducedNormNonLinearity`` /
-``InducedGatedNonLinearity1``, for representations induced from a subgroup)
-are not provided: equivlab has no induced representations yet.
+Induced variants (escnn's ``InducedNormNonLinearity`` /
+``InducedGatedNonLinearity1``, acting on each coset block of a field of an
+induced representation, :func:`layers.steerable.induced_representation`) are
+in :mod:`layers.steerable.induced`.
 """
 
 from __future__ import annotations

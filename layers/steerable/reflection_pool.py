@@ -21,6 +21,13 @@ channels per field:
   the channels), so the pool is exactly D_N-equivariant too, the mirror
   reversing the orientation axis rather than leaving it alone.
 
+The reflection axis (``groups.Dihedral(N, axis=a)``) changes only how
+``f`` moves the grid, not the channels: the pool is the same per-pixel
+function at every axis, C_N-equivariant, and as a D_N field its output is
+the quotient by ``Dihedral(1, axis=a)`` (the group's own ``f``;
+``Dihedral(1)`` alone is the left-right mirror: for ``a != pi / 2`` another
+element of D_N, or refused when that line is none of D_N's mirrors).
+
 Pooling over the *right* cosets ``{e, f} r^k = {r^k, r^-k f}`` instead
 would not be equivariant (the registry's negative control). The pool acts
 per pixel, so any grid: quarter turns and the mirror act exactly.

@@ -9,10 +9,17 @@ kept in the early layers, broken in the late ones). Subgroups, given as
 group objects (``iota`` the standard embedding):
 
 * ``Cyclic(N)`` and ``Dihedral(N)`` contain ``Cyclic(M)`` (``M | N``;
-  ``h -> h N / M``); ``Dihedral(N)`` contains ``Dihedral(M)`` (same mirror);
+  ``h -> h N / M``); ``Dihedral(N)`` contains ``Dihedral(M)`` whose
+  reflection axis is one of D_N's mirror lines (``axis + pi k / N``;
+  ``Dihedral(M, axis=D_N's axis)``: the same mirror ``f``, otherwise
+  ``r^j f^m -> r^(j N / M + k m) f^m``: e2cnn's ``restrict((k, M))``);
 * ``O2(F)`` contains ``SO2(F')`` (``F' >= F``, the rotations; irrep ``(1,
   k)`` becomes ``k``, ``(1, 0)`` the trivial one), ``Cyclic(M)`` and
-  ``Dihedral(M)``; ``SO2(F)`` contains ``Cyclic(M)``.
+  ``Dihedral(M)`` of any axis (its ``f`` is O(2)'s reflection across that
+  axis, :meth:`groups.O2.reflection`); ``SO2(F)`` contains ``Cyclic(M)``.
+
+A subgroup keeps its own grid action, so after a restriction the fields
+move as the subgroup's elements do in the group.
 
 :func:`restrict_field_type` gives ``T|H``, :func:`restrict` is the identity
 on the data (with checks), :func:`subgroup_embedding` the map ``iota``.
@@ -48,8 +55,8 @@ UPSAMPLE_METHODS = ('nearest', 'bilinear')
 
 _SUBGROUPS = (
     'Cyclic(M) or Dihedral(M) of C_N / D_N with M dividing N (Dihedral only '
-    'in D_N), SO2(F) of O2, Cyclic(M) / Dihedral(M) of SO2 / O2 (Dihedral '
-    'only in O2)')
+    'in D_N, with its axis one of D_N\'s mirror lines), SO2(F) of O2, '
+    'Cyclic(M) / Dihedral(M) of SO2 / O2 (Dihedral only in O2)')
 
 
 def _check_subgroup(group, subgroup) -> None:
@@ -66,17 +73,24 @@ def _check_subgroup(group, subgroup) -> None:
   if not ok:
     raise ValueError(f'subgroup must be a subgroup of {group}: {_SUBGROUPS}; '
                      f'got {subgroup!r}.')
+  if isinstance(subgroup, dihedral.Dihedral):
+    group.reflection(subgroup.axis, 'subgroup.axis')  # raises if not a line
 
 
 def subgroup_embedding(group, subgroup) -> Callable[[Any], Any]:
   """``iota``: the element of ``group`` that a ``subgroup`` element is."""
   _check_subgroup(group, subgroup)
+  # The subgroup's f is the group's reflection across the subgroup's axis.
+  mirror_element = (group.reflection(subgroup.axis)
+                    if isinstance(subgroup, dihedral.Dihedral) else None)
   if isinstance(group, (cyclic.Cyclic, dihedral.Dihedral)):
     step = group.n // subgroup.n
 
     def finite(h):
       mirror, turns = divmod(subgroup.check_element(h, 'h'), subgroup.n)
-      return turns * step + group.n * mirror
+      if mirror:  # r^(j step) (r^k f)
+        return group.compose(turns * step, mirror_element)
+      return turns * step
     return finite
 
   def continuous_embedding(h):
@@ -84,7 +98,9 @@ def subgroup_embedding(group, subgroup) -> Callable[[Any], Any]:
       angle = subgroup.check_element(h, 'h')
       return (0, angle) if isinstance(group, continuous.O2) else angle
     mirror, angle = subgroup.pose(h)
-    return (mirror, angle) if isinstance(group, continuous.O2) else angle
+    if not isinstance(group, continuous.O2):
+      return angle
+    return group.compose((0, angle), mirror_element) if mirror else (0, angle)
   return continuous_embedding
 
 

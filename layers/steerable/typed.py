@@ -37,6 +37,7 @@ import groups
 from groups import base
 from groups import fields as fields_lib
 from groups import named
+from groups import representations as reps_lib
 from groups import scale as scale_lib
 from groups import testing
 
@@ -157,7 +158,11 @@ def exact_elements(group: Any) -> list[Any]:
             if g != group.identity_element and group.grid_action(g).exact]
   turns = [named.rotation_element(group, 90.0 * k) for k in (1, 2, 3)]
   if isinstance(group, groups.O2):
-    turns += [(1, 0.0), (1, np.pi / 2)]
+    # (1, t) acts as R(t + 2 d) F: the group's own mirror on a grid axis,
+    # else the elements that act as the left-right flip (and then 90°).
+    start = (0.0 if reps_lib.is_grid_axis(group.axis) else
+             -2 * group.axis_offset % (2 * np.pi))
+    turns += [(1, start), (1, start + np.pi / 2)]
   return turns
 
 

@@ -14,7 +14,10 @@ Adding a family is one new file: every module of this package is a family
 equivariance under continuous flows: :mod:`groups.lie`), ``polyphase`` (LPS,
 shift-equivariant upsampling, U-Net), ``scale`` (rescaling: 1x1 convs, the
 Gaussian scale space), ``steerable`` (steerable E(2) layers),
-``steerable_fourier`` (Fourier nonlinearities), ``steerable_linear``
+``steerable_axis`` (the reflection axis of D_N / O(2)),
+``steerable_fourier`` (Fourier nonlinearities), ``steerable_induced``
+(induced representations: induced norm / gated nonlinearities, norm batch
+norm and norm pools), ``steerable_linear``
 (equivariant linear maps, escnn's other gated nonlinearities),
 ``steerable_masking``
 (field / pointwise dropout, the disk mask, D_N -> C_N pooling),

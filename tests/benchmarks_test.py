@@ -14,6 +14,7 @@ from absl.testing import absltest
 
 from benchmarks import blur_formulations
 from benchmarks import compile_time
+from benchmarks import fast_compile
 from benchmarks import scaling
 import models
 
@@ -129,6 +130,29 @@ class ScalingTest(absltest.TestCase):
   def test_main_parses_flags(self):
     with self.assertRaises(SystemExit):
       scaling.main(['--no-such-flag'])
+
+
+class FastCompileTest(absltest.TestCase):
+
+  def test_both_settings_in_fresh_processes_write_the_table(self):
+    out = self.enter_context(tempfile.TemporaryDirectory())
+    rows = fast_compile.run(['mlp'], rounds=1, steps=1, batch=2, out_dir=out,
+                            verbose=False)
+    self.assertLen(rows, 1)
+    for setting in fast_compile.SETTINGS:
+      self.assertGreater(rows[0][f'{setting}_compile_s'], 0)
+      self.assertGreater(rows[0][f'{setting}_step_ms'], 0)
+    # Same weights and data: the two codegens agree to rounding.
+    self.assertLess(rows[0]['loss_rel_diff'], 1e-5)
+    self.assertEqual([r['model'] for r in _read_csv(
+        os.path.join(out, 'fast_compile.csv'))], ['mlp'])
+    self.assertTrue(os.path.isfile(os.path.join(out, 'fast_compile.md')))
+
+  def test_bad_arguments(self):
+    with self.assertRaisesRegex(ValueError, 'models must be registered'):
+      fast_compile.run(['no_such_model'], out_dir=None)
+    with self.assertRaisesRegex(ValueError, 'rounds must be'):
+      fast_compile.run(['mlp'], rounds=0, out_dir=None)
 
 
 class CompileTimeTest(absltest.TestCase):

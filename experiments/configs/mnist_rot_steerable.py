@@ -138,6 +138,26 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
                          description='steerable C16 CNN with e2cnn\'s head '
                                      '(2 x 96 units, batch norm, dropout '
                                      '0.3); 58,145 params'),
+      # The Fourier-nonlinearity comparison (docs/steerable.md, "Fourier
+      # nonlinearities, trained"): the registered SO(2) / O(2) models with
+      # gates and with a Fourier ELU on 16 rotations (same field units),
+      # and the H-Net, all at this protocol.
+      so2cnn=dict(name='so2cnn',
+                  description='steerable SO(2) CNN, irreps 0..3, gated; '
+                              '63,534 params'),
+      so2cnn_fourier=dict(name='so2cnn', nonlinearity='fourier',
+                          description='steerable SO(2) CNN, band-limited '
+                                      'fields L=3, Fourier ELU on 16 '
+                                      'rotations; 36,222 params'),
+      o2cnn=dict(name='o2cnn',
+                 description='steerable O(2) CNN, irreps (0,0), (1,1..3), '
+                             'gated; 38,702 params'),
+      o2cnn_fourier=dict(name='o2cnn', nonlinearity='fourier',
+                         description='steerable O(2) CNN, band-limited '
+                                     'fields L=3, Fourier ELU on 16 '
+                                     'rotations and mirrors; 70,542 params'),
+      hnet=dict(name='hnet', description='harmonic network (H-Net); '
+                                         '22,826 params'),
   ))
   config.run = ('c16cnn',)
 

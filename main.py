@@ -31,9 +31,10 @@ import os
 from experiments import runtime
 
 runtime.use_huge_pages()  # may re-execute this command (see its docstring)
-# EQUIVLAB_FAST_COMPILE=1: XLA:CPU's older loop emitters, 25-45 % faster
-# compiles (off by default: runs keep XLA's default code generation).
-runtime.use_fast_compile(default=False)
+# XLA:CPU's older loop emitters: train steps compile 15-40 % faster at the
+# same step time within noise (benchmarks/results/fast_compile.md);
+# EQUIVLAB_FAST_COMPILE=0 keeps XLA's default code generation.
+runtime.use_fast_compile(default=True)
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app

@@ -38,6 +38,9 @@ change: the count of fused kernels of each train step (at most
 the reference model's in the same process (at most :data:`TIME_MARGIN` times
 the baseline's ratio); it exits 1 naming every regressed model.
 
+Run as a command it compiles as ``main.py`` does (huge pages, and XLA:CPU's
+loop emitters unless ``EQUIVLAB_FAST_COMPILE=0``: experiments/runtime.py).
+
 ``--before REV`` measures every model twice, each in a fresh process: with
 this working tree and with git commit ``REV`` (``git archive`` into a
 temporary folder), alternating per model, and adds REV's figures as
@@ -318,6 +321,17 @@ def _train_seconds(row: Mapping[str, Any]) -> float:
   return float(row['train_lower_s']) + float(row['train_compile_s'])
 
 
+def _child_environment(root: str) -> dict[str, str]:
+  """This environment for a child run from ``root``, less the XLA flag this
+  process's :func:`experiments.runtime.use_fast_compile` added: each tree
+  decides its own code generation, as its ``main.py`` would."""
+  env = {**os.environ, 'PYTHONPATH': root}
+  if runtime.FAST_COMPILE_SWITCH not in env:
+    flags = env.get('XLA_FLAGS', '').replace(runtime.FAST_COMPILE_FLAG, '')
+    env['XLA_FLAGS'] = ' '.join(flags.split())
+  return env
+
+
 def measure_in_process(root: str, name: str, *, batch_size: int,
                        prng_impl: str) -> dict[str, Any] | None:
   """One model's row measured by ``python -m benchmarks.compile_time`` run in
@@ -329,7 +343,7 @@ def measure_in_process(root: str, name: str, *, batch_size: int,
          f'--out={out}', f'--batch={batch_size}',
          f'--prng_impl={prng_impl}'],
         cwd=root, capture_output=True, text=True, check=False,
-        env={**os.environ, 'PYTHONPATH': root})
+        env=_child_environment(root))
     path = os.path.join(out, 'compile_time.csv')
     if result.returncode or not os.path.exists(path):
       print(f'{name} failed in {root}:\n{result.stderr[-2000:]}',
@@ -478,4 +492,5 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
 if __name__ == '__main__':
   runtime.use_huge_pages()  # what main.py runs with; may re-execute
+  runtime.use_fast_compile(default=True)  # likewise
   main(sys.argv[1:])

@@ -31,10 +31,11 @@ end).
 ``--xla_cpu_use_fusion_emitters=false`` to ``XLA_FLAGS``: XLA:CPU then emits
 its fused loops with its older LLVM IR emitters instead of the MLIR fusion
 emitters, whose code generation is most of a compile here: train steps
-compile 25-45 % faster, the same losses to 6-7 digits (docs/performance.md,
-"Compile time, third pass"). The test suite turns it on (tests/conftest.py);
-``main.py`` with ``EQUIVLAB_FAST_COMPILE=1``. ``EQUIVLAB_FAST_COMPILE=0``
-keeps XLA's default everywhere; an ``XLA_FLAGS`` that already names the
+compile 15-45 % faster at the same step time within noise, the same losses
+to rounding (docs/performance.md, "Compile time, third pass" and "fourth
+pass"; ``python -m benchmarks.fast_compile``). On by default in ``main.py``,
+the benchmarks that time it and the test suite (tests/conftest.py).
+``EQUIVLAB_FAST_COMPILE=0`` keeps XLA's default everywhere; an ``XLA_FLAGS`` that already names the
 option wins. XLA reads its flags when the backend starts, so call it before
 the first computation.
 """
@@ -131,9 +132,8 @@ def use_fast_compile(*, default: bool) -> bool:
   module doc); True if it did. Subprocesses inherit it.
 
   Args:
-    default: whether to add it when ``EQUIVLAB_FAST_COMPILE`` is unset (the
-      test suite: True; ``main.py``: False, so its trained numbers stay
-      XLA's default codegen's unless asked).
+    default: whether to add it when ``EQUIVLAB_FAST_COMPILE`` is unset
+      (``main.py``, the test suite and ``benchmarks.compile_time``: True).
 
   Raises:
     RuntimeError: if JAX's backend has already started (the flag would not

@@ -9,7 +9,10 @@ forward pass and the later layers agree. With the older loop emitters
 (``--xla_cpu_use_fusion_emitters=false``, :func:`experiments.runtime.
 use_fast_compile`, the default of ``main.py`` and of this suite) it agrees
 to 3e-6. ``docs/performance.md``, "Compile time, fourth pass";
-``python -m benchmarks.codegen_gradients`` checks every classifier.
+``python -m benchmarks.codegen_gradients`` checks every classifier: all agree
+under both code generations except p4mcnn, whose jitted gradient is wrong
+under both (cause open, not pinned here: a test asserting a known-wrong
+gradient would only freeze the bug).
 """
 
 from absl.testing import absltest

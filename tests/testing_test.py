@@ -13,6 +13,7 @@ from absl.testing import parameterized
 from hypothesis import strategies as st
 
 import groups
+from groups import structural_jit
 from groups import testing
 import layers
 
@@ -185,13 +186,13 @@ class JitByStructureTest(absltest.TestCase):
     return lambda x: {'y': x @ weight, 'z': x * 2.0}
 
   def test_closures_share_one_program_and_keep_their_weights(self):
-    before = len(testing._BY_STRUCTURE)  # pylint: disable=protected-access
+    before = len(structural_jit._BY_STRUCTURE)  # pylint: disable=protected-access
     for scale in (1.0, 2.0, 3.0):
       fn = self._closure(scale)
       out = testing.jit_by_structure(fn)(self.x)
       np.testing.assert_allclose(out['y'], fn(self.x)['y'])
       np.testing.assert_allclose(out['z'], 2 * self.x)
-    self.assertEqual(len(testing._BY_STRUCTURE), before + 1)  # pylint: disable=protected-access
+    self.assertEqual(len(structural_jit._BY_STRUCTURE), before + 1)  # pylint: disable=protected-access
 
   def test_constants_of_a_nested_jit_are_part_of_the_key(self):
     # A nested jax.jit keeps its closed-over array inside its own jaxpr,

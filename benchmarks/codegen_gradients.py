@@ -22,10 +22,7 @@ docs/performance.md, "fourth pass"). Writes ``codegen_gradients.csv`` and
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -75,21 +72,12 @@ def gradient_disagreement(name: str, *, batch: int = 2) -> tuple[float, str]:
 def measure_in_process(name: str, setting: str, *, batch: int
                        ) -> tuple[float, str]:
   """:func:`gradient_disagreement` in a fresh process with ``setting``."""
+  from benchmarks import common  # pylint: disable=g-import-not-at-top
   if setting not in SETTINGS:
     raise ValueError(f'setting must be one of {SETTINGS}; got {setting!r}.')
-  env = {k: v for k, v in os.environ.items() if k != 'XLA_FLAGS'}
-  env['EQUIVLAB_FAST_COMPILE'] = '1' if setting == 'fast_compile' else '0'
-  code = ('import json; from experiments import runtime; '
-          'runtime.use_fast_compile(default=False); '
-          'from benchmarks import codegen_gradients as c; '
-          f'print(json.dumps(c.gradient_disagreement({name!r}, '
-          f'batch={batch})))')
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  result = subprocess.run([sys.executable, '-c', code], cwd=root, env=env,
-                          capture_output=True, text=True, check=False)
-  if result.returncode:
-    raise RuntimeError(f'{name} ({setting}) failed:\n{result.stderr[-3000:]}')
-  error, leaf = json.loads(result.stdout.strip().splitlines()[-1])
+  error, leaf = common.json_in_fresh_process(
+      'benchmarks.codegen_gradients', 'gradient_disagreement', name,
+      batch=batch, fast_compile=setting == 'fast_compile')
   return error, leaf
 
 

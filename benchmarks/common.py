@@ -9,9 +9,12 @@ synchronous). Benchmarks print figures; no test times anything.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -21,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments import reporting
+from experiments import runtime
 
 
 def median_seconds(fn: Callable[[], Any], *, repeats: int = 10,
@@ -207,3 +211,31 @@ class _NumpyCopyFalseAsAsarray:
     if copy is False:
       return np.asarray(obj, *args, **kwargs)
     return np.array(obj, *args, copy=copy, **kwargs)
+
+
+def json_in_fresh_process(module: str, function: str, *args: Any,
+                          fast_compile: bool, **kwargs: Any) -> Any:
+  """``module.function(*args, **kwargs)`` (arguments and result plain,
+  JSON-able data) in a fresh interpreter from the repository root, with
+  XLA:CPU's older loop emitters or XLA's own
+  (:func:`experiments.runtime.use_fast_compile`; a fast-compile flag this
+  process inherited is dropped first): XLA reads its flags once per process.
+
+  Raises:
+    RuntimeError: naming the call, with the child's stderr, if it fails.
+  """
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  code = ('import importlib, json, sys; from experiments import runtime; '
+          'runtime.use_fast_compile(default=False); '
+          'args, kwargs = json.loads(sys.argv[1]); '
+          f'fn = getattr(importlib.import_module({module!r}), {function!r}); '
+          'print(json.dumps(fn(*args, **kwargs)))')
+  env = runtime.without_fast_compile(os.environ, setting=fast_compile)
+  result = subprocess.run(
+      [sys.executable, '-c', code, json.dumps([list(args), kwargs])],
+      cwd=root, env=env, capture_output=True, text=True, check=False)
+  if result.returncode:
+    raise RuntimeError(
+        f'{module}.{function}{args} (fast_compile={fast_compile}) failed:\n'
+        f'{result.stderr[-3000:]}')
+  return json.loads(result.stdout.strip().splitlines()[-1])

@@ -327,8 +327,7 @@ def _child_environment(root: str) -> dict[str, str]:
   decides its own code generation, as its ``main.py`` would."""
   env = {**os.environ, 'PYTHONPATH': root}
   if runtime.FAST_COMPILE_SWITCH not in env:
-    flags = env.get('XLA_FLAGS', '').replace(runtime.FAST_COMPILE_FLAG, '')
-    env['XLA_FLAGS'] = ' '.join(flags.split())
+    env = runtime.without_fast_compile(env, setting=None)
   return env
 
 

@@ -28,10 +28,7 @@ beside it. Writes ``fast_compile.csv`` and ``fast_compile.md`` to ``--out``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -79,18 +76,10 @@ def measure(name: str, *, batch: int, steps: int) -> dict[str, Any]:
 
 def _child(name: str, setting: str, batch: int, steps: int
            ) -> dict[str, Any]:
-  env = dict(os.environ, EQUIVLAB_FAST_COMPILE=(
-      '1' if setting == 'fast_compile' else '0'))
-  code = ('import json, sys; from experiments import runtime; '
-          'runtime.use_fast_compile(default=False); '
-          'from benchmarks import fast_compile; '
-          f'print(json.dumps(fast_compile.measure({name!r}, batch={batch}, '
-          f'steps={steps})))')
-  result = subprocess.run([sys.executable, '-c', code], env=env,
-                          capture_output=True, text=True, check=False)
-  if result.returncode:
-    raise RuntimeError(f'{name} ({setting}) failed:\n{result.stderr[-3000:]}')
-  return json.loads(result.stdout.strip().splitlines()[-1])
+  from benchmarks import common  # pylint: disable=g-import-not-at-top
+  return common.json_in_fresh_process(
+      'benchmarks.fast_compile', 'measure', name, batch=batch, steps=steps,
+      fast_compile=setting == 'fast_compile')
 
 
 def run(names: Sequence[str], *, rounds: int = 2, steps: int = 8,

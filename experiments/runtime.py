@@ -127,6 +127,20 @@ def fast_compile_xla_flags(environ: dict[str, str], *,
   return f'{flags} {FAST_COMPILE_FLAG}'.strip()
 
 
+def without_fast_compile(environ: dict[str, str], *, setting: bool | None
+                         ) -> dict[str, str]:
+  """A copy of ``environ`` for a child process whose code generation is its
+  own: :data:`FAST_COMPILE_FLAG` removed from ``XLA_FLAGS`` (where a parent's
+  :func:`use_fast_compile` put it), and ``EQUIVLAB_FAST_COMPILE`` set to
+  ``'1'`` / ``'0'`` for ``setting`` True / False (None: left as it is)."""
+  env = dict(environ)
+  flags = env.get('XLA_FLAGS', '').replace(FAST_COMPILE_FLAG, '')
+  env['XLA_FLAGS'] = ' '.join(flags.split())
+  if setting is not None:
+    env[FAST_COMPILE_SWITCH] = '1' if setting else '0'
+  return env
+
+
 def use_fast_compile(*, default: bool) -> bool:
   """Adds :data:`FAST_COMPILE_FLAG` to this process's ``XLA_FLAGS`` (see the
   module doc); True if it did. Subprocesses inherit it.

@@ -47,6 +47,19 @@ class FastCompileTest(absltest.TestCase):
     self.assertIsNone(runtime.fast_compile_xla_flags(
         {'XLA_FLAGS': '--xla_cpu_use_fusion_emitters=true'}, default=True))
 
+  def test_child_environment_decides_its_own_code_generation(self):
+    flag = runtime.FAST_COMPILE_FLAG
+    parent = {'XLA_FLAGS': f'--a=1 {flag}', 'OTHER': 'x'}
+    child = runtime.without_fast_compile(parent, setting=False)
+    self.assertEqual(child['XLA_FLAGS'], '--a=1')   # other flags kept
+    self.assertEqual(child[runtime.FAST_COMPILE_SWITCH], '0')
+    self.assertEqual(child['OTHER'], 'x')
+    self.assertEqual(parent['XLA_FLAGS'], f'--a=1 {flag}')  # a copy
+    self.assertEqual(runtime.without_fast_compile(
+        parent, setting=True)[runtime.FAST_COMPILE_SWITCH], '1')
+    self.assertNotIn(runtime.FAST_COMPILE_SWITCH,
+                     runtime.without_fast_compile(parent, setting=None))
+
   def test_too_late_once_the_backend_runs(self):
     import jax  # pylint: disable=g-import-not-at-top
     jax.numpy.zeros(1).block_until_ready()   # the backend has started

@@ -40,15 +40,9 @@ def gradient_disagreement(name: str, *, batch: int = 2) -> tuple[float, str]:
   import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
   import optax  # pylint: disable=g-import-not-at-top
 
-  import models  # pylint: disable=g-import-not-at-top
   from benchmarks import compile_time  # pylint: disable=g-import-not-at-top
 
-  shape, _ = compile_time.MODEL_INPUTS.get(name, compile_time.DEFAULT_INPUT)
-  model = models.build_model(name, num_classes=compile_time.NUM_CLASSES)
-  x = jax.random.normal(jax.random.key(1), (batch,) + tuple(shape))
-  y = jnp.arange(batch) % compile_time.NUM_CLASSES
-  variables = jax.jit(lambda k: model.init(k, x[:1], train=False))(
-      jax.random.key(0, impl='rbg'))
+  model, x, y, variables = compile_time.random_setup(name, batch)
   rest = {k: v for k, v in variables.items() if k != 'params'}
 
   def loss(params):

@@ -127,6 +127,21 @@ def make_train_step(model: Any, tx: optax.GradientTransformation):
   return step
 
 
+def random_setup(name: str, batch: int) -> tuple[Any, jax.Array, jax.Array,
+                                                  Any]:
+  """``(model, images [B, H, W, C], labels [B], variables)``: ``name`` with
+  its registered defaults and :data:`NUM_CLASSES`, standard-normal images of
+  its usual input (:data:`MODEL_INPUTS`), labels ``0, 1, ...`` modulo the
+  classes, and variables from a jitted init with 'rbg' key 0 (as training)."""
+  shape, _ = MODEL_INPUTS.get(name, DEFAULT_INPUT)
+  model = models.build_model(name, num_classes=NUM_CLASSES)
+  images = jax.random.normal(jax.random.key(1), (batch,) + tuple(shape))
+  labels = jnp.arange(batch, dtype=jnp.int32) % NUM_CLASSES
+  variables = jax.jit(lambda k: model.init(k, images[:1], train=False))(
+      jax.random.key(0, impl='rbg'))
+  return model, images, labels, variables
+
+
 def fusion_count(compiled: Any) -> int:
   """Fused kernels in a compiled function's optimised HLO: XLA:CPU emits
   (and LLVM compiles) one function per fusion, so compile time follows it."""

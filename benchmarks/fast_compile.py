@@ -42,18 +42,12 @@ DEFAULT_MODELS = ('cnn', 'resnet', 'z2cnn', 'p4cnn', 'hnet', 'c8cnn',
 def measure(name: str, *, batch: int, steps: int) -> dict[str, Any]:
   """In this process (its XLA flags already set): one model's figures."""
   import jax  # pylint: disable=g-import-not-at-top
-  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
   import optax  # pylint: disable=g-import-not-at-top
 
-  import models  # pylint: disable=g-import-not-at-top
   from benchmarks import compile_time  # pylint: disable=g-import-not-at-top
 
-  shape, _ = compile_time.MODEL_INPUTS.get(name, compile_time.DEFAULT_INPUT)
-  model = models.build_model(name, num_classes=compile_time.NUM_CLASSES)
+  model, images, labels, variables = compile_time.random_setup(name, batch)
   key = jax.random.key(0, impl='rbg')
-  images = jax.random.normal(jax.random.key(1), (batch,) + tuple(shape))
-  labels = jnp.arange(batch, dtype=jnp.int32) % compile_time.NUM_CLASSES
-  variables = jax.jit(lambda k: model.init(k, images[:1], train=False))(key)
   params = variables['params']
   batch_stats = variables.get('batch_stats', {})
   tx = optax.adam(1e-3)

@@ -258,15 +258,20 @@ def _content_keys(components: jax.Array) -> jax.Array:
   rolls, where sorting or comparing all ``h w`` shifts would cost a sort or
   a loop.
   """
+  axes = (2, 3)
+  return jnp.concatenate(
+      [jnp.max(components, axis=axes), -jnp.min(components, axis=axes)] +
+      [jnp.max(product, axis=axes)
+       for product in _neighbour_products(components)], axis=-1)
+
+
+def _neighbour_products(components: jax.Array) -> list[jax.Array]:
+  """Each pixel of ``[P, B, h, w, C]`` times its circular neighbour below,
+  right and below-right (three maps of the same shape)."""
   down = jnp.roll(components, -1, axis=2)
   right = jnp.roll(components, -1, axis=3)
   diagonal = jnp.roll(down, -1, axis=3)
-  axes = (2, 3)
-  return jnp.concatenate([
-      jnp.max(components, axis=axes), -jnp.min(components, axis=axes),
-      jnp.max(components * down, axis=axes),
-      jnp.max(components * right, axis=axes),
-      jnp.max(components * diagonal, axis=axes)], axis=-1)
+  return [components * down, components * right, components * diagonal]
 
 
 def _arrangement_keys(components: jax.Array) -> jax.Array:
@@ -281,11 +286,8 @@ def _arrangement_keys(components: jax.Array) -> jax.Array:
   more than the maxima, so it runs only when those tie.
   """
   p, b, h, w, c = components.shape
-  down = jnp.roll(components, -1, axis=2)
-  right = jnp.roll(components, -1, axis=3)
-  diagonal = jnp.roll(down, -1, axis=3)
-  products = jnp.stack([components * down, components * right,
-                        components * diagonal], axis=2)  # [P, B, 3, h, w, C]
+  products = jnp.stack(_neighbour_products(components),
+                       axis=2)  # [P, B, 3, h, w, C]
   products = jnp.moveaxis(products, -1, 3).reshape(p, b, 3 * c, h * w)
   return jnp.sort(products, axis=-1).reshape(p, b, 3 * c * h * w)
 

@@ -27,6 +27,7 @@ import jax.numpy as jnp
 
 from groups import validate
 from layers import conv as conv_lib
+from layers.max_reduce import max_reduce
 from layers import padding as padding_lib
 # BlurPool lives in layers/blur.py; re-exported here, where it always was.
 from layers.blur import auto_blur_method  # pylint: disable=unused-import
@@ -93,8 +94,9 @@ def _tiled_pool(x: jax.Array, *, window: tuple[int, int],
   reduction over reshaped axes with a few fused selects, while the gradient
   of a max ``reduce_window`` is a variadic reduce-window over index iotas,
   several times slower (``benchmarks/peers.py``, 'max_pool' rows). On ties
-  the gradient of this max is shared equally by the tied pixels (that of
-  ``reduce_window`` goes to one of them); both are valid subgradients.
+  the gradient of this max goes to the first tied pixel in raster order
+  (:func:`layers.max_reduce.max_reduce`: ``jnp.max``'s own gradient compares
+  recomputed floats and lost whole windows' gradients under jit).
   """
   fill = -jnp.inf if reducer == 'max' else 0.0
   b, h, w, c = x.shape
@@ -103,7 +105,7 @@ def _tiled_pool(x: jax.Array, *, window: tuple[int, int],
   tiles = x[:, :out_h * window[0], :out_w * window[1]].reshape(
       b, out_h, window[0], out_w, window[1], c)
   if reducer == 'max':
-    return jnp.max(tiles, axis=(2, 4))
+    return max_reduce(tiles, (2, 4))
   total = jnp.sum(tiles, axis=(2, 4))
   if not count_inside:
     return total / (window[0] * window[1])
@@ -179,9 +181,10 @@ def global_avg_pool(x: jax.typing.ArrayLike) -> jax.Array:
 
 
 def global_max_pool(x: jax.typing.ArrayLike) -> jax.Array:
-  """Max over H and W: ``[B, H, W, C] -> [B, C]``."""
+  """Max over H and W: ``[B, H, W, C] -> [B, C]``; the gradient goes to
+  the first maximal pixel (:func:`layers.max_reduce.max_reduce`)."""
   conv_lib.check_nhwc(x)
-  return jnp.max(jnp.asarray(x), axis=(1, 2))
+  return max_reduce(x, (1, 2))
 
 
 def polyphase_components(x: jax.typing.ArrayLike, *, stride: int = 2

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 
 from groups import validate
 from layers import pooling as pooling_lib
+from layers.max_reduce import max_reduce
 
 GROUP_REDUCTIONS = pooling_lib.REDUCTIONS
 
@@ -37,7 +38,7 @@ def group_pool(y: jax.typing.ArrayLike, *, reduction: str = 'max'
   """
   validate.check_array(y, 'y', rank=5, layout='[B, H, W, G, C]')
   validate.check_choice(reduction, 'reduction', GROUP_REDUCTIONS)
-  reduce = jnp.max if reduction == 'max' else jnp.mean
+  reduce = max_reduce if reduction == 'max' else jnp.mean
   return reduce(jnp.asarray(y), axis=3)
 
 

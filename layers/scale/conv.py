@@ -33,6 +33,7 @@ import numpy as np
 from groups import validate
 from layers import conv as conv_lib
 from layers import initializers
+from layers.max_reduce import max_reduce
 from layers import pooling
 
 PROJECTIONS = ('max', 'mean')
@@ -143,7 +144,7 @@ def scale_projection(x: jax.typing.ArrayLike, *, reduction: str = 'max'
   check_scale_map(x)
   validate.check_choice(reduction, 'reduction', PROJECTIONS)
   x = jnp.asarray(x)
-  return x.max(axis=3) if reduction == 'max' else x.mean(axis=3)
+  return max_reduce(x, 3) if reduction == 'max' else x.mean(axis=3)
 
 
 def scale_pool(x: jax.typing.ArrayLike, *, reduction: str = 'max',

@@ -57,6 +57,7 @@ import numpy as np
 
 from groups import fields as fields_lib
 from groups import validate
+from layers.max_reduce import max_reduce
 from layers.steerable import fieldwise
 from layers.steerable import induction
 from layers.steerable import nonlinear
@@ -309,7 +310,7 @@ def _max_per_field(norms, fields, n_fields):
   index = _field_blocks(tuple(int(f) for f in fields), n_fields)
   padded = jnp.concatenate(
       [norms, jnp.zeros(norms.shape[:-1] + (1,), norms.dtype)], axis=-1)
-  return jnp.max(jnp.take(padded, index, axis=-1), axis=-1)
+  return max_reduce(jnp.take(padded, index, axis=-1), -1)
 
 
 def induced_norm_max_pool(x: jax.typing.ArrayLike, *,

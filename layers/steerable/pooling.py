@@ -47,6 +47,7 @@ from groups import fields as fields_lib
 from groups import validate
 from layers import conv as conv_lib
 from layers import pooling as pooling_lib
+from layers.max_reduce import max_reduce
 from layers.steerable import fieldwise
 from layers.steerable import typed
 
@@ -240,8 +241,8 @@ def _group_pool(x, field_type, reduction):
     same = (len(channels) == x.shape[-1] and
             np.array_equal(channels, np.arange(len(channels))))
     values = x if same else jnp.take(x, channels, axis=-1)
-    parts.append(jnp.max(values.reshape(*x.shape[:-1], len(fields), size),
-                         axis=-1))
+    parts.append(max_reduce(values.reshape(*x.shape[:-1], len(fields), size),
+                            -1))
     order.append(fields)
   if len(parts) == 1:
     return parts[0]

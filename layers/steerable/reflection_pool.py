@@ -43,6 +43,7 @@ import groups
 from groups import fields as fields_lib
 from groups import validate
 from layers import pooling as pooling_lib
+from layers.max_reduce import max_reduce
 from layers.steerable import fieldwise
 from layers.steerable import restriction
 from layers.steerable import typed
@@ -97,7 +98,7 @@ def reflection_pool(x: jax.typing.ArrayLike, *,
   validate.check_choice(reduction, 'reduction', pooling_lib.REDUCTIONS)
   b, h, w, _ = x.shape
   cosets = x.reshape(b, h, w, len(field_type), 2, group.n)  # [.., F, m, k]
-  pool = jnp.max if reduction == 'max' else jnp.mean
+  pool = max_reduce if reduction == 'max' else jnp.mean
   return pool(cosets, axis=-2).reshape(b, h, w, len(field_type) * group.n)
 
 

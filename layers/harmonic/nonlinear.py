@@ -65,7 +65,10 @@ def check_activation(activation) -> None:
 def unchecked_magnitudes(z, eps):
   """:func:`magnitudes` without checks, for jitted cores."""
   squared = jnp.square(jnp.real(z)) + jnp.square(jnp.imag(z))
-  return jnp.sqrt(jnp.maximum(squared, eps))
+  # jnp.maximum's derivative compares squared == result, which under jit
+  # may meet a recomputed, differently rounded operand (layers/max_reduce.py);
+  # the select's derivative does not compare. Same values.
+  return jnp.sqrt(jnp.where(squared > eps, squared, eps))
 
 
 def magnitudes(z: jax.typing.ArrayLike, *, eps: float = DEFAULT_EPS

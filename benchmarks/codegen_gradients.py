@@ -13,9 +13,11 @@ mutable, 'rbg' init, random images of the model's usual input) computed by
 each primitive compiled on its own, no fusion). Reported: the largest
 relative difference ``max|g_jit - g_eager| / max|g_eager|`` over the leaves
 whose gradient exceeds 1e-4 (conv biases right before a batch norm have
-gradients ~1e-8 of pure rounding) and that leaf. Rounding gives ~1e-6; a
-miscompiled fusion gives O(1) (P4CNN with XLA's emitters, jax 0.10.2:
-docs/performance.md, "fourth pass"). Writes ``codegen_gradients.csv`` and
+gradients ~1e-8 of pure rounding) and that leaf. Rounding gives ~1e-6
+(ill-conditioned float32 gradients, the scale models', up to ~1e-2); a
+derivative that compares recomputed floats gives O(1): ``jnp.max``'s did,
+1.3-2.5 for P4CNN / P4MCNN until ``layers/max_reduce.py`` replaced it
+(docs/performance.md, "fourth pass"). Writes ``codegen_gradients.csv`` and
 ``.md`` to ``--out``.
 """
 
@@ -108,7 +110,7 @@ def run(names: Sequence[str], *, batch: int = 2,
           'Largest relative difference max|g_jit - g_eager| / max|g_eager| '
           f'over the leaves with max|g| > {MIN_GRADIENT} (module doc of '
           'benchmarks/codegen_gradients.py): ~1e-6 is rounding, O(1) a '
-          'miscompile.\n\n' + common.format_table(rows, list(rows[0])) +
+          'fault.\n\n' + common.format_table(rows, list(rows[0])) +
           '\n')
   return rows
 

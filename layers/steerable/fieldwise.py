@@ -107,15 +107,56 @@ def expand_fields(values: jax.Array, field_type: fields_lib.FieldType
   return jnp.take(values, field_index(field_type), axis=-1)
 
 
+@functools.lru_cache(maxsize=512)
+def _placement(channels: tuple[int, ...], size: int) -> np.ndarray:
+  """``[n, size]`` float32, 1 at ``(i, channels[i])``."""
+  out = np.zeros((len(channels), size), np.float32)
+  out[np.arange(len(channels)), list(channels)] = 1.0
+  out.setflags(write=False)
+  return out
+
+
+def _check_channels(channels, size: int) -> tuple[int, ...]:
+  channels = np.asarray(channels).reshape(-1)
+  if not np.issubdtype(channels.dtype, np.integer) and len(channels):
+    raise ValueError(f'channels must be integers; got {channels!r}.')
+  if len(channels) and (channels.min() < 0 or channels.max() >= size):
+    raise ValueError(f'channels must lie in [0, {size}); got {channels!r}.')
+  return tuple(int(c) for c in channels)
+
+
 def on_channels(values, channels: np.ndarray, size: int):
-  """``[..., n] -> [..., size]``: ``values`` on ``channels``, 0 elsewhere
-  (a gather, so adding it fuses with the elementwise work; a scatter into
-  the map would be a kernel of its own)."""
-  index = np.full(size, len(channels), np.int32)
-  index[channels] = np.arange(len(channels), dtype=np.int32)
-  padded = jnp.concatenate(
-      [values, jnp.zeros(values.shape[:-1] + (1,), values.dtype)], axis=-1)
-  return jnp.take(padded, index, axis=-1)
+  """``[..., n] -> [..., size]``: ``values`` on ``channels``, 0 elsewhere.
+
+  A product with a constant 0/1 ``[n, size]`` matrix (exact for finite
+  values): one small kernel forward and one (its transpose) backward. A
+  gather would fuse forward, but its transpose is a scatter-add, an
+  unfusable loop of its own; static slices transpose to one pad per slice.
+  """
+  channels = _check_channels(channels, size)
+  if jnp.shape(values)[-1] != len(channels):
+    raise ValueError(f'values must have {len(channels)} entries on its last '
+                     f'axis (one per channel); got shape {jnp.shape(values)}.')
+  if channels == tuple(range(size)):
+    return values
+  values = jnp.asarray(values)
+  return jnp.einsum('...n,nc->...c', values,
+                    jnp.asarray(_placement(channels, size), values.dtype),
+                    precision=_HIGHEST)
+
+
+def take_channels(values, channels: np.ndarray):
+  """``[..., size] -> [..., n]``: ``values[..., channels]`` for constant
+  ``channels``, as a product with a constant 0/1 matrix (exact for finite
+  values; its transpose is a product too, a gather's is a scatter-add)."""
+  size = jnp.shape(values)[-1]
+  channels = _check_channels(channels, size)
+  if channels == tuple(range(size)):
+    return values
+  values = jnp.asarray(values)
+  return jnp.einsum('...c,nc->...n', values,
+                    jnp.asarray(_placement(channels, size), values.dtype),
+                    precision=_HIGHEST)
 
 
 def field_norms(x: jax.Array, field_type: fields_lib.FieldType) -> jax.Array:

@@ -116,13 +116,43 @@ def _from_irreps(z, field_type, per_irrep):
                     precision=_HIGHEST)
 
 
+@functools.lru_cache(maxsize=256)
+def _block_matrices(block_of: tuple[int, ...], n_blocks: int):
+  """``[C, n_blocks]`` float32 ``1 / d`` on each block's channels (mean),
+  and ``[n_blocks, C]`` 0/1 (expansion)."""
+  one_hot = np.zeros((len(block_of), n_blocks), np.float32)
+  one_hot[np.arange(len(block_of)), list(block_of)] = 1.0
+  expand = one_hot.T.copy()
+  one_hot /= one_hot.sum(axis=0, keepdims=True)
+  for array in (one_hot, expand):
+    array.setflags(write=False)
+  return one_hot, expand
+
+
 def _block_mean(values, block_of, n_blocks):
   """``[..., C] -> [..., n_blocks]``: the mean over each block's channels."""
-  one_hot = np.zeros((len(block_of), n_blocks), np.float32)
-  one_hot[np.arange(len(block_of)), block_of] = 1.0
-  one_hot /= one_hot.sum(axis=0, keepdims=True)
+  mean = _block_matrices(tuple(np.asarray(block_of).tolist()), n_blocks)[0]
   return jnp.einsum('...c,cb->...b', values,
-                    jnp.asarray(one_hot, values.dtype), precision=_HIGHEST)
+                    jnp.asarray(mean, values.dtype), precision=_HIGHEST)
+
+
+def _expand_blocks(values, block_of):
+  """``[..., n_blocks] -> [..., C]``: each block's value on its channels,
+  a product with a constant 0/1 matrix (exact for finite values; a gather's
+  transpose would be a scatter-add)."""
+  expand = _block_matrices(tuple(np.asarray(block_of).tolist()),
+                           values.shape[-1])[1]
+  return jnp.einsum('...b,bc->...c', values,
+                    jnp.asarray(expand, values.dtype), precision=_HIGHEST)
+
+
+@functools.lru_cache(maxsize=256)
+def _trivial_mask(field_type: fields_lib.FieldType, per_irrep: bool):
+  """``[C]`` float32: 1 on the trivial components of the irreps basis."""
+  mask = np.zeros(field_type.size, np.float32)
+  mask[_irreps_basis(field_type, per_irrep)[2]] = 1.0
+  mask.setflags(write=False)
+  return mask
 
 
 def _check_axes(axes):
@@ -226,18 +256,17 @@ def norm_moments(x: jax.typing.ArrayLike, *,
 
   Returns:
     ``(mean [..., n_trivial], var [..., n_blocks])``: ``var`` is
-    ``E|x_block - m|^2 / d_block``.
+    ``E|x_block - m|^2 / d_block``. (Every channel's mean is taken, then the
+    trivial ones, by constant 0/1 masks and matrices rather than gathers of
+    the map: the gradient then has no scatter-adds.)
   """
   x = fieldwise.check_map(x, field_type)
   axes = _check_axes(axes)
   per_irrep = fieldwise.check_bool(per_irrep, 'per_irrep')
-  _, block_of, trivial, n_blocks = _irreps_basis(field_type, per_irrep)
+  trivial = _irreps_basis(field_type, per_irrep)[2]
   z = _to_irreps(x, field_type, per_irrep)  # [B, H, W, C] irreps basis
-  mean = jnp.mean(jnp.take(z, trivial, axis=-1), axis=axes, keepdims=True)
-  centred = (z - fieldwise.on_channels(mean, trivial, z.shape[-1])
-             if len(trivial) else z)
-  var = _block_mean(jnp.mean(jnp.square(centred), axis=axes, keepdims=True),
-                    block_of, n_blocks)
+  mean_all, _, var = _channel_moments(z, field_type, per_irrep, axes)
+  mean = fieldwise.take_channels(mean_all, trivial)
   if axes == (0, 1, 2):
     return mean.reshape(-1), var.reshape(-1)
   return mean, var
@@ -281,20 +310,71 @@ def norm_batch_norm(x: jax.typing.ArrayLike, *,
                     jnp.asarray(var), scale, bias, epsilon, block_of, trivial)
 
 
+def _channel_moments(z, field_type, per_irrep, axes):
+  """``(mean_all, mean_trivial, var)`` of ``z`` (irreps basis), ``keepdims``.
+
+  ``mean_all [..., C]`` is the mean of every channel and ``mean_trivial``
+  the same times the constant 0/1 mask of the trivial channels (0 on the
+  others), so centring subtracts an exact 0 from the non-trivial channels:
+  no gather of the map's trivial channels, whose transpose would be a
+  scatter-add into the whole map. ``var [..., n_blocks]``.
+  """
+  _, block_of, trivial, n_blocks = _irreps_basis(field_type, per_irrep)
+  mean_all = jnp.mean(z, axis=axes, keepdims=True)
+  if len(trivial):
+    mean_trivial = mean_all * jnp.asarray(
+        _trivial_mask(field_type, per_irrep), z.dtype)
+    centred = z - mean_trivial
+  else:
+    mean_trivial, centred = None, z
+  var = _block_mean(jnp.mean(jnp.square(centred), axis=axes, keepdims=True),
+                    block_of, n_blocks)
+  return mean_all, mean_trivial, var
+
+
 def _normalise(x, field_type, per_irrep, mean, var, scale, bias, epsilon,
                block_of, trivial):
   """The shared arithmetic; ``mean``/``var`` may carry leading axes."""
   z = _to_irreps(x, field_type, per_irrep)
-  size = z.shape[-1]
-  if len(trivial):
-    z = z - fieldwise.on_channels(mean.astype(z.dtype), trivial, size)
+  mean_trivial = (fieldwise.on_channels(mean.astype(z.dtype), trivial,
+                                        z.shape[-1])
+                  if len(trivial) else None)
+  return _normalise_channels(z, field_type, per_irrep, mean_trivial, var,
+                             scale, bias, epsilon, block_of, trivial)
+
+
+def _normalise_channels(z, field_type, per_irrep, mean_trivial, var, scale,
+                        bias, epsilon, block_of, trivial):
+  """:func:`_normalise` of ``z`` (irreps basis) given the mean per channel
+  (``[..., C]``, 0 off the trivial channels, or None)."""
+  if mean_trivial is not None:
+    z = z - mean_trivial
   factor = jax.lax.rsqrt(var + epsilon)
   if scale is not None:
     factor = factor * scale
-  z = z * jnp.take(factor, block_of, axis=-1).astype(z.dtype)
+  z = z * _expand_blocks(factor, block_of).astype(z.dtype)
   if bias is not None and len(trivial):
-    z = z + fieldwise.on_channels(jnp.asarray(bias, z.dtype), trivial, size)
+    z = z + fieldwise.on_channels(jnp.asarray(bias, z.dtype), trivial,
+                                  z.shape[-1])
   return _from_irreps(z, field_type, per_irrep)
+
+
+def _batch_normalise(x, field_type, per_irrep, scale, bias, epsilon, axes):
+  """``(out, mean, var)``: :func:`_normalise` with :func:`norm_moments`'s
+  statistics over ``axes``, which stay per channel in between (the mean is
+  not taken to ``[n_trivial]`` and put back on the channels, so neither
+  step nor its transpose is in the gradient); ``mean`` ``[n_trivial]`` and
+  ``var`` ``[n_blocks]`` (leading axes kept for ``axes=(1, 2)``)."""
+  _, block_of, trivial, _ = _irreps_basis(field_type, per_irrep)
+  z = _to_irreps(x, field_type, per_irrep)
+  mean_all, mean_trivial, var = _channel_moments(z, field_type, per_irrep,
+                                                 axes)
+  out = _normalise_channels(z, field_type, per_irrep, mean_trivial, var,
+                            scale, bias, epsilon, block_of, trivial)
+  mean = fieldwise.take_channels(mean_all, trivial)
+  if axes == (0, 1, 2):
+    return out, mean.reshape(-1), var.reshape(-1)
+  return out, mean, var
 
 
 def gnorm_batch_norm(x: jax.typing.ArrayLike, **kwargs) -> jax.Array:
@@ -334,15 +414,13 @@ def field_group_norm(x: jax.typing.ArrayLike, *,
   """
   x = fieldwise.check_map(x, field_type)
   per_irrep = fieldwise.check_bool(per_irrep, 'per_irrep')
-  _, block_of, trivial, n_blocks = _irreps_basis(field_type, per_irrep)
+  _, _, trivial, n_blocks = _irreps_basis(field_type, per_irrep)
   epsilon = validate.number(epsilon, 'epsilon', minimum=0,
                             exclusive_minimum=True)
   fieldwise.check_field_vector(scale, 'scale', n_blocks, 'n_blocks')
   fieldwise.check_field_vector(bias, 'bias', len(trivial), 'n_trivial')
-  mean, var = norm_moments(x, field_type=field_type, per_irrep=per_irrep,
-                           axes=(1, 2))
-  return _normalise(x, field_type, per_irrep, mean, var, scale, bias,
-                    epsilon, block_of, trivial)
+  return _batch_normalise(x, field_type, per_irrep, scale, bias, epsilon,
+                          (1, 2))[0]
 
 
 # ------------------------------------------------------------------ modules
@@ -401,21 +479,27 @@ class FieldBatchNorm(typed.TypedModule, nn.Module, abc.ABC):
                                  jnp.float32)
     running_var = self.variable('batch_stats', 'var', jnp.ones, (n_var,),
                                 jnp.float32)
-    if use_running_average:
-      mean, var = running_mean.value, running_var.value
-    else:
-      mean, var = self._moments(x)
-      if not self.is_initializing():
-        running_mean.value = (self.momentum * running_mean.value +
-                              (1 - self.momentum) * mean)
-        running_var.value = (self.momentum * running_var.value +
-                             (1 - self.momentum) * var)
     n_bias = n_var if isinstance(self, InnerBatchNorm) else n_mean
     scale = (self.param('scale', nn.initializers.ones_init(), (n_var,),
                         jnp.float32) if self.use_scale else None)
     bias = (self.param('bias', nn.initializers.zeros_init(), (n_bias,),
                        jnp.float32) if self.use_bias and n_bias else None)
-    return self._apply(x, mean, var, scale, bias)
+    if use_running_average:
+      return self._apply(x, running_mean.value, running_var.value, scale,
+                         bias)
+    out, mean, var = self._moments_and_apply(x, scale, bias)
+    if not self.is_initializing():
+      running_mean.value = (self.momentum * running_mean.value +
+                            (1 - self.momentum) * mean)
+      running_var.value = (self.momentum * running_var.value +
+                           (1 - self.momentum) * var)
+    return out
+
+  def _moments_and_apply(self, x, scale, bias):
+    """``(out, mean, var)``: :meth:`_apply` with the batch's
+    :meth:`_moments` (a subclass may fuse the two)."""
+    mean, var = self._moments(x)
+    return self._apply(x, mean, var, scale, bias), mean, var
 
 
 class InnerBatchNorm(FieldBatchNorm):
@@ -462,6 +546,15 @@ class NormBatchNorm(FieldBatchNorm):
     return norm_batch_norm(x, field_type=self.in_type, mean=mean, var=var,
                            scale=scale, bias=bias, epsilon=self.epsilon,
                            per_irrep=self.per_irrep)
+
+  def _moments_and_apply(self, x, scale, bias):
+    # norm_batch_norm(norm_moments(x)), the mean kept per channel between
+    # the two (_batch_normalise): the same values, fewer kernels.
+    x = fieldwise.check_map(x, self.in_type)
+    epsilon = validate.number(self.epsilon, 'epsilon', minimum=0,
+                              exclusive_minimum=True)
+    return _batch_normalise(x, self.in_type, self.per_irrep, scale, bias,
+                            epsilon, (0, 1, 2))
 
 
 class GNormBatchNorm(NormBatchNorm):

@@ -178,13 +178,69 @@ def inner_moments(x: jax.typing.ArrayLike, *,
   if not fieldwise.check_force(force):
     fieldwise.check_pointwise_fields(field_type, what='inner batch norm',
                                      instead='norm_batch_norm')
-  sizes = fieldwise.field_sizes(field_type).astype(np.float32)
-  mean = fieldwise.sum_over_fields(jnp.mean(x, axis=(0, 1, 2)),
-                                   field_type) / sizes
-  centred = x - fieldwise.expand_fields(mean, field_type)
-  var = fieldwise.sum_over_fields(jnp.mean(jnp.square(centred),
-                                           axis=(0, 1, 2)), field_type) / sizes
+  _, mean, var = _inner_moments(x, field_type)
   return mean, var
+
+
+def _inner_moments(x, field_type):
+  """``(centred, mean [F], var [F])`` of :func:`inner_moments`; ``centred``
+  is ``x`` minus its field's mean, in the layout of :func:`_by_field`.
+
+  Fields of one size: each statistic is one reduction of the ``[B, H, W, F,
+  size]`` view (no per-channel step and no per-field sum after it, forward
+  or backward). Mixed sizes: per-channel means, summed per field by a
+  constant ``[C, F]`` matrix of ``1 / size``.
+  """
+  if fieldwise.uniform_size(field_type) is not None:
+    view = _by_field(x, field_type)
+    mean = jnp.mean(view, axis=(0, 1, 2, 4))
+    centred = view - mean[:, None]
+    return centred, mean, jnp.mean(jnp.square(centred), axis=(0, 1, 2, 4))
+  per_field = _field_mean_matrix(field_type)
+  mean = jnp.einsum('c,cf->f', jnp.mean(x, axis=(0, 1, 2)),
+                    jnp.asarray(per_field, x.dtype), precision=_HIGHEST)
+  centred = x - fieldwise.expand_fields(mean, field_type)
+  var = jnp.einsum('c,cf->f', jnp.mean(jnp.square(centred), axis=(0, 1, 2)),
+                   jnp.asarray(per_field, x.dtype), precision=_HIGHEST)
+  return centred, mean, var
+
+
+@functools.lru_cache(maxsize=256)
+def _field_mean_matrix(field_type: fields_lib.FieldType) -> np.ndarray:
+  """``[C, F]`` float32: ``1 / size`` where channel ``c`` is in field ``f``."""
+  matrix = fieldwise.membership(field_type) / fieldwise.field_sizes(
+      field_type).astype(np.float32)
+  matrix.setflags(write=False)
+  return matrix
+
+
+def _by_field(x, field_type):
+  """``[B, H, W, C] -> [B, H, W, F, size]`` for fields of one size, else
+  ``x`` itself."""
+  size = fieldwise.uniform_size(field_type)
+  if size is None:
+    return x
+  return x.reshape(x.shape[:-1] + (-1, size))
+
+
+def _on_fields(values, field_type):
+  """``[F] -> `` a broadcastable per-field vector in the layout of
+  :func:`_by_field` (``[F, 1]``, or ``[C]`` for mixed sizes)."""
+  if fieldwise.uniform_size(field_type) is not None:
+    return values[:, None]
+  return fieldwise.expand_fields(values, field_type)
+
+
+def _inner_normalise(centred, field_type, var, scale, bias, epsilon):
+  """``centred / sqrt(var + epsilon) * scale + bias`` back in ``[B, H, W,
+  C]``; ``centred`` in the layout of :func:`_by_field`."""
+  factor = jax.lax.rsqrt(var + epsilon)
+  if scale is not None:
+    factor = factor * scale
+  out = centred * _on_fields(factor.astype(centred.dtype), field_type)
+  if bias is not None:
+    out = out + _on_fields(jnp.asarray(bias, centred.dtype), field_type)
+  return out.reshape(out.shape[:3] + (-1,))
 
 
 def _check_stats(field_type, epsilon, **vectors):
@@ -227,15 +283,10 @@ def inner_batch_norm(x: jax.typing.ArrayLike, *,
   epsilon = _check_stats(field_type, epsilon, mean=(mean, n, 'F'),
                          var=(var, n, 'F'), scale=(scale, n, 'F'),
                          bias=(bias, n, 'F'))
-  factor = jax.lax.rsqrt(jnp.asarray(var) + epsilon)
-  if scale is not None:
-    factor = factor * scale
-  out = (x - fieldwise.expand_fields(jnp.asarray(mean, x.dtype), field_type)
-         ) * fieldwise.expand_fields(factor.astype(x.dtype), field_type)
-  if bias is not None:
-    out = out + fieldwise.expand_fields(jnp.asarray(bias, x.dtype),
-                                        field_type)
-  return out
+  centred = _by_field(x, field_type) - _on_fields(
+      jnp.asarray(mean, x.dtype), field_type)
+  return _inner_normalise(centred, field_type, jnp.asarray(var), scale, bias,
+                          epsilon)
 
 
 # ------------------------------------------------------------- norm / gnorm
@@ -524,6 +575,16 @@ class InnerBatchNorm(FieldBatchNorm):
     return inner_batch_norm(x, field_type=self.in_type, mean=mean,
                             var=var, scale=scale, bias=bias,
                             epsilon=self.epsilon)
+
+  def _moments_and_apply(self, x, scale, bias):
+    # inner_batch_norm(inner_moments(x)), the centred map shared by the two:
+    # the same values, fewer kernels.
+    x = fieldwise.check_map(x, self.in_type)
+    epsilon = validate.number(self.epsilon, 'epsilon', minimum=0,
+                              exclusive_minimum=True)
+    centred, mean, var = _inner_moments(x, self.in_type)
+    return (_inner_normalise(centred, self.in_type, var, scale, bias,
+                             epsilon), mean, var)
 
 
 class NormBatchNorm(FieldBatchNorm):

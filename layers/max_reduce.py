@@ -12,11 +12,13 @@ was wrong by a relative 1.33 this way, under both XLA:CPU code generations
 (jax 0.10.2; ``python -m benchmarks.codegen_gradients``,
 ``tests/xla_codegen_test.py``); op by op it was right.
 
-:func:`max_reduce` gives the same values as ``jnp.max`` (it selects one
-entry; NaN propagates), but its derivative is that of a *selection*: a chain
-of ``where(v > best, v, best)`` over the reduced entries (few entries) or an
-``argmax`` and a gather (many). Recomputing the comparison in the backward
-pass can only move the cotangent between entries within rounding of the
+:func:`max_reduce` gives the same values as ``jnp.max`` (its forward pass is
+``jnp.max``), but its derivative (a ``jax.custom_jvp``) is that of a
+*selection*: the tangent of the first maximal entry, found by a chain of
+``where(v > best, ...)`` over the reduced entries (few entries) or an
+``argmax`` (many), as a 0/1 mask; reverse mode gets one select of the
+cotangent. A recomputed, differently rounded operand in the backward pass
+can then only move the gradient between entries within rounding of the
 maximum; it always reaches exactly one entry. On ties it goes to the first
 maximal entry in row-major order of the reduced axes (as PyTorch's max pool
 and ``lax.reduce_window``'s gradient do), not shared among them.
@@ -24,6 +26,7 @@ and ``lax.reduce_window``'s gradient do), not shared among them.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -60,9 +63,10 @@ def max_reduce(x: jax.typing.ArrayLike, axis: int | Sequence[int], *,
     x: any shape, floating.
     axis: an axis or a non-empty sequence of distinct axes of ``x``
       (negative counts from the end), each of size >= 1.
-    unroll_limit: reductions over at most this many entries use the select
-      chain, larger ones the argmax (module doc); the same numbers either
-      way. Tests set it to compare the two.
+    unroll_limit: the first maximal entry is found by a select chain when
+      the reduction has at most this many entries, by an ``argmax`` over
+      the merged axes otherwise (module doc); the same entry either way.
+      Tests set it to compare the two.
 
   Returns:
     ``x`` with ``axis`` removed: ``jnp.max(x, axis)``.
@@ -71,26 +75,58 @@ def max_reduce(x: jax.typing.ArrayLike, axis: int | Sequence[int], *,
   if not jnp.issubdtype(x.dtype, jnp.floating):
     raise ValueError(f'x must be floating; got dtype {x.dtype}.')
   axes = _axes(axis, x.ndim)
-  sizes = tuple(x.shape[a] for a in axes)
-  if 0 in sizes:
+  if 0 in (x.shape[a] for a in axes):
     raise ValueError(f'axis {axis!r} of x (shape {x.shape}) has size 0: '
                      'the max of no entries is undefined.')
+  return _selecting_max(x, axes, int(unroll_limit))
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2))
+def _selecting_max(x, axes, unroll_limit):
+  return jnp.max(x, axis=axes)
+
+
+@_selecting_max.defjvp
+def _selecting_max_jvp(axes, unroll_limit, primals, tangents):
+  """The tangent of the first maximal entry: ``sum(where(first, t, 0))``, a
+  linear map whose transpose is one select (no comparison with the
+  result, which a recomputed operand could fail)."""
+  (x,), (t,) = primals, tangents
+  first = _first_max_mask(x, axes, unroll_limit)
+  return (_selecting_max(x, axes, unroll_limit),
+          jnp.sum(jnp.where(first, t, jnp.zeros_like(t)), axis=axes))
+
+
+def _first_max_mask(x, axes, unroll_limit):
+  """Boolean, shape of ``x``: True at the first maximal entry (row-major
+  over ``axes``; the first NaN if any) of each reduced slice."""
+  sizes = tuple(x.shape[a] for a in axes)
   if math.prod(sizes) <= unroll_limit:
-    best = None
-    for where in np.ndindex(*sizes):
-      index = [slice(None)] * x.ndim
+    best = index = None
+    for k, where in enumerate(np.ndindex(*sizes)):
+      slicer = [slice(None)] * x.ndim
       for a, i in zip(axes, where):
-        index[a] = int(i)
-      value = x[tuple(index)]
+        slicer[a] = int(i)
+      value = x[tuple(slicer)]
       if best is None:
-        best = value
+        best, index = value, jnp.zeros(value.shape, jnp.int32)
       else:
         # The first strictly larger entry (or the first NaN) wins.
         take = (value > best) | (jnp.isnan(value) & ~jnp.isnan(best))
         best = jnp.where(take, value, best)
-    return best
-  kept = [a for a in range(x.ndim) if a not in axes]
-  flat = jnp.transpose(x, kept + list(axes)).reshape(
-      [x.shape[a] for a in kept] + [-1])
-  first = jnp.argmax(flat, axis=-1, keepdims=True)  # the first NaN, if any
-  return jnp.take_along_axis(flat, first, axis=-1)[..., 0]
+        index = jnp.where(take, k, index)
+  else:
+    kept = [a for a in range(x.ndim) if a not in axes]
+    flat = jnp.transpose(x, kept + list(axes)).reshape(
+        [x.shape[a] for a in kept] + [-1])
+    index = jnp.argmax(flat, axis=-1).astype(jnp.int32)  # the first NaN too
+  # The row-major position of every entry within its reduced slice.
+  position = np.zeros([x.shape[a] if a in axes else 1
+                       for a in range(x.ndim)], np.int32)
+  stride = 1
+  for a, size in zip(reversed(axes), reversed(sizes)):
+    shape = [1] * x.ndim
+    shape[a] = size
+    position = position + np.arange(size, dtype=np.int32).reshape(shape) * stride
+    stride *= size
+  return position == jnp.expand_dims(index, axes)

@@ -99,11 +99,22 @@ def sum_over_fields(values: jax.Array, field_type: fields_lib.FieldType
 
 def expand_fields(values: jax.Array, field_type: fields_lib.FieldType
                   ) -> jax.Array:
-  """``[..., F] -> [..., C]``: each field's value on all its channels."""
+  """``[..., F] -> [..., C]``: each field's value on all its channels.
+
+  Fields of one size: a broadcast. Mixed sizes: for floating ``values`` a
+  product with the constant 0/1 :func:`membership` matrix (exact for finite
+  values; its transpose is a product too, where a gather's would be a
+  scatter-add, on XLA:CPU a serial loop over the whole map), else a gather.
+  """
   size = uniform_size(field_type)
   if size is not None:  # a broadcast, no gather
     return jnp.broadcast_to(values[..., None], values.shape + (size,)
                             ).reshape(values.shape[:-1] + (-1,))
+  values = jnp.asarray(values)
+  if jnp.issubdtype(values.dtype, jnp.floating):
+    return jnp.einsum('...f,cf->...c', values,
+                      jnp.asarray(membership(field_type), values.dtype),
+                      precision=_HIGHEST)
   return jnp.take(values, field_index(field_type), axis=-1)
 
 

@@ -48,6 +48,7 @@ from groups import validate
 from layers import conv as conv_lib
 from layers import pooling as pooling_lib
 from layers.max_reduce import max_reduce
+from layers.steerable import expansion
 from layers.steerable import fieldwise
 from layers.steerable import typed
 
@@ -240,14 +241,16 @@ def _group_pool(x, field_type, reduction):
     channels = (offsets[fields, None] + np.arange(size)).reshape(-1)
     same = (len(channels) == x.shape[-1] and
             np.array_equal(channels, np.arange(len(channels))))
-    values = x if same else jnp.take(x, channels, axis=-1)
+    # Constant injective lookups (expansion.take): their transposes are
+    # gathers, not scatter-add loops over the map.
+    values = x if same else expansion.take(x, channels, -1, jnp)
     parts.append(max_reduce(values.reshape(*x.shape[:-1], len(fields), size),
                             -1))
     order.append(fields)
   if len(parts) == 1:
     return parts[0]
-  return jnp.take(jnp.concatenate(parts, axis=-1),
-                  np.argsort(np.concatenate(order)), axis=-1)
+  return expansion.take(jnp.concatenate(parts, axis=-1),
+                        np.argsort(np.concatenate(order)), -1, jnp)
 
 
 def norm_pool(x: jax.typing.ArrayLike, *,

@@ -34,8 +34,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-#: Reductions over at most this many entries are a chain of selects (one
-#: elementwise fusion, no transpose); larger ones an argmax and a gather.
+#: Reductions over at most this many entries find their first maximal entry
+#: by a chain of selects (one elementwise fusion, no transpose); larger ones
+#: by an argmax over the reduced axes moved last.
 UNROLL_LIMIT = 32
 
 
@@ -78,6 +79,10 @@ def max_reduce(x: jax.typing.ArrayLike, axis: int | Sequence[int], *,
   if 0 in (x.shape[a] for a in axes):
     raise ValueError(f'axis {axis!r} of x (shape {x.shape}) has size 0: '
                      'the max of no entries is undefined.')
+  if (not isinstance(unroll_limit, (int, np.integer)) or
+      isinstance(unroll_limit, bool) or unroll_limit < 0):
+    raise ValueError(f'unroll_limit must be an integer >= 0; got '
+                     f'{unroll_limit!r}.')
   return _selecting_max(x, axes, int(unroll_limit))
 
 
@@ -127,6 +132,7 @@ def _first_max_mask(x, axes, unroll_limit):
   for a, size in zip(reversed(axes), reversed(sizes)):
     shape = [1] * x.ndim
     shape[a] = size
-    position = position + np.arange(size, dtype=np.int32).reshape(shape) * stride
+    position = position + stride * np.arange(size, dtype=np.int32).reshape(
+        shape)
     stride *= size
   return position == jnp.expand_dims(index, axes)

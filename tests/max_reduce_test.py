@@ -80,6 +80,8 @@ class MaxReduceTest(parameterized.TestCase):
       max_reduce(jnp.zeros((2, 3), jnp.int32), 0)
     with self.assertRaisesRegex(ValueError, 'has size 0'):
       max_reduce(jnp.zeros((0, 3)), 0)
+    with self.assertRaisesRegex(ValueError, 'unroll_limit must be an integer'):
+      max_reduce(x, 0, unroll_limit=-1)
 
 
 if __name__ == '__main__':

@@ -35,8 +35,9 @@ the types chain when it is built).
   SO(2) in O(2)), blocks of ``dim rho`` channels, one per coset;
   :mod:`layers.steerable.induced` -- escnn's induced norm / gated
   nonlinearities, norm batch norm and norm pools acting per block.
-* :mod:`layers.steerable.norm` -- inner, norm and gnorm batch norm, and a
-  per-example (group-norm style) variant.
+* :mod:`layers.steerable.inner_norm` -- inner batch norm (pointwise fields).
+* :mod:`layers.steerable.norm` -- norm and gnorm batch norm, a per-example
+  (group-norm style) variant, and the typed batch norms' base class.
 * :mod:`layers.steerable.pooling` -- spatial max / avg / blur pools per
   field, norm max pooling, group and norm pooling, invariant read-out.
 * :mod:`layers.steerable.restriction` -- restriction to a subgroup
@@ -132,14 +133,14 @@ from layers.steerable.nonlinear import norm_nonlinearity
 from layers.steerable.nonlinear import NormNonlinearity
 from layers.steerable.nonlinear import pointwise_nonlinearity
 from layers.steerable.nonlinear import PointwiseNonlinearity
+from layers.steerable.inner_norm import inner_batch_norm
+from layers.steerable.inner_norm import inner_moments
+from layers.steerable.inner_norm import InnerBatchNorm
 from layers.steerable.norm import field_group_norm
 from layers.steerable.norm import FieldBatchNorm
 from layers.steerable.norm import FieldGroupNorm
 from layers.steerable.norm import gnorm_batch_norm
 from layers.steerable.norm import GNormBatchNorm
-from layers.steerable.norm import inner_batch_norm
-from layers.steerable.norm import inner_moments
-from layers.steerable.norm import InnerBatchNorm
 from layers.steerable.norm import norm_batch_norm
 from layers.steerable.norm import norm_moments
 from layers.steerable.norm import NormBatchNorm

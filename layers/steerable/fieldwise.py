@@ -253,6 +253,20 @@ def check_field_vector(value: Any, name: str, length: int, what: str) -> None:
                      f'{jnp.shape(value)}.')
 
 
+def check_batch_statistics(epsilon, **vectors) -> float:
+  """Validates a batch norm's ``epsilon`` (> 0) and its per-field vectors
+  ``name=(value, length, what)`` (:func:`check_field_vector`; ``var`` must
+  be given and >= 0); returns ``epsilon``."""
+  epsilon = validate.number(epsilon, 'epsilon', minimum=0,
+                            exclusive_minimum=True)
+  for name, (value, length, what) in vectors.items():
+    check_field_vector(value, name, length, what)
+  var = vectors['var'][0]
+  if validate.is_concrete(var) and np.any(np.asarray(var) < 0):
+    raise ValueError(f'var must be >= 0 (a variance); got {var!r}.')
+  return epsilon
+
+
 def check_bool(value: Any, name: str) -> bool:
   if not isinstance(value, (bool, np.bool_)):
     raise ValueError(f'{name} must be a bool; got {value!r}.')

@@ -65,6 +65,7 @@ import numpy as np
 
 from layers.steerable import conv as conv_lib
 from layers.steerable import fieldwise
+from layers.steerable import inner_norm
 from layers.steerable import norm as norm_lib
 from layers.steerable import transposed
 from layers.steerable import typed
@@ -73,7 +74,7 @@ from layers.steerable import typed
 KINDS = ('conv', 'folded', 'affine', 'channel_mix')
 
 _CONVS = (conv_lib.SteerableConv, transposed.SteerableConvTranspose)
-_NORMS = (norm_lib.InnerBatchNorm, norm_lib.NormBatchNorm)  # + GNorm
+_NORMS = (inner_norm.InnerBatchNorm, norm_lib.NormBatchNorm)  # + GNorm
 # Relative size of an off-diagonal entry of M still called diagonal: norm
 # batch norm's M = Q D Q^T is diagonal up to the float32 rounding of Q.
 _DIAGONAL_RTOL = 1e-6
@@ -292,7 +293,7 @@ def norm_affine(module: nn.Module, params: Mapping[str, Any],
   factor = 1.0 / np.sqrt(var + module.epsilon)
   if scale is not None:
     factor = factor * np.asarray(scale, np.float64)
-  if isinstance(module, norm_lib.InnerBatchNorm):
+  if isinstance(module, inner_norm.InnerBatchNorm):
     field_of = fieldwise.field_index(field_type)
     per_channel = factor[field_of]
     offset = -per_channel * mean[field_of]

@@ -6,8 +6,9 @@ the fields, and every variant is exactly equivariant in training mode (batch
 statistics) and in eval mode (running statistics in the 'batch_stats'
 collection). Layout: ``[B, H, W, C]`` of a :class:`groups.FieldType`.
 
-* :func:`inner_batch_norm` (e2cnn ``InnerBatchNorm``) -- regular, quotient
-  and trivial fields: one mean and one variance per field, over
+* :func:`layers.steerable.inner_norm.inner_batch_norm` (e2cnn
+  ``InnerBatchNorm``; its own module, on this module's base class) -- regular,
+  quotient and trivial fields: one mean and one variance per field, over
   ``B, H, W`` *and the field's channels* (the group axis), a scale and a bias
   per field added to all its channels. Refused on other fields (a constant
   added to every channel of an irrep field is not equivariant).
@@ -163,132 +164,6 @@ def _check_axes(axes):
   return axes
 
 
-# ------------------------------------------------------------------ inner
-
-
-def inner_moments(x: jax.typing.ArrayLike, *,
-                  field_type: fields_lib.FieldType,
-                  force: bool = False) -> tuple[jax.Array, jax.Array]:
-  """Mean and variance per field over ``B, H, W`` and its channels.
-
-  Returns:
-    ``(mean, var)``, each ``[F]``.
-  """
-  x = fieldwise.check_map(x, field_type)
-  if not fieldwise.check_force(force):
-    fieldwise.check_pointwise_fields(field_type, what='inner batch norm',
-                                     instead='norm_batch_norm')
-  _, mean, var = _inner_moments(x, field_type)
-  return mean, var
-
-
-def _inner_moments(x, field_type):
-  """``(centred, mean [F], var [F])`` of :func:`inner_moments`; ``centred``
-  is ``x`` minus its field's mean, in the layout of :func:`_by_field`.
-
-  Fields of one size: each statistic is one reduction of the ``[B, H, W, F,
-  size]`` view (no per-channel step and no per-field sum after it, forward
-  or backward). Mixed sizes: per-channel means, summed per field by a
-  constant ``[C, F]`` matrix of ``1 / size``.
-  """
-  if fieldwise.uniform_size(field_type) is not None:
-    view = _by_field(x, field_type)
-    mean = jnp.mean(view, axis=(0, 1, 2, 4))
-    centred = view - mean[:, None]
-    return centred, mean, jnp.mean(jnp.square(centred), axis=(0, 1, 2, 4))
-  per_field = _field_mean_matrix(field_type)
-  mean = jnp.einsum('c,cf->f', jnp.mean(x, axis=(0, 1, 2)),
-                    jnp.asarray(per_field, x.dtype), precision=_HIGHEST)
-  centred = x - fieldwise.expand_fields(mean, field_type)
-  var = jnp.einsum('c,cf->f', jnp.mean(jnp.square(centred), axis=(0, 1, 2)),
-                   jnp.asarray(per_field, x.dtype), precision=_HIGHEST)
-  return centred, mean, var
-
-
-@functools.lru_cache(maxsize=256)
-def _field_mean_matrix(field_type: fields_lib.FieldType) -> np.ndarray:
-  """``[C, F]`` float32: ``1 / size`` where channel ``c`` is in field ``f``."""
-  matrix = fieldwise.membership(field_type) / fieldwise.field_sizes(
-      field_type).astype(np.float32)
-  matrix.setflags(write=False)
-  return matrix
-
-
-def _by_field(x, field_type):
-  """``[B, H, W, C] -> [B, H, W, F, size]`` for fields of one size, else
-  ``x`` itself."""
-  size = fieldwise.uniform_size(field_type)
-  if size is None:
-    return x
-  return x.reshape(x.shape[:-1] + (-1, size))
-
-
-def _on_fields(values, field_type):
-  """``[F] -> `` a broadcastable per-field vector in the layout of
-  :func:`_by_field` (``[F, 1]``, or ``[C]`` for mixed sizes)."""
-  if fieldwise.uniform_size(field_type) is not None:
-    return values[:, None]
-  return fieldwise.expand_fields(values, field_type)
-
-
-def _inner_normalise(centred, field_type, var, scale, bias, epsilon):
-  """``centred / sqrt(var + epsilon) * scale + bias`` back in ``[B, H, W,
-  C]``; ``centred`` in the layout of :func:`_by_field`."""
-  factor = jax.lax.rsqrt(var + epsilon)
-  if scale is not None:
-    factor = factor * scale
-  out = centred * _on_fields(factor.astype(centred.dtype), field_type)
-  if bias is not None:
-    out = out + _on_fields(jnp.asarray(bias, centred.dtype), field_type)
-  return out.reshape(out.shape[:3] + (-1,))
-
-
-def _check_stats(field_type, epsilon, **vectors):
-  epsilon = validate.number(epsilon, 'epsilon', minimum=0,
-                            exclusive_minimum=True)
-  for name, (value, length, what) in vectors.items():
-    fieldwise.check_field_vector(value, name, length, what)
-  var = vectors['var'][0]
-  if validate.is_concrete(var) and np.any(np.asarray(var) < 0):
-    raise ValueError(f'var must be >= 0 (a variance); got {var!r}.')
-  del field_type
-  return epsilon
-
-
-def inner_batch_norm(x: jax.typing.ArrayLike, *,
-                     field_type: fields_lib.FieldType,
-                     mean: jax.typing.ArrayLike, var: jax.typing.ArrayLike,
-                     scale: jax.typing.ArrayLike | None = None,
-                     bias: jax.typing.ArrayLike | None = None,
-                     epsilon: float = 1e-5, force: bool = False) -> jax.Array:
-  """``(x - mean) / sqrt(var + epsilon) * scale + bias``, all per field.
-
-  Args:
-    x: ``[B, H, W, C]`` of type ``field_type`` (regular, quotient, trivial
-      fields).
-    field_type: the :class:`groups.FieldType` of ``x``.
-    mean, var: ``[F]`` (:func:`inner_moments`, or running averages).
-    scale, bias: None or ``[F]``.
-    epsilon: added to ``var`` (> 0).
-    force: skip the field check (not equivariant on irrep fields).
-
-  Returns:
-    ``[B, H, W, C]`` of type ``field_type``.
-  """
-  x = fieldwise.check_map(x, field_type)
-  if not fieldwise.check_force(force):
-    fieldwise.check_pointwise_fields(field_type, what='inner batch norm',
-                                     instead='norm_batch_norm')
-  n = len(field_type)
-  epsilon = _check_stats(field_type, epsilon, mean=(mean, n, 'F'),
-                         var=(var, n, 'F'), scale=(scale, n, 'F'),
-                         bias=(bias, n, 'F'))
-  centred = _by_field(x, field_type) - _on_fields(
-      jnp.asarray(mean, x.dtype), field_type)
-  return _inner_normalise(centred, field_type, jnp.asarray(var), scale, bias,
-                          epsilon)
-
-
 # ------------------------------------------------------------- norm / gnorm
 
 
@@ -353,8 +228,8 @@ def norm_batch_norm(x: jax.typing.ArrayLike, *,
   per_irrep = fieldwise.check_bool(per_irrep, 'per_irrep')
   _, block_of, trivial, n_blocks = _irreps_basis(field_type, per_irrep)
   n_trivial = len(trivial)
-  epsilon = _check_stats(
-      field_type, epsilon, mean=(mean, n_trivial, 'n_trivial'),
+  epsilon = fieldwise.check_batch_statistics(
+      epsilon, mean=(mean, n_trivial, 'n_trivial'),
       var=(var, n_blocks, 'n_blocks'), scale=(scale, n_blocks, 'n_blocks'),
       bias=(bias, n_trivial, 'n_trivial'))
   return _normalise(x, field_type, per_irrep, jnp.asarray(mean),
@@ -498,6 +373,9 @@ class FieldBatchNorm(typed.TypedModule, nn.Module, abc.ABC):
   epsilon: float = 1e-5
   use_scale: bool = True
   use_bias: bool = True
+  # The bias has one entry per variance (inner) instead of one per trivial
+  # component (norm / gnorm); a class constant, not a dataclass field.
+  _bias_per_variance = False
 
   @property
   def out_type(self) -> fields_lib.FieldType:
@@ -530,7 +408,7 @@ class FieldBatchNorm(typed.TypedModule, nn.Module, abc.ABC):
                                  jnp.float32)
     running_var = self.variable('batch_stats', 'var', jnp.ones, (n_var,),
                                 jnp.float32)
-    n_bias = n_var if isinstance(self, InnerBatchNorm) else n_mean
+    n_bias = n_var if self._bias_per_variance else n_mean
     scale = (self.param('scale', nn.initializers.ones_init(), (n_var,),
                         jnp.float32) if self.use_scale else None)
     bias = (self.param('bias', nn.initializers.zeros_init(), (n_bias,),
@@ -551,40 +429,6 @@ class FieldBatchNorm(typed.TypedModule, nn.Module, abc.ABC):
     :meth:`_moments` (a subclass may fuse the two)."""
     mean, var = self._moments(x)
     return self._apply(x, mean, var, scale, bias), mean, var
-
-
-class InnerBatchNorm(FieldBatchNorm):
-  """Linen :func:`inner_batch_norm` (e2cnn ``InnerBatchNorm``).
-
-  'batch_stats': ``mean [F]``, ``var [F]``; params ``scale [F]``,
-  ``bias [F]``.
-  """
-
-  def check_types(self) -> None:
-    super().check_types()
-    fieldwise.check_pointwise_fields(self.in_type, what='inner batch norm',
-                                     instead='NormBatchNorm', name='in_type')
-
-  def _sizes(self):
-    return len(self.in_type), len(self.in_type)
-
-  def _moments(self, x):
-    return inner_moments(x, field_type=self.in_type)
-
-  def _apply(self, x, mean, var, scale, bias):
-    return inner_batch_norm(x, field_type=self.in_type, mean=mean,
-                            var=var, scale=scale, bias=bias,
-                            epsilon=self.epsilon)
-
-  def _moments_and_apply(self, x, scale, bias):
-    # inner_batch_norm(inner_moments(x)), the centred map shared by the two:
-    # the same values, fewer kernels.
-    x = fieldwise.check_map(x, self.in_type)
-    epsilon = validate.number(self.epsilon, 'epsilon', minimum=0,
-                              exclusive_minimum=True)
-    centred, mean, var = _inner_moments(x, self.in_type)
-    return (_inner_normalise(centred, self.in_type, var, scale, bias,
-                             epsilon), mean, var)
 
 
 class NormBatchNorm(FieldBatchNorm):

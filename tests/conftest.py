@@ -32,6 +32,19 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # XLA_FLAGS.
 from experiments import runtime as _runtime  # pylint: disable=g-import-not-at-top,wrong-import-position
 _runtime.use_fast_compile(default=True)
+# LLVM at -O0 (XLA's backend optimisation level; the HLO passes, fusion
+# decisions included, are the same): the suite compiles thousands of small
+# programs and runs each a few times, so LLVM's optimisation is 25-40 % of
+# its time (docs/testing.md, "Fifth pass"). EQUIVLAB_TEST_OPT_LEVEL=2 (or 1,
+# 3) compiles as main.py does; an XLA_FLAGS that names the option wins.
+_OPT_LEVEL = os.environ.get('EQUIVLAB_TEST_OPT_LEVEL', '0').strip()
+if _OPT_LEVEL not in ('0', '1', '2', '3'):
+  raise ValueError("EQUIVLAB_TEST_OPT_LEVEL must be '0', '1', '2' or '3'; "
+                   f'got {_OPT_LEVEL!r}.')
+if 'xla_backend_optimization_level' not in os.environ.get('XLA_FLAGS', ''):
+  os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') +
+                             f' --xla_backend_optimization_level={_OPT_LEVEL}'
+                             ).strip()
 
 _RUN_CACHE = 'EQUIVLAB_TEST_CACHE_DIR'
 if os.environ.get('EQUIVLAB_TEST_CACHE', '').lower() in ('1', 'on', 'true',

@@ -168,8 +168,7 @@ class RepresentationGroup(abc.ABC):
   @property
   def trivial_representation(self) -> 'Representation':
     """The 1-dimensional representation ``rho(g) = 1``."""
-    return Representation(self, 'trivial', (self.irrep_ids()[0],),
-                          np.eye(1))
+    return _trivial_representation(self)
 
   @property
   def regular_representation(self) -> 'Representation':
@@ -299,6 +298,14 @@ def _id_name(irrep_id) -> str:
   return f'({irrep_id})'
 
 
+@functools.lru_cache(maxsize=64)
+def _trivial_representation(group: 'RepresentationGroup'
+                            ) -> 'Representation':
+  """One shared trivial representation per group (models ask for it many
+  times while they are traced)."""
+  return Representation(group, 'trivial', (group.irrep_ids()[0],), np.eye(1))
+
+
 class Representation:
   """``rho(g) = Q diag(psi_1(g), ..., psi_n(g)) Q^T`` (see module doc).
 
@@ -369,8 +376,7 @@ class Representation:
 
   @property
   def is_trivial(self) -> bool:
-    return (self.size == 1 and
-            self.irreps[0] == self.group.trivial_representation.irreps[0])
+    return self.size == 1 and self.irreps[0] == self.group.irrep_ids()[0]
 
   def multiplicities(self) -> dict[Hashable, int]:
     """How often each irrep occurs: ``{irrep id: count}``."""

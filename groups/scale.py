@@ -97,6 +97,18 @@ def _axis_matrices(n: int, factors, boundary: str):
   return matrix
 
 
+def rescale_matrix(n: int, factor: float, boundary: str = 'zeros'
+                   ) -> np.ndarray:
+  """The float64 ``[n, n]`` matrix :func:`rescale` applies along each
+  spatial axis of side ``n`` (rows: output positions), for a concrete
+  ``factor > 0``; ``rescale_matrix(n, s)[rows]`` gives only some outputs."""
+  n = validate.integer(n, 'n', minimum=1)
+  factor = validate.number(factor, 'factor', minimum=0.0,
+                           exclusive_minimum=True)
+  validate.check_choice(boundary, 'boundary', BOUNDARIES)
+  return _axis_matrices(n, np.array([factor], np.float64), boundary)[0]
+
+
 def rescale(x: jax.typing.ArrayLike, factors: float | jax.typing.ArrayLike,
             *, boundary: str = 'zeros') -> jax.Array:
   """Rescales each map about the grid centre by ``factors`` (module doc).

@@ -50,6 +50,21 @@ class RescaleTest(absltest.TestCase):
     np.testing.assert_allclose(both[1:], scale.rescale(SMOOTH[1:], 1.5),
                                atol=1e-6)
 
+  def test_rescale_is_its_axis_matrix_on_both_axes(self):
+    # M x M^T per map and channel; rows of M give only those outputs.
+    for factor, boundary in ((0.7, 'zeros'), (1.6, 'periodic')):
+      matrix = scale.rescale_matrix(16, factor, boundary)
+      self.assertEqual(matrix.shape, (16, 16))
+      self.assertEqual(matrix.dtype, np.float64)
+      expected = np.einsum('ph,qw,bhwc->bpqc', matrix, matrix, NOISE)
+      np.testing.assert_allclose(
+          scale.rescale(NOISE, factor, boundary=boundary), expected,
+          atol=1e-5)
+      rows = np.arange(3, 9)
+      np.testing.assert_allclose(
+          np.einsum('ph,qw,bhwc->bpqc', matrix[rows], matrix[rows], NOISE),
+          expected[:, 3:9, 3:9], atol=1e-12)
+
   def test_the_scale_flow_is_its_derivative(self):
     derivative = jax.jvp(
         lambda t: scale.rescale(SMOOTH, jnp.exp(t), boundary='periodic'),

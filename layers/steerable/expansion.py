@@ -13,11 +13,8 @@ basis (docs/performance.md, "Compile time, second pass").
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-import functools
 from typing import Any
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from groups import fields as fields_lib
@@ -71,7 +68,7 @@ class _Side:
     """Applies each field's ``Q`` along ``axis`` (channels of this side)."""
     for channels, q in self.groups:
       every = np.array_equal(channels, np.arange(kernel.shape[axis]))
-      part = kernel if every else take(kernel, channels, axis, xp)
+      part = kernel if every else fieldwise.take(kernel, channels, axis, xp)
       shape = part.shape
       # [..., F * c, ...] -> [..., F, c, ...]: Q on the c axis, in place.
       part = part.reshape(shape[:axis] + (-1, len(q)) + shape[axis + 1:])
@@ -83,7 +80,7 @@ class _Side:
       if every:
         kernel = part
       elif len(channels) == kernel.shape[axis]:
-        kernel = take(part, np.argsort(channels), axis, xp)
+        kernel = fieldwise.take(part, np.argsort(channels), axis, xp)
       else:
         kernel = _put(kernel, channels, part, axis, xp)
     return kernel
@@ -95,69 +92,9 @@ def _put(kernel, channels, part, axis, xp):
   size = kernel.shape[axis]
   rest = np.setdiff1d(np.arange(size), channels)
   order = np.argsort(np.concatenate([rest, channels]))
-  both = xp.concatenate([take(kernel, rest, axis, xp), part], axis=axis)
-  return take(both, order, axis, xp)
-
-
-def take(values, index: np.ndarray, axis: int, xp=np):
-  """``values`` at the constant ``index`` along ``axis``, where an entry
-  ``values.shape[axis]`` stands for 0; ``index`` must take every other
-  entry at most once (a permutation, a selection, zero padding).
-
-  With ``jax.numpy`` a gather whose derivative is a gather too: the tangent
-  is written as the scatter-add of ``values`` onto the positions it is taken
-  to, which reverse mode transposes into a gather of the cotangent (the
-  transpose of the gather itself would be a scatter-add, on XLA:CPU a
-  serial loop per element with kernels of its own). Forward mode, as any
-  order of derivative, stays available.
-  """
-  index = np.asarray(index).reshape(-1)
-  size = values.shape[axis]
-  padded = bool(np.any(index == size))
-  if xp is np:
-    if padded:
-      zero = np.zeros_like(np.take(values, [0], axis=axis))
-      values = np.concatenate([values, zero], axis=axis)
-    return np.take(values, index, axis=axis)
-  taken = index[index < size]
-  if len(np.unique(taken)) != len(taken):
-    raise ValueError(f'index must take each entry at most once; got {index}.')
-  return _injective_take(tuple(index.tolist()), size, axis % values.ndim,
-                         padded)(values)
-
-
-@functools.lru_cache(maxsize=1024)
-def _injective_take(index: tuple[int, ...], size: int, axis: int,
-                    padded: bool):
-  """The ``jax.numpy`` function of :func:`take` for one ``index``."""
-  index = np.array(index, np.int32)
-  # Where each entry of values goes (len(index): nowhere, dropped).
-  inverse = np.full(size, len(index), np.int32)
-  kept = np.nonzero(index < size)[0]
-  inverse[index[kept]] = kept
-
-  def gather(values):
-    if padded:
-      zero = jnp.zeros_like(jax.lax.slice_in_dim(values, 0, 1, axis=axis))
-      values = jnp.concatenate([values, zero], axis=axis)
-    return jnp.take(values, index, axis=axis, mode='clip')
-
-  @jax.custom_jvp
-  def injective_take(values):
-    return gather(values)
-
-  @injective_take.defjvp
-  def _jvp(primals, tangents):
-    (values,), (tangent,) = primals, tangents
-    shape = list(tangent.shape)
-    shape[axis] = len(index) + 1
-    where = (slice(None),) * axis + (inverse,)
-    out = jnp.zeros(shape, tangent.dtype).at[where].add(
-        tangent, mode='promise_in_bounds', unique_indices=True)
-    return gather(values), jax.lax.slice_in_dim(out, 0, len(index),
-                                                axis=axis)
-
-  return injective_take
+  both = xp.concatenate([fieldwise.take(kernel, rest, axis, xp), part],
+                        axis=axis)
+  return fieldwise.take(both, order, axis, xp)
 
 
 class ExpansionPlan:
@@ -235,11 +172,12 @@ class ExpansionPlan:
   def expand(self, weights, xp=np):
     """``[n_basis]`` weights -> the kernel ``[k, k, C_in, C_out]``."""
     k = self.irreps.shape[3]
-    gathered = take(weights, self.index, 0, xp).reshape(self.index.shape)
+    gathered = fieldwise.take(weights, self.index, 0, xp).reshape(
+        self.index.shape)
     kernel = xp.einsum('stabn,stnhwxy->hwsaxtby', gathered,
                        xp.asarray(self.irreps, dtype=weights.dtype))
     kernel = kernel.reshape(k, k, self.inputs.padded, self.outputs.padded)
-    kernel = take(take(kernel, self.inputs.index, 2, xp),
-                  self.outputs.index, 3, xp)
+    kernel = fieldwise.take(fieldwise.take(kernel, self.inputs.index, 2, xp),
+                            self.outputs.index, 3, xp)
     kernel = self.inputs.change_basis(kernel, 2, xp)
     return self.outputs.change_basis(kernel, 3, xp)

@@ -170,6 +170,67 @@ def take_channels(values, channels: np.ndarray):
                     precision=_HIGHEST)
 
 
+def take(values, index: np.ndarray, axis: int, xp=np):
+  """``values`` at the constant ``index`` along ``axis``, where an entry
+  ``values.shape[axis]`` stands for 0; ``index`` must take every other
+  entry at most once (a permutation, a selection, zero padding).
+
+  With ``jax.numpy`` a gather whose derivative is a gather too: the tangent
+  is written as the scatter-add of ``values`` onto the positions it is taken
+  to, which reverse mode transposes into a gather of the cotangent (the
+  transpose of the gather itself would be a scatter-add, on XLA:CPU a
+  serial loop per element with kernels of its own). Forward mode, as any
+  order of derivative, stays available.
+  """
+  index = np.asarray(index).reshape(-1)
+  size = values.shape[axis]
+  padded = bool(np.any(index == size))
+  if xp is np:
+    if padded:
+      zero = np.zeros_like(np.take(values, [0], axis=axis))
+      values = np.concatenate([values, zero], axis=axis)
+    return np.take(values, index, axis=axis)
+  taken = index[index < size]
+  if len(np.unique(taken)) != len(taken):
+    raise ValueError(f'index must take each entry at most once; got {index}.')
+  return _injective_take(tuple(index.tolist()), size, axis % values.ndim,
+                         padded)(values)
+
+
+@functools.lru_cache(maxsize=1024)
+def _injective_take(index: tuple[int, ...], size: int, axis: int,
+                    padded: bool):
+  """The ``jax.numpy`` function of :func:`take` for one ``index``."""
+  index = np.array(index, np.int32)
+  # Where each entry of values goes (len(index): nowhere, dropped).
+  inverse = np.full(size, len(index), np.int32)
+  kept = np.nonzero(index < size)[0]
+  inverse[index[kept]] = kept
+
+  def gather(values):
+    if padded:
+      zero = jnp.zeros_like(jax.lax.slice_in_dim(values, 0, 1, axis=axis))
+      values = jnp.concatenate([values, zero], axis=axis)
+    return jnp.take(values, index, axis=axis, mode='clip')
+
+  @jax.custom_jvp
+  def injective_take(values):
+    return gather(values)
+
+  @injective_take.defjvp
+  def _jvp(primals, tangents):
+    (values,), (tangent,) = primals, tangents
+    shape = list(tangent.shape)
+    shape[axis] = len(index) + 1
+    where = (slice(None),) * axis + (inverse,)
+    out = jnp.zeros(shape, tangent.dtype).at[where].add(
+        tangent, mode='promise_in_bounds', unique_indices=True)
+    return gather(values), jax.lax.slice_in_dim(out, 0, len(index),
+                                                axis=axis)
+
+  return injective_take
+
+
 def field_norms(x: jax.Array, field_type: fields_lib.FieldType) -> jax.Array:
   """Squared norm of every field at every pixel, ``[B, H, W, F]``."""
   return sum_over_fields(jnp.square(x), field_type)

@@ -48,7 +48,6 @@ from groups import validate
 from layers import conv as conv_lib
 from layers import pooling as pooling_lib
 from layers.max_reduce import max_reduce
-from layers.steerable import expansion
 from layers.steerable import fieldwise
 from layers.steerable import typed
 
@@ -241,15 +240,15 @@ def _group_pool(x, field_type, reduction):
     channels = (offsets[fields, None] + np.arange(size)).reshape(-1)
     same = (len(channels) == x.shape[-1] and
             np.array_equal(channels, np.arange(len(channels))))
-    # Constant injective lookups (expansion.take): their transposes are
+    # Constant injective lookups (fieldwise.take): their transposes are
     # gathers, not scatter-add loops over the map.
-    values = x if same else expansion.take(x, channels, -1, jnp)
+    values = x if same else fieldwise.take(x, channels, -1, jnp)
     parts.append(max_reduce(values.reshape(*x.shape[:-1], len(fields), size),
                             -1))
     order.append(fields)
   if len(parts) == 1:
     return parts[0]
-  return expansion.take(jnp.concatenate(parts, axis=-1),
+  return fieldwise.take(jnp.concatenate(parts, axis=-1),
                         np.argsort(np.concatenate(order)), -1, jnp)
 
 

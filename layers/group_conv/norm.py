@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from groups import validate
+from layers import running_average
 
 
 def group_moments(y: jax.typing.ArrayLike) -> tuple[jax.Array, jax.Array]:
@@ -115,11 +116,8 @@ class GroupBatchNorm(nn.Module):
       mean, var = running_mean.value, running_var.value
     else:
       mean, var = group_moments(y)
-      if not self.is_initializing():
-        running_mean.value = (self.momentum * running_mean.value +
-                              (1 - self.momentum) * mean)
-        running_var.value = (self.momentum * running_var.value +
-                             (1 - self.momentum) * var)
+      running_average.update(self, self.momentum, (running_mean, mean),
+                             (running_var, var))
     scale = (self.param('scale', nn.initializers.ones_init(), (channels,),
                         jnp.float32) if self.use_scale else None)
     bias = (self.param('bias', nn.initializers.zeros_init(), (channels,),

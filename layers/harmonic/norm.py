@@ -23,6 +23,7 @@ import numpy as np
 
 from groups import validate
 from groups import harmonic as harmonic_groups
+from layers import running_average
 from layers.harmonic import nonlinear
 from layers.harmonic.nonlinear import Activation
 from layers.harmonic.nonlinear import DEFAULT_EPS
@@ -172,9 +173,6 @@ class HBatchNorm(nn.Module):
     out, mean, var = _batch_magnitude_norm(
         jnp.asarray(z), scale, bias,
         **_options(self.epsilon, self.activation, self.eps))
-    if not self.is_initializing():
-      running_mean.value = (self.momentum * running_mean.value +
-                            (1 - self.momentum) * mean)
-      running_var.value = (self.momentum * running_var.value +
-                           (1 - self.momentum) * var)
+    running_average.update(self, self.momentum, (running_mean, mean),
+                           (running_var, var))
     return out

@@ -41,6 +41,7 @@ import numpy as np
 
 from groups import fields as fields_lib
 from groups import validate
+from layers import running_average
 from layers.steerable import fieldwise
 from layers.steerable import typed
 
@@ -417,11 +418,8 @@ class FieldBatchNorm(typed.TypedModule, nn.Module, abc.ABC):
       return self._apply(x, running_mean.value, running_var.value, scale,
                          bias)
     out, mean, var = self._moments_and_apply(x, scale, bias)
-    if not self.is_initializing():
-      running_mean.value = (self.momentum * running_mean.value +
-                            (1 - self.momentum) * mean)
-      running_var.value = (self.momentum * running_var.value +
-                           (1 - self.momentum) * var)
+    running_average.update(self, self.momentum, (running_mean, mean),
+                           (running_var, var))
     return out
 
   def _moments_and_apply(self, x, scale, bias):

@@ -95,6 +95,19 @@ class DigitsTest(absltest.TestCase):
     np.testing.assert_allclose(train.mean, images[is_train].mean(), rtol=1e-6)
     np.testing.assert_allclose(train.std, images[is_train].std(), rtol=1e-5)
 
+  def test_digits_file_reads_as_sklearn_loads_it(self):
+    from sklearn import datasets as sklearn_datasets  # pylint: disable=g-import-not-at-top
+    from data import embedded  # pylint: disable=g-import-not-at-top
+    digits = sklearn_datasets.load_digits()
+    images, labels = embedded.load_digits()
+    np.testing.assert_array_equal(images, digits.images)
+    np.testing.assert_array_equal(labels, digits.target)
+    # Without the file where it is looked for: sklearn's own loader.
+    with mock.patch.object(embedded, '_DIGITS_FILE', ('no', 'such.csv.gz')):
+      fallback_images, fallback_labels = embedded.load_digits()
+    np.testing.assert_array_equal(fallback_images, digits.images)
+    np.testing.assert_array_equal(fallback_labels, digits.target)
+
   def test_canvas_size_and_limit(self):
     ds = data.load_dataset('digits', split='train', canvas_size=48, limit=3)
     self.assertEqual(ds.images.shape, (3, 48, 48, 1))

@@ -95,7 +95,9 @@ def transformed_pair(fn: Callable[[jax.Array], jax.Array], x: jax.typing.ArrayLi
   if not isinstance(output_transform, base.Transform):
     raise ValueError('output_transform must be a groups Transform; got '
                      f'{output_transform!r}.')
-  x = jnp.asarray(x)
+  # A NumPy input goes to the device with device_put: jnp.asarray would
+  # compile a copy program for each new shape (JAX stages it as an op).
+  x = x if isinstance(x, jax.Array) else jax.device_put(np.asarray(x))
   return fn(transform(x)), output_transform(fn(x))
 
 

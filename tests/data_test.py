@@ -99,14 +99,13 @@ class DigitsTest(absltest.TestCase):
     from sklearn import datasets as sklearn_datasets  # pylint: disable=g-import-not-at-top
     from data import embedded  # pylint: disable=g-import-not-at-top
     digits = sklearn_datasets.load_digits()
-    images, labels = embedded.load_digits()
-    np.testing.assert_array_equal(images, digits.images)
-    np.testing.assert_array_equal(labels, digits.target)
-    # Without the file where it is looked for: sklearn's own loader.
+    # Read from the file, then (no file where it looks) by sklearn's loader.
+    loads = [embedded.load_digits()]
     with mock.patch.object(embedded, '_DIGITS_FILE', ('no', 'such.csv.gz')):
-      fallback_images, fallback_labels = embedded.load_digits()
-    np.testing.assert_array_equal(fallback_images, digits.images)
-    np.testing.assert_array_equal(fallback_labels, digits.target)
+      loads.append(embedded.load_digits())
+    for images, labels in loads:
+      np.testing.assert_array_equal(images, digits.images)
+      np.testing.assert_array_equal(labels, digits.target)
 
   def test_canvas_size_and_limit(self):
     ds = data.load_dataset('digits', split='train', canvas_size=48, limit=3)

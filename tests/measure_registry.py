@@ -77,8 +77,10 @@ def measure(case: testing.Case, examples: int) -> np.ndarray:
   """Per-draw errors of ``case`` over ``examples`` derandomized draws."""
   errors = []
 
-  # The draws depend on hypothesis' version and on this function's code
-  # (derandomized by its digest) and on ``examples``: not on the case.
+  # The draws depend on hypothesis' version (pinned in requirements.txt), on
+  # this function's code (derandomized by its digest), on ``examples`` and
+  # on the literals of the project's modules imported so far (hypothesis
+  # draws one of them now and then): not on the case.
   @hypothesis.settings(max_examples=examples, derandomize=True, deadline=None,
                        database=None,
                        suppress_health_check=list(hypothesis.HealthCheck))

@@ -7,10 +7,14 @@ tier and bound, and that every bound holds for the committed figures; then it
 re-measures the cases of ``measure_registry.SPOT_CHECK`` at the committed
 number of draws and compares them (``measure_registry.compare``: within 15 %,
 figures below 1e-5 only as "below"), in a fresh interpreter, as the script
-runs: in a long-lived test worker hypothesis was seen to generate other
-draws after other tests had run (one draw of conv_relu/subpixel_shift
-differed in a full suite run, never in a fresh process). ``python -m tests.measure_registry
---check`` re-measures every row (about an hour on 2 CPU cores).
+runs. Hypothesis sometimes draws a literal constant of the project's own
+modules (those in ``sys.modules`` at the time, cached per file in
+``.hypothesis/constants``), so a long-lived test worker that has imported
+more modules draws other inputs; so does another hypothesis release
+(6.170.27 extracts other constants: conv_relu/subpixel_shift's max became
+0.059), which is why ``requirements.txt`` pins it. ``python -m
+tests.measure_registry --check`` re-measures every row (about an hour on 2
+CPU cores).
 """
 
 import dataclasses

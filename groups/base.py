@@ -15,12 +15,18 @@ Every transformation knows two things:
   ``t / s``; a rotation stays a rotation. Equivariance of ``f`` means
   ``f(T(x)) == T.output_action(stride=s)(f(x))``; invariance means the
   output action is :class:`Identity`.
+
+The exact actions (integer shifts, quarter turns, flips, the regular and field
+actions built on them) take a NumPy array to a NumPy array, computed by NumPy
+with nothing compiled, and a JAX array (or a traced value) to a JAX array
+(:func:`array_module`); interpolating ones always return JAX arrays.
 """
 
 from __future__ import annotations
 
 import abc
 import dataclasses
+import types
 
 import jax
 import numpy as np
@@ -42,6 +48,12 @@ def check_signal(x: jax.typing.ArrayLike, name: str = 'x') -> None:
   """:func:`check_features` for resampled maps: floating, or complex (the
   harmonic maps of :mod:`groups.harmonic`)."""
   check_features(x, name, floating=not np.iscomplexobj(x))
+
+
+def array_module(x) -> types.ModuleType:
+  """``numpy`` for a NumPy array, else ``jax.numpy``: the module an exact
+  action computes ``x``'s image with (NumPy in, NumPy out)."""
+  return np if isinstance(x, np.ndarray) else jax.numpy
 
 
 class Transform(abc.ABC):
@@ -78,7 +90,7 @@ class Identity(Transform):
   """
 
   def __call__(self, x):
-    x = jax.numpy.asarray(x)
+    x = array_module(x).asarray(x)
     if x.ndim < 1:
       raise ValueError('x must have a batch axis [B, ...]; got a scalar.')
     return x

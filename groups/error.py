@@ -95,10 +95,23 @@ def transformed_pair(fn: Callable[[jax.Array], jax.Array], x: jax.typing.ArrayLi
   if not isinstance(output_transform, base.Transform):
     raise ValueError('output_transform must be a groups Transform; got '
                      f'{output_transform!r}.')
-  # A NumPy input goes to the device with device_put: jnp.asarray would
-  # compile a copy program for each new shape (JAX stages it as an op).
-  x = x if isinstance(x, jax.Array) else jax.device_put(np.asarray(x))
-  return fn(transform(x)), output_transform(fn(x))
+  if isinstance(x, jax.Array):
+    return fn(transform(x)), output_transform(fn(x))
+  # A NumPy input: exact transforms act on it in NumPy (module doc of
+  # groups.base), and arrays go to the device with device_put (jnp.asarray
+  # of a NumPy array compiles a copy program per shape: JAX stages it as an
+  # op). Property tests draw new shapes every example, so eager programs of
+  # the transforms were a large part of what they compiled.
+  x = np.asarray(x)
+  moved = transform(x) if transform.exact else transform(_on_device(x))
+  y = fn(_on_device(x))
+  if output_transform.exact:
+    return fn(_on_device(moved)), _on_device(output_transform(np.asarray(y)))
+  return fn(_on_device(moved)), output_transform(y)
+
+
+def _on_device(x) -> jax.Array:
+  return x if isinstance(x, jax.Array) else jax.device_put(x)
 
 
 def equivariance_error(fn: Callable[[jax.Array], jax.Array],

@@ -152,7 +152,9 @@ class FieldTransform(base.Transform):
 
   def __call__(self, x):
     self.field_type.check_features(x)
-    moved = self.field_type.group.grid_action(self.element)(jnp.asarray(x))
+    moved = self.field_type.group.grid_action(self.element)(
+        base.array_module(x).asarray(x))
+    xp = base.array_module(moved)  # NumPy only if the grid action kept it
     matrix = self.field_type.matrix(self.element)
     if np.allclose(matrix, np.eye(len(matrix))):
       return moved
@@ -161,7 +163,10 @@ class FieldTransform(base.Transform):
       # A signed permutation: a gather (exact whatever the precision).
       sources = np.argmax(np.abs(matrix), axis=1)
       signs = np.sign(matrix[np.arange(len(matrix)), sources])
-      return jnp.take(moved, sources, axis=-1) * signs.astype(moved.dtype)
+      return xp.take(moved, sources, axis=-1) * signs.astype(moved.dtype)
+    if xp is np:
+      return np.einsum('...c,dc->...d', moved,
+                       matrix.astype(np.float32)).astype(moved.dtype)
     return jnp.einsum('...c,dc->...d', moved, matrix.astype(np.float32),
                       precision=jax.lax.Precision.HIGHEST).astype(moved.dtype)
 

@@ -32,7 +32,6 @@ import re
 from typing import ClassVar
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from groups import validate
@@ -161,9 +160,10 @@ class RegularAction(base.Transform):
     base.check_features(x)
     if x.ndim == 5:
       _check_group_axis(x, self.group, 'x')
-    x = self.group.grid_action(self.element)(jnp.asarray(x))
+    x = self.group.grid_action(self.element)(base.array_module(x).asarray(x))
     if x.ndim == 5:
-      x = jnp.take(x, self.group.permutation(self.element), axis=3)
+      x = base.array_module(x).take(x, self.group.permutation(self.element),
+                                    axis=3)
     return x
 
   def inverse(self):

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import jax.numpy as jnp
-
 from groups import validate
 from groups import base
 
@@ -38,7 +36,8 @@ class Rot90(base.Transform):
 
   def __call__(self, x):
     base.check_features(x)
-    return jnp.rot90(jnp.asarray(x), self.k % 4, axes=base.SPATIAL_AXES)
+    xp = base.array_module(x)
+    return xp.rot90(xp.asarray(x), self.k % 4, axes=base.SPATIAL_AXES)
 
   def inverse(self):
     return Rot90(-self.k % 4)
@@ -50,7 +49,8 @@ class Flip(base.Transform):
 
   def __call__(self, x):
     base.check_features(x)
-    return jnp.flip(jnp.asarray(x), axis=2)
+    xp = base.array_module(x)
+    return xp.flip(xp.asarray(x), axis=2)
 
   def inverse(self):
     return self

@@ -153,7 +153,8 @@ class CircularShift(_IntegerShift):
 
   def __call__(self, x):
     base.check_features(x)
-    return circular_shift(jnp.asarray(x), (int(self.dy), int(self.dx)))
+    return circular_shift(base.array_module(x).asarray(x),
+                          (int(self.dy), int(self.dx)))
 
   def output_action(self, *, stride=1):
     """A shift by ``t`` becomes ``t / stride``: exact when divisible, else ideal.
@@ -181,7 +182,8 @@ class ZeroFillShift(_IntegerShift):
 
   def __call__(self, x):
     base.check_features(x)
-    return zero_fill_shift(jnp.asarray(x), (int(self.dy), int(self.dx)))
+    return zero_fill_shift(base.array_module(x).asarray(x),
+                           (int(self.dy), int(self.dx)))
 
   def output_action(self, *, stride=1):
     if not self._divisible(stride):

@@ -163,6 +163,51 @@ class ExactFlagTest(parameterized.TestCase):
     self.assertEqual(transform.exact, exact)
 
 
+def _numpy_path_cases():
+  """Exact actions with a NumPy path, and inputs of their layout."""
+  c4, d4 = groups.Cyclic(4), groups.Dihedral(4)
+  # A field whose 90-degree matrix is no signed permutation: a rotated basis.
+  angle = 0.3
+  basis = np.array([[np.cos(angle), -np.sin(angle)],
+                    [np.sin(angle), np.cos(angle)]])
+  turned = groups.Representation(d4, 'turned', [(1, 1)], basis)
+  fields = groups.FieldType(d4, [turned, d4.regular_representation])
+  return [
+      ('circular', groups.CircularShift(1, -2), (2, 5, 6, 3)),
+      ('zero_fill', groups.ZeroFillShift(2, 1), (2, 5, 6, 3)),
+      ('rot90', groups.Rot90(3), (2, 5, 5, 3)),
+      ('flip', groups.Flip(), (2, 5, 6, 3)),
+      ('identity', groups.Identity(), (2, 5)),
+      ('compose', groups.Compose((groups.Rot90(1), groups.Flip())),
+       (2, 5, 5, 3)),
+      ('regular_c4', c4.regular_action(1), (2, 5, 5, 4, 3)),
+      ('regular_d4', d4.regular_action(5), (2, 5, 5, 8, 3)),
+      ('fields_d4', groups.FieldTransform(fields, 3), (2, 5, 5, 10)),
+  ]
+
+
+class NumpyPathTest(parameterized.TestCase):
+  """Exact actions map NumPy to NumPy (nothing compiled), JAX to JAX, with
+  the same values (groups.base module doc)."""
+
+  @parameterized.named_parameters(*_numpy_path_cases())
+  def test_numpy_in_numpy_out_with_the_values_of_jax(self, transform, shape):
+    x = _random(shape)
+    on_numpy, on_jax = transform(x), transform(jnp.asarray(x))
+    self.assertIsInstance(on_numpy, np.ndarray)
+    self.assertIsInstance(on_jax, jax.Array)
+    np.testing.assert_allclose(on_numpy, on_jax, rtol=1e-6, atol=1e-6)
+
+  def test_transformed_pair_from_numpy_equals_from_jax(self):
+    transform = groups.Dihedral(4).regular_action(3)
+    x = _random((2, 5, 5, 8, 3))
+    fn = lambda y: jnp.tanh(y) * 2.0  # commutes with any permutation
+    for a, b in zip(groups.transformed_pair(fn, x, transform),
+                    groups.transformed_pair(fn, jnp.asarray(x), transform)):
+      self.assertIsInstance(a, jax.Array)
+      np.testing.assert_array_equal(a, b)
+
+
 class OutputActionTest(parameterized.TestCase):
 
   @parameterized.named_parameters(

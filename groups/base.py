@@ -16,10 +16,11 @@ Every transformation knows two things:
   ``f(T(x)) == T.output_action(stride=s)(f(x))``; invariance means the
   output action is :class:`Identity`.
 
-The exact actions (integer shifts, quarter turns, flips, the regular and field
-actions built on them) take a NumPy array to a NumPy array, computed by NumPy
-with nothing compiled, and a JAX array (or a traced value) to a JAX array
-(:func:`array_module`); interpolating ones always return JAX arrays.
+The pixel permutations (circular and zero-fill shifts, quarter turns, flips,
+:class:`Identity`, and the regular and field actions built on them) take a
+NumPy array to a NumPy array, computed by NumPy with nothing compiled, and a
+JAX array (or a traced value) to a JAX array (:func:`array_module`); Fourier
+shifts and interpolated rotations always return JAX arrays.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ class Transform(abc.ABC):
 
   @abc.abstractmethod
   def __call__(self, x: jax.typing.ArrayLike) -> jax.Array:
-    """Applies the transformation to ``x`` of layout ``[B, H, W, ...]``."""
+    """Applies the transformation to ``x`` of layout ``[B, H, W, ...]``
+    (exact actions: NumPy for a NumPy ``x``, see the module doc)."""
 
   @abc.abstractmethod
   def inverse(self) -> 'Transform':

@@ -103,11 +103,12 @@ def transformed_pair(fn: Callable[[jax.Array], jax.Array], x: jax.typing.ArrayLi
   # op). Property tests draw new shapes every example, so eager programs of
   # the transforms were a large part of what they compiled.
   x = np.asarray(x)
-  moved = transform(x) if transform.exact else transform(_on_device(x))
-  y = fn(_on_device(x))
-  if output_transform.exact:
-    return fn(_on_device(moved)), _on_device(output_transform(np.asarray(y)))
-  return fn(_on_device(moved)), output_transform(y)
+  x_device = jax.device_put(x)
+  moved = transform(x) if transform.exact else transform(x_device)
+  y = fn(x_device)
+  expected = (output_transform(np.asarray(y)) if output_transform.exact
+              else output_transform(y))
+  return fn(_on_device(moved)), _on_device(expected)
 
 
 def _on_device(x) -> jax.Array:

@@ -1,0 +1,85 @@
+"""tests/mlir_context.py: a shared MLIR context lowers the same programs."""
+
+import os
+import threading
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl.testing import absltest
+from jax._src.interpreters import mlir
+
+from tests import mlir_context
+
+
+def _net(x, w):
+  return jnp.tanh(jnp.einsum('bi,io->bo', x, w)).sum(axis=0) * 2.0
+
+
+class SharedContextTest(absltest.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    self.was_shared = bool(mlir_context._original)  # pylint: disable=protected-access
+    self.addCleanup(self._restore)
+
+  def _restore(self):
+    mlir_context.unshare()
+    if self.was_shared:
+      mlir_context.share()
+
+  def test_the_suite_shares_unless_switched_off(self):
+    switch = os.environ.get(mlir_context.SWITCH, '1').lower()
+    self.assertEqual(self.was_shared, switch not in ('0', 'false', 'off', 'no'))
+
+  def test_same_lowered_text_and_values_as_fresh_contexts(self):
+    x = np.arange(12, dtype=np.float32).reshape(3, 4) / 7
+    w = np.linspace(-1, 1, 20, dtype=np.float32).reshape(4, 5)
+    results = {}
+    for shared in (False, True):
+      mlir_context.unshare()
+      if shared:
+        mlir_context.share(uses=3)
+      texts = []
+      for _ in range(4):  # a new function object: lowered again each time
+        lowered = jax.jit(lambda a, b: _net(a, b)).lower(x, w)  # pylint: disable=unnecessary-lambda
+        texts.append(lowered.as_text())
+      results[shared] = (texts, np.asarray(lowered.compile()(x, w)))
+    self.assertEqual(results[True][0], results[False][0])
+    np.testing.assert_array_equal(results[True][1], results[False][1])
+    np.testing.assert_array_equal(results[True][1], np.asarray(_net(x, w)))
+
+  def test_a_context_serves_uses_lowerings_then_a_fresh_one(self):
+    mlir_context.unshare()
+    self.assertTrue(mlir_context.share(uses=2))
+    self.assertFalse(mlir_context.share(uses=2))  # already patched
+    contexts = [mlir.make_ir_context() for _ in range(5)]
+    self.assertIs(contexts[0], contexts[1])
+    self.assertIsNot(contexts[1], contexts[2])
+    self.assertIs(contexts[2], contexts[3])
+    self.assertIsNot(contexts[3], contexts[4])
+
+  def test_each_thread_has_its_own_context(self):
+    mlir_context.unshare()
+    mlir_context.share(uses=100)
+    here = mlir.make_ir_context()
+    there = []
+    thread = threading.Thread(target=lambda: there.append(
+        mlir.make_ir_context()))
+    thread.start()
+    thread.join()
+    self.assertIs(mlir.make_ir_context(), here)
+    self.assertIsNot(there[0], here)
+
+  def test_unshare_restores_fresh_contexts(self):
+    mlir_context.unshare()
+    self.assertIsNot(mlir.make_ir_context(), mlir.make_ir_context())
+
+  def test_bad_uses_are_rejected(self):
+    for uses in (0, -1, 1.5, True, '8'):
+      with self.assertRaisesRegex(ValueError, 'uses must be a positive'):
+        mlir_context.share(uses=uses)
+
+
+if __name__ == '__main__':
+  absltest.main()

@@ -33,11 +33,24 @@ _limit = [USES]
 
 def _shared_context():
   context, uses = getattr(_local, 'context', None), getattr(_local, 'uses', 0)
+  if context is not None and _is_current(context):
+    # A lowering inside a lowering (a lowering rule that computes eagerly):
+    # in the outer one's context the inner module would inherit the outer
+    # insertion point, so it gets a context of its own, as JAX gives it.
+    return _original[0]()
   if context is None or uses >= _limit[0]:
     context, uses = _original[0](), 0
     _local.context = context
   _local.uses = uses + 1
   return context
+
+
+def _is_current(context) -> bool:
+  from jax._src.lib.mlir import ir  # pylint: disable=g-import-not-at-top
+  try:
+    return ir.Context.current is context
+  except ValueError:  # no context is current on this thread
+    return False
 
 
 def share(uses: int = USES) -> bool:

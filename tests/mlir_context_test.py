@@ -59,6 +59,30 @@ class SharedContextTest(absltest.TestCase):
     self.assertIs(contexts[2], contexts[3])
     self.assertIsNot(contexts[3], contexts[4])
 
+  def test_a_lowering_inside_a_lowering_gets_a_context_of_its_own(self):
+    mlir_context.unshare()
+    mlir_context.share(uses=100)
+    outer = mlir.make_ir_context()
+    with outer:  # as while JAX lowers a program in it
+      inner = mlir.make_ir_context()
+    self.assertIsNot(inner, outer)
+    self.assertIs(mlir.make_ir_context(), outer)
+
+  def test_eager_gather_at_compile_time_lowers_inside_a_lowering(self):
+    # jnp.take's fill mode computes its bounds with eager ops while XLA's
+    # gather is lowered, under ensure_compile_time_eval (as
+    # layers/group_conv does): in the outer context the inner module took
+    # the outer insertion point (MLIRError: "symbol's parent must have the
+    # SymbolTable trait"). Indices of rank 6: inner programs of shapes no
+    # other test compiles, so they are lowered here.
+    mlir_context.unshare()
+    mlir_context.share(uses=100)
+    x = np.arange(2 * 3 * 5 * 7 * 2, dtype=np.float32).reshape(2, 3, 5, 7, 2)
+    index = np.array([6, 0, 3, 2, 1, 5, 4]).reshape(1, 1, 1, 1, 1, 7)
+    with jax.ensure_compile_time_eval():
+      taken = np.asarray(jnp.take(x, index, axis=3))
+    np.testing.assert_array_equal(taken, np.take(x, index, axis=3))
+
   def test_each_thread_has_its_own_context(self):
     mlir_context.unshare()
     mlir_context.share(uses=100)

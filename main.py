@@ -28,6 +28,7 @@ a few seconds), else on XLA; ``--conv_backend=xla`` (or
 
 import os
 
+from experiments import mlir_context
 from experiments import runtime
 
 runtime.use_huge_pages()  # may re-execute this command (see its docstring)
@@ -35,6 +36,9 @@ runtime.use_huge_pages()  # may re-execute this command (see its docstring)
 # same step time within noise (benchmarks/results/fast_compile.md);
 # EQUIVLAB_FAST_COMPILE=0 keeps XLA's default code generation.
 runtime.use_fast_compile(default=True)
+# EQUIVLAB_SHARED_MLIR=1: one MLIR context for many lowerings (opt-in; the
+# test suite turns it on; experiments/mlir_context.py).
+mlir_context.use_from_environment(default=False)
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app

@@ -227,6 +227,8 @@ def json_in_fresh_process(module: str, function: str, *args: Any,
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   code = ('import importlib, json, sys; from experiments import runtime; '
           'runtime.use_fast_compile(default=False); '
+          'from experiments import mlir_context; '
+          'mlir_context.use_from_environment(default=False); '
           'args, kwargs = json.loads(sys.argv[1]); '
           f'fn = getattr(importlib.import_module({module!r}), {function!r}); '
           'print(json.dumps(fn(*args, **kwargs)))')

@@ -47,12 +47,12 @@ if 'xla_backend_optimization_level' not in os.environ.get('XLA_FLAGS', ''):
                              ).strip()
 
 # One MLIR context for 64 lowerings instead of one per lowering (~4 ms of
-# every program the suite compiles; tests/mlir_context.py).
-# EQUIVLAB_TEST_SHARED_MLIR=0 keeps JAX's fresh context per lowering.
-from tests import mlir_context as _mlir_context  # pylint: disable=g-import-not-at-top,wrong-import-position
-if os.environ.get(_mlir_context.SWITCH, '1').strip().lower() not in (
-    '0', 'false', 'off', 'no'):
-  _mlir_context.share()
+# every program the suite compiles; experiments/mlir_context.py), here and,
+# through the environment, in the main.py / notebook / docs subprocesses.
+# EQUIVLAB_SHARED_MLIR=0 keeps JAX's fresh context per lowering.
+from experiments import mlir_context as _mlir_context  # pylint: disable=g-import-not-at-top,wrong-import-position
+os.environ.setdefault(_mlir_context.SWITCH, '1')
+_mlir_context.use_from_environment(default=True)
 
 _RUN_CACHE = 'EQUIVLAB_TEST_CACHE_DIR'
 if os.environ.get('EQUIVLAB_TEST_CACHE', '').lower() in ('1', 'on', 'true',

@@ -117,6 +117,8 @@ def _run_main(paths: list[str], out: str | None) -> None:
     sys.path[0] = REPO  # run as a script: tests/ must not shadow packages
   else:
     sys.path.insert(0, REPO)
+  from experiments import mlir_context  # pylint: disable=g-import-not-at-top
+  mlir_context.use_from_environment(default=False)  # the suite turns it on
   import hypothesis  # pylint: disable=g-import-not-at-top
   hypothesis.settings.register_profile(
       'docs', derandomize=True, database=None, deadline=None)

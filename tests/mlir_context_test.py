@@ -1,7 +1,8 @@
-"""tests/mlir_context.py: a shared MLIR context lowers the same programs."""
+"""experiments/mlir_context.py: a shared MLIR context lowers the same programs."""
 
 import os
 import threading
+from unittest import mock
 
 import jax
 import jax.numpy as jnp
@@ -9,7 +10,7 @@ import numpy as np
 from absl.testing import absltest
 from jax._src.interpreters import mlir
 
-from tests import mlir_context
+from experiments import mlir_context
 
 
 def _net(x, w):
@@ -29,8 +30,23 @@ class SharedContextTest(absltest.TestCase):
       mlir_context.share()
 
   def test_the_suite_shares_unless_switched_off(self):
-    switch = os.environ.get(mlir_context.SWITCH, '1').lower()
+    # tests/conftest.py sets the switch, so subprocesses (main.py, the
+    # notebooks, the docs runner) inherit it.
+    switch = os.environ[mlir_context.SWITCH].strip().lower()
     self.assertEqual(self.was_shared, switch not in ('0', 'false', 'off', 'no'))
+
+  def test_the_environment_switch(self):
+    for value, default, shared in [('1', False, True), ('on', False, True),
+                                   ('0', True, False), ('', True, True),
+                                   ('', False, False), (' Off ', True, False)]:
+      mlir_context.unshare()
+      with mock.patch.dict(os.environ, {mlir_context.SWITCH: value}):
+        self.assertEqual(mlir_context.use_from_environment(default=default),
+                         shared, (value, default))
+      self.assertEqual(bool(mlir_context._original), shared)  # pylint: disable=protected-access
+    with mock.patch.dict(os.environ, {mlir_context.SWITCH: 'sometimes'}):
+      with self.assertRaisesRegex(ValueError, 'EQUIVLAB_SHARED_MLIR must be'):
+        mlir_context.use_from_environment(default=True)
 
   def test_same_lowered_text_and_values_as_fresh_contexts(self):
     x = np.arange(12, dtype=np.float32).reshape(3, 4) / 7

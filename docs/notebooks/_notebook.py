@@ -12,7 +12,9 @@ environment variables and starts the clock.
 * ``EQUIVLAB_COMPILATION_CACHE``: JAX's persistent compilation cache, on by
   default (``experiments.runtime.use_compilation_cache``), so a notebook's
   second execution loads its compiled programs; a path moves it, ``0``
-  turns it off.
+  turns it off;
+* ``EQUIVLAB_SHARED_MLIR=1``: one MLIR context for many lowerings
+  (``experiments.mlir_context``; the tests turn it on).
 
 It is found because Python puts the script's folder on ``sys.path``
 (``python docs/notebooks/<name>.py``) and Jupyter starts the kernel in the
@@ -37,8 +39,10 @@ def find_repo_root() -> pathlib.Path:
 ROOT = find_repo_root()
 if str(ROOT) not in sys.path:
   sys.path.insert(0, str(ROOT))
+from experiments import mlir_context  # pylint: disable=g-import-not-at-top,wrong-import-position
 from experiments import runtime  # pylint: disable=g-import-not-at-top,wrong-import-position
 CACHE = runtime.use_compilation_cache()
+mlir_context.use_from_environment(default=False)
 FAST = os.environ.get('EQUIVLAB_NOTEBOOK_FAST', '') not in ('', '0')
 OUT = pathlib.Path(os.environ.get('EQUIVLAB_NOTEBOOK_OUT') or
                    ROOT / 'docs' / 'images')

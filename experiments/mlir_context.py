@@ -1,4 +1,4 @@
-"""One MLIR context for many lowerings: the suite's per-program overhead.
+"""One MLIR context for many lowerings: less overhead per compiled program.
 
 Every time JAX lowers a program (a ``jax.jit`` call on new shapes, and every
 eager op on new shapes, which JAX runs as a small jitted program) it makes a
@@ -13,17 +13,23 @@ keeps every constant ever put into it until it is freed).
 The programs are the same: a context only holds the IR's types and
 attributes, and the module JAX hands to XLA is built the same way in a fresh
 or a reused one (tests/mlir_context_test.py compares the lowered text and
-the computed values). It patches a private JAX function, so it is for the
-test suite only (``tests/conftest.py``), checked against the JAX versions
-``requirements.txt`` allows; ``EQUIVLAB_TEST_SHARED_MLIR=0`` turns it off.
-Measured in docs/testing.md ("Seventh pass").
+the computed values). It patches a private JAX function, checked against the
+JAX versions ``requirements.txt`` allows, so it is opt-in:
+``EQUIVLAB_SHARED_MLIR=1`` turns it on in ``main.py``, the notebooks and the
+docs examples' runner (:func:`use_from_environment`); the test suite turns it
+on for itself and its subprocesses (``tests/conftest.py``; ``0`` turns it off).
+Measured in docs/performance.md ("One MLIR context for many lowerings") and
+docs/testing.md ("Seventh pass").
 """
 
 from __future__ import annotations
 
+import os
 import threading
 
-SWITCH = 'EQUIVLAB_TEST_SHARED_MLIR'
+SWITCH = 'EQUIVLAB_SHARED_MLIR'
+_ON = ('1', 'true', 'on', 'yes')
+_OFF = ('0', 'false', 'off', 'no')
 USES = 64  # lowerings per context before a fresh one
 
 _local = threading.local()   # each thread's (context, lowerings made in it)
@@ -73,10 +79,27 @@ def share(uses: int = USES) -> bool:
   if not callable(original):
     raise RuntimeError('jax._src.interpreters.mlir.make_ir_context is gone '
                        '(a JAX newer than requirements.txt allows?); set '
-                       f'{SWITCH}=0 to run the suite without sharing.')
+                       f'{SWITCH}=0 to run without sharing.')
   _original.append(original)
   mlir.make_ir_context = _shared_context
   return True
+
+
+def use_from_environment(*, default: bool) -> bool:
+  """:func:`share` if ``EQUIVLAB_SHARED_MLIR`` says so ('1', 'on', ...;
+  when unset or empty, if ``default``); returns whether contexts are shared.
+
+  Raises:
+    ValueError: if ``EQUIVLAB_SHARED_MLIR`` is neither on nor off.
+  """
+  value = os.environ.get(SWITCH, '').strip().lower()
+  if value not in _ON + _OFF + ('',):
+    raise ValueError(f'{SWITCH} must be one of {_ON + _OFF} or unset; got '
+                     f'{value!r}.')
+  if value in _ON or (not value and default):
+    share()
+    return True
+  return False
 
 
 def unshare() -> None:

@@ -87,6 +87,22 @@ def _is_full_default_run(config) -> bool:
           not hasattr(config, 'workerinput'))  # the xdist controller only
 
 
+def pytest_configure(config):
+  """One garbage collection, not five, when pytest last looks for exceptions
+  raised in finalizers (its unraisable-exception check, at the end of each
+  process). A full collection of a worker's heap takes ~1.4 s after a full
+  run (thousands of compiled programs and traces in JAX's caches), and the
+  four more that pytest makes by default (for finalizers that free more
+  cycles) came to ~6 s at the end of every full run (docs/testing.md,
+  "Seventh pass"). Finalizer exceptions during the tests are reported as
+  they happen, as before."""
+  try:
+    from _pytest import unraisableexception  # pylint: disable=g-import-not-at-top
+    config.stash[unraisableexception.gc_collect_iterations_key] = 1
+  except (ImportError, AttributeError):  # a pytest without the setting
+    pass
+
+
 def pytest_sessionfinish(session, exitstatus):
   """Fails a full default run whose test count the docs do not state.
 

@@ -39,7 +39,7 @@ _limit = [USES]
 
 def _shared_context():
   context, uses = getattr(_local, 'context', None), getattr(_local, 'uses', 0)
-  if context is not None and _is_current(context):
+  if context is not None and _current_context() is context:
     # A lowering inside a lowering (a lowering rule that computes eagerly):
     # in the outer one's context the inner module would inherit the outer
     # insertion point, so it gets a context of its own, as JAX gives it.
@@ -51,12 +51,10 @@ def _shared_context():
   return context
 
 
-def _is_current(context) -> bool:
+def _current_context():
+  """The context of the innermost ``with context:`` on this thread, or None."""
   from jax._src.lib.mlir import ir  # pylint: disable=g-import-not-at-top
-  try:
-    return ir.Context.current is context
-  except ValueError:  # no context is current on this thread
-    return False
+  return ir.Context.current
 
 
 def share(uses: int = USES) -> bool:

@@ -72,7 +72,7 @@ def _gather(x, rows, cols):
   """``x[n, rows[n, h], cols[n, w]]``; a single row of indices is shared."""
   if rows.shape[0] == 1:  # one shift for all: two plain takes
     return x[:, rows[0]][:, :, cols[0]]
-  xp = jnp if isinstance(x, jax.Array) else np
+  xp = base.array_module(x)
   batch = xp.arange(x.shape[0])[:, None, None]
   return x[batch, rows[:, :, None], cols[:, None, :]]
 
@@ -119,7 +119,7 @@ def zero_fill_shift(x: jax.typing.ArrayLike,
   base.check_features(x, floating=False)
   x = _as_backend(x, shifts)
   rows, cols = _source_indices(x, shifts)
-  xp = jnp if isinstance(x, jax.Array) else np
+  xp = base.array_module(x)
   height, width = x.shape[1:3]
   inside = (((rows >= 0) & (rows < height))[:, :, None] &
             ((cols >= 0) & (cols < width))[:, None, :])  # [1 or N, H, W]

@@ -16,7 +16,9 @@ separately (lowering = tracing + StableHLO; compile = XLA):
 * ``eval`` — ``model.apply(variables, x[B, H, W, C], train=False)``;
 * ``train`` — one step: ``value_and_grad`` of the mean softmax cross-entropy
   (batch statistics mutable when the model has them, a 'dropout' rng),
-  then an ``optax.adam`` update. Written here, not imported from
+  then an ``optax.adam`` update on one flat vector of the parameters
+  (``optax.flatten``: ``config.optimizer_state='flat'``, the training
+  code's default; :func:`make_optimizer`). Written here, not imported from
   experiments/ (benchmarks depend only on models, layers and groups); it
   leaves out the training code's augmentation, input normalisation and
   learning-rate schedule.
@@ -127,6 +129,13 @@ def make_train_step(model: Any, tx: optax.GradientTransformation):
   return step
 
 
+def make_optimizer() -> optax.GradientTransformation:
+  """Adam on one flat vector of the parameters, as the training code's
+  default ``config.optimizer_state='flat'`` has it (one update kernel per
+  parameter array instead of three)."""
+  return optax.flatten(optax.adam(1e-3))
+
+
 def random_setup(name: str, batch: int) -> tuple[Any, jax.Array, jax.Array,
                                                   Any]:
   """``(model, images [B, H, W, C], labels [B], variables)``: ``name`` with
@@ -227,7 +236,7 @@ def measure_model(name: str, *, batch_size: int = DEFAULT_BATCH,
   _, eval_lower, eval_compile, eval_cpu, _ = _lower_and_compile(
       evaluate, variables, images)
 
-  tx = optax.adam(1e-3)
+  tx = make_optimizer()
   opt_state = jax.eval_shape(tx.init, params)
   _, train_lower, train_compile, train_cpu, train_step = _lower_and_compile(
       make_train_step(model, tx), params, batch_stats, opt_state, images,
@@ -317,8 +326,8 @@ def run(names: Sequence[str] | None = None, *, out_dir: str = DEFAULT_OUT,
             f'Machine: {common.machine_summary()}.\n'
             f'Eval and train on batch {batch_size}; init on one image with '
             f'a {prng_impl!r} key; train = value_and_grad of cross-entropy '
-            '+ optax.adam. Wall seconds per phase; total_cpu_s is the '
-            'process CPU time of all six (less sensitive to other jobs on '
+            '+ optax.adam on the flattened parameters. Wall seconds per '
+            'phase; total_cpu_s is the process CPU time of all six (less sensitive to other jobs on '
             'the machine).\n\n' + comparison + table + '\n\nInputs: ' +
             '; '.join(f'{r["model"]} {r["input"]} ({r["source"]})'
                       for r in rows) + '.\n')

@@ -11,7 +11,8 @@ measures, per registered classifier and per setting, in a fresh process each
 (XLA reads its flags once), the two settings alternating per model and round:
 
 * ``compile_s``: lowering + compile of one training step (the step of
-  :func:`benchmarks.compile_time.make_train_step`: cross-entropy, Adam),
+  :func:`benchmarks.compile_time.make_train_step`: cross-entropy, Adam on the flattened
+  parameters),
   wall seconds;
 * ``step_ms``: the fastest of ``steps`` steps after two untimed ones, batch
   ``--batch`` of random images of the model's usual input
@@ -42,15 +43,13 @@ DEFAULT_MODELS = ('cnn', 'resnet', 'z2cnn', 'p4cnn', 'hnet', 'c8cnn',
 def measure(name: str, *, batch: int, steps: int) -> dict[str, Any]:
   """In this process (its XLA flags already set): one model's figures."""
   import jax  # pylint: disable=g-import-not-at-top
-  import optax  # pylint: disable=g-import-not-at-top
-
   from benchmarks import compile_time  # pylint: disable=g-import-not-at-top
 
   model, images, labels, variables = compile_time.random_setup(name, batch)
   key = jax.random.key(0, impl='rbg')
   params = variables['params']
   batch_stats = variables.get('batch_stats', {})
-  tx = optax.adam(1e-3)
+  tx = compile_time.make_optimizer()
   opt_state = tx.init(params)
   start = time.perf_counter()
   step = jax.jit(compile_time.make_train_step(model, tx)).lower(

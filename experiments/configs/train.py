@@ -58,6 +58,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
   # Optimisation.
   config.optimizer = 'adam'   # | 'sgd' (with momentum)
+  # 'flat': the optimiser's state is one vector over all parameters (fewer
+  # kernels to compile); 'tree': one array per parameter (workdirs from
+  # before this option; experiments/train/step.py make_optimizer).
+  config.optimizer_state = 'flat'
   config.learning_rate = 5e-3
   config.momentum = 0.9       # sgd only
   config.weight_decay = 0.0   # decoupled (adamw) for adam

@@ -13,6 +13,7 @@ from groups import validate
 from models import registry
 
 OPTIMIZERS = ('adam', 'sgd')
+OPTIMIZER_STATES = ('flat', 'tree')
 SCHEDULES = ('cosine', 'constant', 'step')
 AUGMENTATIONS = ('none', 'shift', 'rotate', 'rescale')
 SHIFT_MODES = ('zeros', 'circular')
@@ -27,6 +28,8 @@ NON_NEGATIVE_NUMBER_FIELDS = ('learning_rate', 'momentum', 'weight_decay',
                               'max_angle')
 CHOICE_FIELDS = (('optimizer', OPTIMIZERS), ('schedule', SCHEDULES),
                  ('augment', AUGMENTATIONS), ('shift_mode', SHIFT_MODES))
+# Choices of fields older configs may lack (the default then applies).
+OPTIONAL_CHOICE_FIELDS = (('optimizer_state', OPTIMIZER_STATES),)
 NUM_DEVICES_NAME = 'config.num_devices (0: all devices)'
 
 
@@ -57,6 +60,9 @@ def check_config(config: ml_collections.ConfigDict) -> None:
                      f'= {config.num_train_steps}; got {config.warmup_steps}.')
   for name, choices in CHOICE_FIELDS:
     validate.check_choice(config[name], f'config.{name}', choices)
+  for name, choices in OPTIONAL_CHOICE_FIELDS:
+    if name in config:
+      validate.check_choice(config[name], f'config.{name}', choices)
   validate.integer(config.get('lr_decay_every', 0), 'config.lr_decay_every',
                    minimum=1 if config.schedule == 'step' else 0)
   validate.integer(config.get('lr_decay_start', 0), 'config.lr_decay_start',

@@ -35,8 +35,11 @@ HISTORY_NAME = 'config_history.jsonl'
 
 # Dotted keys (or prefixes, ending in '.') whose change makes the checkpoints
 # unusable: they decide the parameter/optimiser-state tree or its shapes.
-CHECKPOINT_KEYS = ('model.', 'optimizer', 'weight_decay', 'dataset',
-                   'canvas_size', 'num_classes')
+CHECKPOINT_KEYS = ('model.', 'optimizer', 'optimizer_state', 'weight_decay',
+                   'dataset', 'canvas_size', 'num_classes')
+# Keys added later, with the value a config without them stands for (how
+# the runs recorded before them trained: StepSettings has the same default).
+LEGACY_VALUES = {'optimizer_state': 'tree'}
 
 
 class IncompatibleConfigError(ValueError):
@@ -65,21 +68,32 @@ def diff(old: Mapping[str, Any], new: Mapping[str, Any]
           if old.get(key) != new.get(key)}
 
 
+def with_legacy_values(flat: Mapping[str, Any]) -> dict[str, Any]:
+  """``flat`` (from :func:`flatten`) with the :data:`LEGACY_VALUES` it lacks."""
+  return {**LEGACY_VALUES, **flat}
+
+
 def read_history(workdir: str) -> list[dict[str, Any]]:
   """Every recorded start, oldest first ([] if none)."""
   return writers.read_json_lines(os.path.join(workdir, HISTORY_NAME))
 
 
 def previous_config(workdir: str) -> dict[str, Any] | None:
-  """The flattened config of the latest recorded start, or of config.json."""
+  """The flattened config of the latest recorded start, or of config.json.
+
+  Keys of :data:`LEGACY_VALUES` it lacks (a run from before they existed)
+  take the value they stand for.
+  """
   history = read_history(workdir)
   if history:
-    return history[-1]['config']
-  legacy = os.path.join(workdir, 'config.json')  # runs from before history
-  if os.path.exists(legacy):
+    config = history[-1]['config']
+  else:
+    legacy = os.path.join(workdir, 'config.json')  # runs from before history
+    if not os.path.exists(legacy):
+      return None
     with open(legacy) as f:
-      return flatten(json.load(f))
-  return None
+      config = flatten(json.load(f))
+  return with_legacy_values(config)
 
 
 def checkpoint_breaking(changes: Mapping[str, Any]) -> list[str]:
@@ -97,7 +111,7 @@ def check_resumable(workdir: str, config: ml_collections.ConfigDict) -> None:
   old = previous_config(workdir)
   if old is None:
     return
-  changes = diff(old, flatten(config))
+  changes = diff(old, with_legacy_values(flatten(config)))
   breaking = checkpoint_breaking(changes)
   if breaking:
     listed = '; '.join(f'{k}: {changes[k][0]!r} -> {changes[k][1]!r}'
@@ -111,7 +125,7 @@ def check_resumable(workdir: str, config: ml_collections.ConfigDict) -> None:
 def record_start(workdir: str, config: ml_collections.ConfigDict, *,
                  step: int | None) -> dict[str, list[Any]]:
   """Appends this start to the history; returns its changes."""
-  flat = flatten(config)
+  flat = with_legacy_values(flatten(config))
   old = previous_config(workdir)
   changes = {} if old is None else diff(old, flat)
   entry = dict(time=time.time(), host=socket.gethostname(), pid=os.getpid(),

@@ -55,6 +55,11 @@ class StepSettings:
   # augment='rescale' only: factors uniform in [min, max] (> 1 magnifies).
   min_scale_factor: float = 0.5
   max_scale_factor: float = 2.0
+  # How the optimiser holds its state: 'flat' (one vector over all
+  # parameters, optax.flatten; configs/train.py sets it) or 'tree' (one
+  # array per parameter: configs from before the field, whose checkpoints
+  # hold that layout).
+  optimizer_state: str = 'tree'
 
   @classmethod
   def from_config(cls, config: ml_collections.ConfigDict, *,
@@ -99,16 +104,28 @@ def learning_rate_schedule(settings: StepSettings) -> optax.Schedule:
 
 
 def make_optimizer(settings: StepSettings) -> optax.GradientTransformation:
-  """Adam(W) or SGD with (Nesterov-free) momentum on the schedule."""
+  """Adam(W) or SGD with (Nesterov-free) momentum on the schedule.
+
+  With ``settings.optimizer_state == 'flat'`` (the default) the optimiser
+  works on one vector of all parameters (``optax.flatten``): the same
+  update per element, but XLA:CPU fuses no two parameter arrays' updates
+  into one kernel, so a tree of ``n`` arrays costs ~3 ``n`` kernels to
+  compile (moments, update) and a flat one ~``n`` (the update of each
+  array) plus a few (docs/performance.md, "The optimiser's kernels").
+  ``'tree'`` keeps one state array per parameter, as checkpoints written
+  before the option have it.
+  """
   schedule = learning_rate_schedule(settings)
   if settings.optimizer == 'adam':
     if settings.weight_decay:
-      return optax.adamw(schedule, weight_decay=settings.weight_decay)
-    return optax.adam(schedule)
-  sgd = optax.sgd(schedule, momentum=settings.momentum or None)
-  if settings.weight_decay:
-    return optax.chain(optax.add_decayed_weights(settings.weight_decay), sgd)
-  return sgd
+      tx = optax.adamw(schedule, weight_decay=settings.weight_decay)
+    else:
+      tx = optax.adam(schedule)
+  else:
+    tx = optax.sgd(schedule, momentum=settings.momentum or None)
+    if settings.weight_decay:
+      tx = optax.chain(optax.add_decayed_weights(settings.weight_decay), tx)
+  return optax.flatten(tx) if settings.optimizer_state == 'flat' else tx
 
 
 def augment(key: jax.Array, images: jax.Array, *,

@@ -74,7 +74,8 @@ TRAIN_FIELDS = (
 # Training fields a study config may lack (configs/train.py's default holds).
 OPTIONAL_TRAIN_FIELDS = ('train_split', 'lr_decay_every', 'lr_decay_factor',
                          'lr_decay_start', 'rotate_order',
-                         'min_scale_factor', 'max_scale_factor')
+                         'min_scale_factor', 'max_scale_factor',
+                         'optimizer_state')
 # Keys of a model entry that are not model options: a description, and
 # per-model overrides of TRAIN_FIELDS (e.g. train=dict(augment='rotate')).
 MODEL_META_KEYS = ('description', 'train')

@@ -327,8 +327,9 @@ def run(names: Sequence[str] | None = None, *, out_dir: str = DEFAULT_OUT,
             f'Eval and train on batch {batch_size}; init on one image with '
             f'a {prng_impl!r} key; train = value_and_grad of cross-entropy '
             '+ optax.adam on the flattened parameters. Wall seconds per '
-            'phase; total_cpu_s is the process CPU time of all six (less sensitive to other jobs on '
-            'the machine).\n\n' + comparison + table + '\n\nInputs: ' +
+            'phase; total_cpu_s is the process CPU time of all six (less '
+            'sensitive to other jobs on the machine).\n\n' + comparison +
+            table + '\n\nInputs: ' +
             '; '.join(f'{r["model"]} {r["input"]} ({r["source"]})'
                       for r in rows) + '.\n')
   log('')

@@ -11,9 +11,8 @@ measures, per registered classifier and per setting, in a fresh process each
 (XLA reads its flags once), the two settings alternating per model and round:
 
 * ``compile_s``: lowering + compile of one training step (the step of
-  :func:`benchmarks.compile_time.make_train_step`: cross-entropy, Adam on the flattened
-  parameters),
-  wall seconds;
+  :func:`benchmarks.compile_time.make_train_step`: cross-entropy, Adam on
+  the flattened parameters), wall seconds;
 * ``step_ms``: the fastest of ``steps`` steps after two untimed ones, batch
   ``--batch`` of random images of the model's usual input
   (:data:`benchmarks.compile_time.MODEL_INPUTS`);

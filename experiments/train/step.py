@@ -106,14 +106,14 @@ def learning_rate_schedule(settings: StepSettings) -> optax.Schedule:
 def make_optimizer(settings: StepSettings) -> optax.GradientTransformation:
   """Adam(W) or SGD with (Nesterov-free) momentum on the schedule.
 
-  With ``settings.optimizer_state == 'flat'`` (the default) the optimiser
-  works on one vector of all parameters (``optax.flatten``): the same
-  update per element, but XLA:CPU fuses no two parameter arrays' updates
-  into one kernel, so a tree of ``n`` arrays costs ~3 ``n`` kernels to
-  compile (moments, update) and a flat one ~``n`` (the update of each
-  array) plus a few (docs/performance.md, "The optimiser's kernels").
-  ``'tree'`` keeps one state array per parameter, as checkpoints written
-  before the option have it.
+  With ``settings.optimizer_state == 'flat'`` (configs/train.py's default)
+  the optimiser works on one vector of all parameters (``optax.flatten``):
+  the same update per element, in fewer kernels. XLA:CPU does not fuse
+  sibling outputs, so each parameter array's first moment, second moment
+  and new value are three kernels to compile; flat, the moments are one
+  vector and only the new value stays per array (docs/performance.md,
+  "Compile time, seventh pass"). ``'tree'`` keeps one state array per
+  parameter, as checkpoints written before the option have it.
   """
   schedule = learning_rate_schedule(settings)
   if settings.optimizer == 'adam':

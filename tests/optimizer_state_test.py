@@ -9,7 +9,6 @@ key, which stands for 'tree' (config_history.LEGACY_VALUES).
 import json
 import os
 import shutil
-import tempfile
 
 from absl.testing import absltest
 from absl.testing import parameterized
@@ -99,17 +98,13 @@ class FlatStateTest(parameterized.TestCase):
       train.check_config(config)
 
 
-class RunFromBeforeTheOptionTest(absltest.TestCase):
+class RunFromBeforeTheOptionTest(train_test.TinyRunTestCase):
   """A tiny run trained with tree state, its records stripped of the key."""
+  CONFIG_CHANGES = {'optimizer_state': 'tree'}
 
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
-    cls.tmp = tempfile.mkdtemp()
-    cls.workdir = os.path.join(cls.tmp, 'old')
-    config = train_config.get_config('tiny')
-    config.optimizer_state = 'tree'
-    cls.result = train.train(config, cls.workdir)
     # What a run of the code before the option recorded: no such key.
     history = os.path.join(cls.workdir, config_history.HISTORY_NAME)
     with open(history) as f:
@@ -118,11 +113,6 @@ class RunFromBeforeTheOptionTest(absltest.TestCase):
       for entry in entries:
         del entry['config']['optimizer_state']
         f.write(json.dumps(entry) + '\n')
-
-  @classmethod
-  def tearDownClass(cls):
-    shutil.rmtree(cls.tmp, ignore_errors=True)
-    super().tearDownClass()
 
   def copy(self, name):
     workdir = os.path.join(self.tmp, name)
@@ -151,6 +141,7 @@ class RunFromBeforeTheOptionTest(absltest.TestCase):
                                     getattr(self.result.state, part))
     last = config_history.read_history(workdir)[-1]
     self.assertEqual((last['step'], last['changes']), (3, {}))
+
 
 if __name__ == '__main__':
   absltest.main()

@@ -67,13 +67,16 @@ def assert_trees_equal(test, a, b):
 
 
 class TinyRunTestCase(parameterized.TestCase):
-  """Trains ``train.py:tiny`` once per class into ``cls.workdir``."""
+  """Trains ``train.py:tiny`` (with ``CONFIG_CHANGES``) once per class into
+  ``cls.workdir``."""
+  CONFIG_CHANGES = {}
 
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
     cls.tmp = tempfile.mkdtemp()
     cls.config = train_config.get_config('tiny')
+    cls.config.update(cls.CONFIG_CHANGES)
     cls.workdir = os.path.join(cls.tmp, 'run')
     cls.result = train.train(cls.config, cls.workdir)
     cls.records = train.read_metrics(cls.workdir)

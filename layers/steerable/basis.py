@@ -344,7 +344,9 @@ class Block:
   """Every pair of fields with representations ``(rep_in, rep_out)``.
 
   Attributes:
-    basis: ``[d, k, k, c_in, c_out]`` float32, shared by the pairs.
+    rep_in, rep_out: the two representations.
+    options: the :class:`BasisOptions` of the layer.
+    count: ``d``, the number of basis elements of the pair.
     in_channels: ``[m_in * c_in]`` channels of the input fields, field-major.
     out_channels: ``[m_out * c_out]`` channels of the output fields.
     m_in: number of input fields of ``rep_in``.
@@ -352,7 +354,10 @@ class Block:
     offset: first weight of the block in the flat weight vector; its
       weights are ``[m_in, m_out, d]`` in row-major order.
   """
-  basis: np.ndarray
+  rep_in: reps_lib.Representation
+  rep_out: reps_lib.Representation
+  options: BasisOptions
+  count: int
   in_channels: np.ndarray
   out_channels: np.ndarray
   m_in: int
@@ -360,8 +365,25 @@ class Block:
   offset: int
 
   @property
+  def basis(self) -> np.ndarray:
+    """``[d, k, k, c_in, c_out]`` float32, shared by the pairs: built on
+    use (only :meth:`KernelBasis.dense` needs it; the expansion works in
+    irrep space)."""
+    return representation_basis(self.rep_in, self.rep_out,
+                                self.options).astype(np.float32)
+
+  @property
   def size(self) -> int:
-    return self.m_in * self.m_out * self.basis.shape[0]
+    return self.m_in * self.m_out * self.count
+
+
+def num_elements(rep_in: reps_lib.Representation,
+                 rep_out: reps_lib.Representation,
+                 options: BasisOptions) -> int:
+  """``len(representation_basis(rep_in, rep_out, options))``, from the irrep
+  pairs' bases alone (without building the pair's basis)."""
+  return sum(len(irreps_basis(rep_in.group, irrep_in, irrep_out, options))
+             for irrep_in in rep_in.irreps for irrep_out in rep_out.irreps)
 
 
 class KernelBasis:
@@ -384,11 +406,11 @@ class KernelBasis:
     offset = 0
     for rep_in, in_channels in in_groups:
       for rep_out, out_channels in out_groups:
-        basis = representation_basis(rep_in, rep_out, options)
-        if not len(basis):
+        count = num_elements(rep_in, rep_out, options)
+        if not count:
           continue
-        block = Block(basis.astype(np.float32), in_channels, out_channels,
-                      len(in_channels) // rep_in.size,
+        block = Block(rep_in, rep_out, options, count, in_channels,
+                      out_channels, len(in_channels) // rep_in.size,
                       len(out_channels) // rep_out.size, offset)
         offset += block.size
         self.blocks.append(block)
@@ -438,13 +460,14 @@ class KernelBasis:
           'fields.')
     out = np.zeros(shape, np.float32)
     for block in self.blocks:
-      d, _, _, c_in, c_out = block.basis.shape
+      basis = block.basis
+      d, _, _, c_in, c_out = basis.shape
       n = block.offset
       for i in range(block.m_in):
         rows = block.in_channels[i * c_in:(i + 1) * c_in]
         for o in range(block.m_out):
           cols = block.out_channels[o * c_out:(o + 1) * c_out]
-          out[n:n + d][:, :, :, rows[:, None], cols[None, :]] = block.basis
+          out[n:n + d][:, :, :, rows[:, None], cols[None, :]] = basis
           n += d
     return out
 
@@ -460,12 +483,12 @@ class KernelBasis:
     reached = np.zeros(len(self.out_type))
     field_of_channel = fieldwise.field_index(self.out_type)
     for block in self.blocks:
-      d, _, _, _, c_out = block.basis.shape
+      d, c_out = block.count, block.rep_out.size
       fields = field_of_channel[block.out_channels[::c_out]]
       reached[fields] += d * block.m_in
     std = np.zeros(self.size, np.float32)
     for block in self.blocks:
-      d, _, _, _, c_out = block.basis.shape
+      d, c_out = block.count, block.rep_out.size
       fields = field_of_channel[block.out_channels[::c_out]]
       per_out = np.sqrt(2 * c_out / reached[fields])  # [m_out]
       std[block.offset:block.offset + block.size] = np.broadcast_to(

@@ -151,7 +151,7 @@ class ExpansionPlan:
     field_in = fieldwise.field_index(in_type)
     field_out = fieldwise.field_index(out_type)
     for block in blocks:
-      d, _, _, c_in, c_out = block.basis.shape
+      d, c_in, c_out = block.count, block.rep_in.size, block.rep_out.size
       fields_in = field_in[block.in_channels[::c_in]]
       fields_out = field_out[block.out_channels[::c_out]]
       rep_in = in_type.representations[fields_in[0]]

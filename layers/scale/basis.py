@@ -211,29 +211,43 @@ def _valid_mask(n: int, ratio: float, margin: int) -> np.ndarray:
   return inside[:, None] & inside[None, :]
 
 
-def _all_taps(x: np.ndarray, size: int) -> np.ndarray:
-  """``[N, n, n, size**2]``: ``conv(x, e_t)`` for every tap ``t`` of a
+def _all_taps(x: np.ndarray, size: int, mask: np.ndarray) -> np.ndarray:
+  """``[N, count, size**2]``: ``conv(x, e_t)`` for every tap ``t`` of a
   ``size x size`` kernel (zero padding), i.e. the shifted copies of
   ``x [N, n, n, 1]`` (tap ``t = i * size + j`` reads ``x`` at ``(y + i -
-  size // 2, x + j - size // 2)``): a copy, no arithmetic."""
+  size // 2, x + j - size // 2)``), at the ``count`` pixels of ``mask``
+  (``[n, n]`` bool): a copy of those only, no arithmetic."""
   half = size // 2
   padded = np.pad(np.asarray(x)[..., 0], ((0, 0), (half, half), (half, half)))
   windows = np.lib.stride_tricks.sliding_window_view(padded, (size, size),
-                                                     axis=(1, 2))
-  return windows.reshape(windows.shape[:3] + (size * size,))
+                                                     axis=(1, 2))[:, mask]
+  return windows.reshape(windows.shape[:2] + (size * size,))
 
 
-def _rescale_centre(x: np.ndarray, factor: float, keep: np.ndarray
-                    ) -> np.ndarray:
-  """``groups.scale.rescale(x, factor)[:, keep][:, :, keep]`` (``x``
-  ``[N, n, n, T]``, ``keep`` ``[n]`` bool), computed only on those rows and
-  columns: the same sums as the full rescale (to float32 rounding: XLA
-  may order them differently for the smaller shapes), 3-6x fewer FLOPs
-  for the MNIST basis."""
+def _rescale_taps(x: np.ndarray, size: int, factor: float,
+                  keep: np.ndarray) -> np.ndarray:
+  """Every tap's shifted copy of ``x`` ``[N, n, n, 1]`` (the taps of
+  :func:`_all_taps`, at every pixel) rescaled by ``factor``, on the rows
+  and columns ``keep`` (``[n]`` bool) only: ``[N, m, m, size**2]``.
+
+  The rescale is separable and a tap is a shift: the rows of the padded
+  image are rescaled once per row offset ``i``, and each column offset
+  ``j`` is a window of that. The same products and sums as rescaling each
+  copy (bit for bit on the Intel Xeon this was written on, natively and
+  with ``--xla_cpu_max_isa=AVX2``) without making the ``size**2`` copies
+  (0.52 -> 0.08 s for the widest pair of the MNIST basis).
+  """
   hp = jax.lax.Precision.HIGHEST
-  matrix = scale_lib.rescale_matrix(x.shape[1], factor)[keep].astype(x.dtype)
-  y = jnp.einsum('ph,bhw...->bpw...', matrix, x, precision=hp)
-  return np.asarray(jnp.einsum('qw,bpw...->bpq...', matrix, y, precision=hp))
+  n, half = x.shape[1], size // 2
+  padded = np.pad(np.asarray(x)[..., 0], ((0, 0), (half, half), (half, half)))
+  matrix = scale_lib.rescale_matrix(n, factor)[keep].astype(x.dtype)
+  rows = np.lib.stride_tricks.sliding_window_view(padded, n, axis=1)
+  # [N, i, m, n + 2 half]: rows rescaled, for each row offset i
+  y = np.asarray(jnp.einsum('ph,biwh->bipw', matrix, rows, precision=hp))
+  columns = np.lib.stride_tricks.sliding_window_view(y, n, axis=3)
+  out = np.asarray(jnp.einsum('qw,bipjw->bpqij', matrix, columns,
+                              precision=hp))
+  return out.reshape(out.shape[:3] + (size * size,))
 
 
 def _conv_each(x: jax.Array, kernels: np.ndarray) -> jax.Array:
@@ -258,8 +272,8 @@ def _pair_taps(ratio: float, size: int) -> tuple[np.ndarray, np.ndarray]:
   mask = _valid_mask(x.shape[1], ratio, margin=_margin(size))
   keep = mask.any(axis=1)    # the mask is a centred square: rows = columns
   shrink = 1 / ratio
-  a = _rescale_centre(_all_taps(x, size), shrink, keep)  # [N, m, m, T]
-  b = _all_taps(np.asarray(scale_lib.rescale(x, shrink)), size)[:, mask]
+  a = _rescale_taps(x, size, shrink, keep)  # [N, m, m, T]
+  b = _all_taps(np.asarray(scale_lib.rescale(x, shrink)), size, mask)
   return (np.asarray(a, np.float64).reshape(-1, size * size),
           np.asarray(b, np.float64).reshape(-1, size * size))
 

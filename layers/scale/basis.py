@@ -368,7 +368,7 @@ def disco_basis(size: int, scales: Sequence[float], *,
 
   Returns:
     float32 ``[F, S, size, size]``, read-only; computed once per process
-    and argument set (about a second).
+    and argument set (about a second for the MNIST basis).
   """
   size, scales, effective_size = _check_common(size, scales, effective_size)
   min_scale = validate.number(min_scale, 'min_scale', minimum=0.0,

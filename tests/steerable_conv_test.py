@@ -199,6 +199,28 @@ class KernelBasisTest(parameterized.TestCase):
     self.assertLen(first.blocks, 1)
     self.assertEqual(first.size, 16 * 88)
 
+  def test_blocks_count_their_pair_basis_without_building_it(self):
+    # The expansion works in irrep space: building a layer's basis must not
+    # build the dense pair bases (9 M entries per D16 regular pair), and
+    # each block's count is the pair basis's length.
+    options = basis_lib.basis_options(5)
+    d4, so2 = groups.Dihedral(4), groups.SO2(3)
+    for field_type in (
+        groups.FieldType(d4, [d4.regular_representation, d4.irrep(1, 1),
+                              d4.trivial_representation]),
+        groups.FieldType(so2, [so2.trivial_representation, so2.irrep(1),
+                               so2.irrep(2)])):
+      basis_lib.representation_basis.cache_clear()
+      layer = basis_lib.KernelBasis(field_type, field_type, options)
+      self.assertEqual(
+          basis_lib.representation_basis.cache_info().currsize, 0)
+      for block in layer.blocks:
+        dense = block.basis
+        self.assertEqual(dense.shape, (block.count, 5, 5, block.rep_in.size,
+                                       block.rep_out.size))
+        np.testing.assert_array_equal(dense, basis_lib.representation_basis(
+            block.rep_in, block.rep_out, options).astype(np.float32))
+
   def test_options(self):
     options = steerable.basis_options(5)
     self.assertEqual(options.rings, (0.0, 1.0, 2.0))

@@ -377,7 +377,7 @@ class Block:
     return self.m_in * self.m_out * self.count
 
 
-def num_elements(rep_in: reps_lib.Representation,
+def _num_elements(rep_in: reps_lib.Representation,
                  rep_out: reps_lib.Representation,
                  options: BasisOptions) -> int:
   """``len(representation_basis(rep_in, rep_out, options))``, from the irrep
@@ -406,7 +406,7 @@ class KernelBasis:
     offset = 0
     for rep_in, in_channels in in_groups:
       for rep_out, out_channels in out_groups:
-        count = num_elements(rep_in, rep_out, options)
+        count = _num_elements(rep_in, rep_out, options)
         if not count:
           continue
         block = Block(rep_in, rep_out, options, count, in_channels,

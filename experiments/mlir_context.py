@@ -27,9 +27,9 @@ from __future__ import annotations
 import os
 import threading
 
+from experiments import runtime
+
 SWITCH = 'EQUIVLAB_SHARED_MLIR'
-_ON = ('1', 'true', 'on', 'yes')
-_OFF = ('0', 'false', 'off', 'no')
 USES = 64  # lowerings per context before a fresh one
 
 _local = threading.local()   # each thread's (context, lowerings made in it)
@@ -91,10 +91,11 @@ def use_from_environment(*, default: bool) -> bool:
     ValueError: if ``EQUIVLAB_SHARED_MLIR`` is neither on nor off.
   """
   value = os.environ.get(SWITCH, '').strip().lower()
-  if value not in _ON + _OFF + ('',):
-    raise ValueError(f'{SWITCH} must be one of {_ON + _OFF} or unset; got '
+  accepted = runtime.ON_VALUES + runtime.OFF_VALUES
+  if value not in accepted + ('',):
+    raise ValueError(f'{SWITCH} must be one of {accepted} or unset; got '
                      f'{value!r}.')
-  if value in _ON or (not value and default):
+  if value in runtime.ON_VALUES or (not value and default):
     share()
     return True
   return False

@@ -48,7 +48,9 @@ import sys
 TUNABLE = 'glibc.malloc.hugetlb=1'
 SWITCH = 'EQUIVLAB_HUGE_PAGES'
 CACHE_SWITCH = 'EQUIVLAB_COMPILATION_CACHE'
-_OFF = ('0', 'false', 'off', 'no')
+# What an on/off environment switch accepts (lower-cased, stripped).
+ON_VALUES = ('1', 'true', 'on', 'yes')
+OFF_VALUES = ('0', 'false', 'off', 'no')
 # Compilations that took at least this long are cached (JAX's default, 1 s,
 # leaves out most of a small run's programs; 0 would store every tiny eager
 # op as well).
@@ -119,7 +121,7 @@ def fast_compile_xla_flags(environ: dict[str, str], *,
   off by ``EQUIVLAB_FAST_COMPILE`` ('0', 'off', ...; when unset, on if
   ``default``), or the flags already name the option."""
   switch = environ.get(FAST_COMPILE_SWITCH, '').strip().lower()
-  if switch in _OFF or (not switch and not default):
+  if switch in OFF_VALUES or (not switch and not default):
     return None
   flags = environ.get('XLA_FLAGS', '')
   if 'xla_cpu_use_fusion_emitters' in flags:
@@ -170,7 +172,7 @@ def compilation_cache_dir(environ: dict[str, str] | None = None
   None when ``EQUIVLAB_COMPILATION_CACHE`` turns it off ('0', 'off', ...)."""
   environ = os.environ if environ is None else environ
   value = environ.get(CACHE_SWITCH, '').strip()
-  if value.lower() in _OFF:
+  if value.lower() in OFF_VALUES:
     return None
   if value:
     return os.path.abspath(os.path.expanduser(value))

@@ -38,8 +38,7 @@ def random_tree(seed, scale=1.0):
 def optimizer(layout, **changes):
   config = train_config.get_config('tiny')
   config.update(dict(optimizer_state=layout, warmup_steps=0, **changes))
-  return train.make_optimizer(
-      train.StepSettings.from_config(config, mean=(0.0,), std=(1.0,)))
+  return train.make_optimizer(train_test.step_settings(config))
 
 
 class FlatStateTest(parameterized.TestCase):

@@ -28,8 +28,6 @@ NON_NEGATIVE_NUMBER_FIELDS = ('learning_rate', 'momentum', 'weight_decay',
                               'max_angle')
 CHOICE_FIELDS = (('optimizer', OPTIMIZERS), ('schedule', SCHEDULES),
                  ('augment', AUGMENTATIONS), ('shift_mode', SHIFT_MODES))
-# Choices of fields older configs may lack (the default then applies).
-OPTIONAL_CHOICE_FIELDS = (('optimizer_state', OPTIMIZER_STATES),)
 NUM_DEVICES_NAME = 'config.num_devices (0: all devices)'
 
 
@@ -60,9 +58,9 @@ def check_config(config: ml_collections.ConfigDict) -> None:
                      f'= {config.num_train_steps}; got {config.warmup_steps}.')
   for name, choices in CHOICE_FIELDS:
     validate.check_choice(config[name], f'config.{name}', choices)
-  for name, choices in OPTIONAL_CHOICE_FIELDS:
-    if name in config:
-      validate.check_choice(config[name], f'config.{name}', choices)
+  # Older configs lack it: 'tree' (experiments/train/step.py StepSettings).
+  validate.check_choice(config.get('optimizer_state', 'tree'),
+                        'config.optimizer_state', OPTIMIZER_STATES)
   validate.integer(config.get('lr_decay_every', 0), 'config.lr_decay_every',
                    minimum=1 if config.schedule == 'step' else 0)
   validate.integer(config.get('lr_decay_start', 0), 'config.lr_decay_start',

@@ -15,8 +15,9 @@ was wrong by a relative 1.33 this way, under both XLA:CPU code generations
 :func:`max_reduce` gives the same values as ``jnp.max`` (its forward pass is
 ``jnp.max``), but its derivative (a ``jax.custom_jvp``) is that of a
 *selection*: the tangent of the first maximal entry, found by a chain of
-``where(v > best, ...)`` over the reduced entries (few entries) or an
-``argmax`` (many), as a 0/1 mask; reverse mode gets one select of the
+``where(v > best, ...)`` over the reduced entries (few entries, not
+already the last axes) or an ``argmax`` (many entries, or the last axes), as
+a 0/1 mask; reverse mode gets one select of the
 cotangent. A recomputed, differently rounded operand in the backward pass
 can then only move the gradient between entries within rounding of the
 maximum; it always reaches exactly one entry. On ties it goes to the first
@@ -35,9 +36,15 @@ import jax.numpy as jnp
 import numpy as np
 
 #: Reductions over at most this many entries find their first maximal entry
-#: by a chain of selects (one elementwise fusion, no transpose); larger ones
-#: by an argmax over the reduced axes moved last.
+#: by a chain of selects (one elementwise fusion, no transpose) unless the
+#: reduced axes are already last; larger ones, and those, by an argmax over
+#: the reduced axes moved last (no move needed for the last axes). The chain
+#: is fused into every consumer of the mask, evaluated once per entry of the
+#: operand; with a 16-entry group axis last and a batch norm recomputed in the
+#: same kernel, LLVM compiled that one kernel for 4.6 s (c16cnn's train step,
+#: docs/performance.md), where the argmax is one small reduction.
 UNROLL_LIMIT = 32
+METHODS = ('auto', 'chain', 'argmax')
 
 
 def _axes(axis: int | Sequence[int], ndim: int) -> tuple[int, ...]:
@@ -57,17 +64,18 @@ def _axes(axis: int | Sequence[int], ndim: int) -> tuple[int, ...]:
 
 
 def max_reduce(x: jax.typing.ArrayLike, axis: int | Sequence[int], *,
-               unroll_limit: int = UNROLL_LIMIT) -> jax.Array:
+               method: str = 'auto') -> jax.Array:
   """Max of floating ``x`` over ``axis``; gradient to one maximal entry.
 
   Args:
     x: any shape, floating.
     axis: an axis or a non-empty sequence of distinct axes of ``x``
       (negative counts from the end), each of size >= 1.
-    unroll_limit: the first maximal entry is found by a select chain when
-      the reduction has at most this many entries, by an ``argmax`` over
-      the merged axes otherwise (module doc); the same entry either way.
-      Tests set it to compare the two.
+    method: how the gradient's first maximal entry is found: 'chain' (of
+      selects), 'argmax' (over the merged reduced axes), or 'auto' (the
+      chain for at most :data:`UNROLL_LIMIT` entries on axes that are not
+      already last, else the argmax; module doc). The same entry either
+      way; tests compare the two.
 
   Returns:
     ``x`` with ``axis`` removed: ``jnp.max(x, axis)``.
@@ -79,34 +87,37 @@ def max_reduce(x: jax.typing.ArrayLike, axis: int | Sequence[int], *,
   if 0 in (x.shape[a] for a in axes):
     raise ValueError(f'axis {axis!r} of x (shape {x.shape}) has size 0: '
                      'the max of no entries is undefined.')
-  if (not isinstance(unroll_limit, (int, np.integer)) or
-      isinstance(unroll_limit, bool) or unroll_limit < 0):
-    raise ValueError(f'unroll_limit must be an integer >= 0; got '
-                     f'{unroll_limit!r}.')
-  return _selecting_max(x, axes, int(unroll_limit))
+  if not isinstance(method, str) or method not in METHODS:
+    raise ValueError(f'method must be one of {METHODS}; got {method!r}.')
+  if method == 'auto':
+    sizes = math.prod(x.shape[a] for a in axes)
+    last = tuple(range(x.ndim - len(axes), x.ndim))
+    method = ('chain' if sizes <= UNROLL_LIMIT and tuple(sorted(axes)) != last
+              else 'argmax')
+  return _selecting_max(x, axes, method)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2))
-def _selecting_max(x, axes, unroll_limit):
+def _selecting_max(x, axes, method):
   return jnp.max(x, axis=axes)
 
 
 @_selecting_max.defjvp
-def _selecting_max_jvp(axes, unroll_limit, primals, tangents):
+def _selecting_max_jvp(axes, method, primals, tangents):
   """The tangent of the first maximal entry: ``sum(where(first, t, 0))``, a
   linear map whose transpose is one select (no comparison with the
   result, which a recomputed operand could fail)."""
   (x,), (t,) = primals, tangents
-  first = _first_max_mask(x, axes, unroll_limit)
-  return (_selecting_max(x, axes, unroll_limit),
+  first = _first_max_mask(x, axes, method)
+  return (_selecting_max(x, axes, method),
           jnp.sum(jnp.where(first, t, jnp.zeros_like(t)), axis=axes))
 
 
-def _first_max_mask(x, axes, unroll_limit):
+def _first_max_mask(x, axes, method):
   """Boolean, shape of ``x``: True at the first maximal entry (row-major
   over ``axes``; the first NaN if any) of each reduced slice."""
   sizes = tuple(x.shape[a] for a in axes)
-  if math.prod(sizes) <= unroll_limit:
+  if method == 'chain':
     best = index = None
     for k, where in enumerate(np.ndindex(*sizes)):
       slicer = [slice(None)] * x.ndim

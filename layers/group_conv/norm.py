@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from groups import validate
+from layers import batch_statistics
 from layers import running_average
 
 
@@ -112,15 +113,20 @@ class GroupBatchNorm(nn.Module):
                                  (channels,), jnp.float32)
     running_var = self.variable('batch_stats', 'var', jnp.ones, (channels,),
                                 jnp.float32)
-    if use_running_average:
-      mean, var = running_mean.value, running_var.value
-    else:
-      mean, var = group_moments(y)
-      running_average.update(self, self.momentum, (running_mean, mean),
-                             (running_var, var))
     scale = (self.param('scale', nn.initializers.ones_init(), (channels,),
                         jnp.float32) if self.use_scale else None)
     bias = (self.param('bias', nn.initializers.zeros_init(), (channels,),
                        jnp.float32) if self.use_bias else None)
-    return group_batch_norm(y, mean=mean, var=var, scale=scale, bias=bias,
-                            epsilon=self.epsilon)
+    if use_running_average:
+      return group_batch_norm(y, mean=running_mean.value,
+                              var=running_var.value, scale=scale, bias=bias,
+                              epsilon=self.epsilon)
+    # group_batch_norm(y, *group_moments(y)), with batch_statistics' gradient
+    # (fewer kernels in a training step).
+    epsilon = validate.number(self.epsilon, 'epsilon', minimum=0,
+                              exclusive_minimum=True)
+    out, mean, var = batch_statistics.normalise(
+        jnp.asarray(y), scale, bias, axes=(0, 1, 2, 3), epsilon=epsilon)
+    running_average.update(self, self.momentum, (running_mean, mean),
+                           (running_var, var))
+    return out

@@ -23,6 +23,7 @@ import numpy as np
 
 from groups import validate
 from groups import harmonic as harmonic_groups
+from layers import batch_statistics
 from layers import running_average
 from layers.harmonic import nonlinear
 from layers.harmonic.nonlinear import Activation
@@ -121,14 +122,8 @@ def _batch_magnitude_norm(z, scale, bias, *, epsilon, activation, eps):
   the magnitudes and their centred values computed once (the same
   operations, so the same values; fewer kernels in a gradient)."""
   magnitude = nonlinear.unchecked_magnitudes(z, eps)
-  mean = jnp.mean(magnitude, axis=(0, 1, 2))
-  centred = magnitude - mean
-  var = jnp.mean(jnp.square(centred), axis=(0, 1, 2))
-  normed = centred * jax.lax.rsqrt(var + epsilon)
-  if scale is not None:
-    normed = normed * scale
-  if bias is not None:
-    normed = normed + bias
+  normed, mean, var = batch_statistics.normalise(
+      magnitude, scale, bias, axes=(0, 1, 2), epsilon=epsilon)
   return z * (activation(normed) / magnitude), mean, var
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from groups import fields as fields_lib
 from groups import validate
+from layers import batch_statistics
 from layers.steerable import fieldwise
 from layers.steerable import norm as norm_lib
 
@@ -166,6 +167,13 @@ class InnerBatchNorm(norm_lib.FieldBatchNorm):
     x = fieldwise.check_map(x, self.in_type)
     epsilon = validate.number(self.epsilon, 'epsilon', minimum=0,
                               exclusive_minimum=True)
+    if fieldwise.uniform_size(self.in_type) is not None:
+      # Fields of one size: batch_statistics' gradient over the [B, H, W,
+      # F, size] view (fewer kernels in a training step).
+      out, mean, var = batch_statistics.normalise(
+          _by_field(x, self.in_type), scale, bias, axes=(0, 1, 2, 4),
+          epsilon=epsilon)
+      return out.reshape(x.shape), mean, var
     centred, mean, var = _inner_moments(x, self.in_type)
     return (_inner_normalise(centred, self.in_type, var, scale, bias,
                              epsilon), mean, var)

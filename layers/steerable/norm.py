@@ -274,6 +274,15 @@ def _normalise_channels(z, field_type, per_irrep, mean_trivial, var, scale,
                         bias, epsilon, block_of, trivial):
   """:func:`_normalise` of ``z`` (irreps basis) given the mean per channel
   (``[..., C]``, 0 off the trivial channels, or None)."""
+  return _from_irreps(
+      _normalise_in_irreps(z, mean_trivial, var, scale, bias, epsilon,
+                           block_of, trivial), field_type, per_irrep)
+
+
+def _normalise_in_irreps(z, mean_trivial, var, scale, bias, epsilon,
+                         block_of, trivial):
+  """:func:`_normalise_channels` without the change back from the irreps
+  basis."""
   if mean_trivial is not None:
     z = z - mean_trivial
   factor = jax.lax.rsqrt(var + epsilon)
@@ -283,7 +292,7 @@ def _normalise_channels(z, field_type, per_irrep, mean_trivial, var, scale,
   if bias is not None and len(trivial):
     z = z + fieldwise.on_channels(jnp.asarray(bias, z.dtype), trivial,
                                   z.shape[-1])
-  return _from_irreps(z, field_type, per_irrep)
+  return z
 
 
 def _batch_normalise(x, field_type, per_irrep, scale, bias, epsilon, axes):
@@ -291,9 +300,16 @@ def _batch_normalise(x, field_type, per_irrep, scale, bias, epsilon, axes):
   statistics over ``axes``, which stay per channel in between (the mean is
   not taken to ``[n_trivial]`` and put back on the channels, so neither
   step nor its transpose is in the gradient); ``mean`` ``[n_trivial]`` and
-  ``var`` ``[n_blocks]`` (leading axes kept for ``axes=(1, 2)``)."""
+  ``var`` ``[n_blocks]`` (leading axes kept for ``axes=(1, 2)``).
+
+  Batch statistics (``axes=(0, 1, 2)``) take :func:`_channel_batch_norm`'s
+  hand-written gradient."""
   _, block_of, trivial, _ = _irreps_basis(field_type, per_irrep)
   z = _to_irreps(x, field_type, per_irrep)
+  if axes == (0, 1, 2):
+    out, mean, var = _channel_batch_norm(z, scale, bias, field_type,
+                                         per_irrep, epsilon)
+    return _from_irreps(out, field_type, per_irrep), mean, var
   mean_all, mean_trivial, var = _channel_moments(z, field_type, per_irrep,
                                                  axes)
   out = _normalise_channels(z, field_type, per_irrep, mean_trivial, var,
@@ -348,6 +364,69 @@ def field_group_norm(x: jax.typing.ArrayLike, *,
   fieldwise.check_field_vector(bias, 'bias', len(trivial), 'n_trivial')
   return _batch_normalise(x, field_type, per_irrep, scale, bias, epsilon,
                           (1, 2))[0]
+
+
+def _channel_batch_norm_forward(z, scale, bias, field_type, per_irrep,
+                                epsilon):
+  _, block_of, trivial, _ = _irreps_basis(field_type, per_irrep)
+  mean_all, mean_trivial, var = _channel_moments(z, field_type, per_irrep,
+                                                 (0, 1, 2))
+  out = _normalise_in_irreps(z, mean_trivial, var, scale, bias, epsilon,
+                             block_of, trivial)
+  mean = fieldwise.take_channels(mean_all, trivial).reshape(-1)
+  return (out, mean, var.reshape(-1)), (z, mean_all.reshape(-1), scale, bias)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4, 5))
+def _channel_batch_norm(z, scale, bias, field_type, per_irrep, epsilon):
+  """``(out, mean [n_trivial], var [n_blocks])`` of ``z`` ``[B, H, W, C]``
+  (irreps basis) normalised by its batch's norm statistics, the values of
+  :func:`_normalise_channels` after :func:`_channel_moments`; its gradient
+  is written out (layers/batch_statistics.py has the same derivation with
+  one statistic per channel): two reductions of the map forward, two
+  backward, instead of the chain rule's six."""
+  return _channel_batch_norm_forward(z, scale, bias, field_type, per_irrep,
+                                     epsilon)[0]
+
+
+def _channel_batch_norm_bwd(field_type, per_irrep, epsilon, residuals,
+                            cotangents):
+  z, mean_all, scale, bias = residuals
+  g, d_mean, d_var = cotangents
+  _, block_of, trivial, n_blocks = _irreps_basis(field_type, per_irrep)
+  _, expand = _block_matrices(tuple(block_of.tolist()), n_blocks)
+  mask = jnp.asarray(_trivial_mask(field_type, per_irrep), z.dtype)
+  count = z.shape[0] * z.shape[1] * z.shape[2]
+  centred = z - mean_all * mask if len(trivial) else z
+  var = _block_mean(jnp.mean(jnp.square(centred), axis=(0, 1, 2)),
+                    block_of, n_blocks)
+  r = jax.lax.rsqrt(var + epsilon)
+  factor = r if scale is None else r * scale
+  sum_g = jnp.sum(g, axis=(0, 1, 2))
+  sum_gc = jnp.sum(g * centred, axis=(0, 1, 2))
+  # Per block: d factor = sum over its channels of sum(g * c).
+  d_factor = jnp.einsum('c,bc->b', sum_gc, jnp.asarray(expand, z.dtype),
+                        precision=_HIGHEST)
+  d_scale = None if scale is None else d_factor * r
+  d_var = d_var - 0.5 * d_factor * factor * r * r
+  # var_b = mean over the block's channels of mean(c^2): d c gets
+  # 2 c d var_b / (N size_b); the centring sends -mean(d c) to the trivial
+  # channels, where sum(c) = 0.
+  sizes = expand.sum(axis=1)
+  d_square = _expand_blocks(d_var / jnp.asarray(sizes, z.dtype), block_of)
+  factor_c = _expand_blocks(factor, block_of)
+  shift = -mask * factor_c * sum_g / count
+  if len(trivial):
+    shift = shift + fieldwise.on_channels(d_mean, trivial,
+                                          z.shape[-1]) / count
+  d_z = g * factor_c + shift + centred * (2 * d_square / count)
+  d_bias = (None if bias is None else
+            fieldwise.take_channels(sum_g, trivial))
+  return d_z, d_scale, d_bias
+
+
+_channel_batch_norm.defvjp(
+    lambda *args: _channel_batch_norm_forward(*args), _channel_batch_norm_bwd)
 
 
 # ------------------------------------------------------------------ modules

@@ -18,7 +18,8 @@ post hoc on a finished study run and tests the model with both::
 
 How the batch moments are read, for any batch-norm layer whose running
 statistic is updated as ``new = m * old + (1 - m) * batch`` (flax
-``nn.BatchNorm``, :class:`layers.group_conv.GroupBatchNorm`, the steerable
+``nn.BatchNorm``, :class:`layers.batch_statistics.BatchNorm`,
+:class:`layers.group_conv.GroupBatchNorm`, the steerable
 and harmonic norms): applying the model in training mode to a batch with
 every running statistic set to 0 returns ``a = (1 - m) * batch``; with every
 statistic set to 1 it returns ``b = m + (1 - m) * batch``. So ``batch =

@@ -21,7 +21,9 @@ carries its rounding); tests/batch_statistics_test.py checks them against
 
 Layout: any ``x``; ``axes`` are reduced, the other axes keep one statistic,
 scale and bias each (``scale`` and ``bias`` have the shape of ``x`` without
-``axes``).
+``axes``). :class:`BatchNorm` is the plain per-channel batch norm of
+``[..., C]`` built on it, a drop-in for ``flax.linen.BatchNorm`` (same
+variables and names, same evaluation-mode arithmetic).
 """
 
 from __future__ import annotations
@@ -29,8 +31,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+from layers import running_average
 
 
 def check_axes(axes: Sequence[int], ndim: int) -> tuple[int, ...]:
@@ -128,3 +133,66 @@ def _normalise_bwd(axes, epsilon, residuals, cotangents):
 
 
 _normalise.defvjp(_normalise_fwd, _normalise_bwd)
+
+
+class BatchNorm(nn.Module):
+  """Batch norm of ``[..., C]`` per channel: ``flax.linen.BatchNorm``'s
+  variables (params ``scale``, ``bias``; 'batch_stats' ``mean``, ``var``;
+  all ``[C]`` float32, initialised to 1, 0, 0, 1) and defaults, so a model
+  that swaps one for the other keeps its checkpoints and its auto-names
+  (``BatchNorm_0``, ...).
+
+  Evaluation mode (``use_running_average=True``) computes exactly what flax
+  does: ``(x - mean) * (rsqrt(var + epsilon) * scale) + bias``. Training mode
+  normalises with the batch's mean and variance over every axis but the last
+  by :func:`normalise` (its written-out gradient; the variance as the mean
+  of squared deviations, where flax's default takes ``E[x^2] - E[x]^2``, the
+  same up to float rounding) and moves the running averages as flax does
+  (:func:`layers.running_average.update`; not while initialising).
+
+  Attributes:
+    use_running_average: evaluation mode; may be overridden per call.
+    momentum: decay of the running averages, in [0, 1].
+    epsilon: added to the variance (> 0).
+    use_scale: learn a scale per channel.
+    use_bias: learn a bias per channel.
+  """
+  use_running_average: bool | None = None
+  momentum: float = 0.99
+  epsilon: float = 1e-5
+  use_scale: bool = True
+  use_bias: bool = True
+
+  @nn.compact
+  def __call__(self, x: jax.Array,
+               use_running_average: bool | None = None) -> jax.Array:
+    """Normalises ``x`` ``[..., C]`` (rank >= 2); returns the same shape."""
+    x = jnp.asarray(x)
+    if x.ndim < 2 or not jnp.issubdtype(x.dtype, jnp.floating):
+      raise ValueError(f'x must be a floating array [..., C] of rank >= 2; '
+                       f'got shape {x.shape}, dtype {x.dtype}.')
+    if not 0 <= self.momentum <= 1:
+      raise ValueError(f'momentum must be in [0, 1]; got {self.momentum!r}.')
+    use_running_average = nn.merge_param(
+        'use_running_average', self.use_running_average, use_running_average)
+    channels = x.shape[-1]
+    running_mean = self.variable('batch_stats', 'mean', jnp.zeros,
+                                 (channels,), jnp.float32)
+    running_var = self.variable('batch_stats', 'var', jnp.ones, (channels,),
+                                jnp.float32)
+    scale = (self.param('scale', nn.initializers.ones_init(), (channels,),
+                        jnp.float32) if self.use_scale else None)
+    bias = (self.param('bias', nn.initializers.zeros_init(), (channels,),
+                       jnp.float32) if self.use_bias else None)
+    if use_running_average:
+      factor = jax.lax.rsqrt(running_var.value + self.epsilon)
+      if scale is not None:
+        factor = factor * scale
+      out = (x - running_mean.value) * factor
+      return out if bias is None else out + bias
+    out, mean, var = normalise(x, scale, bias,
+                               axes=tuple(range(x.ndim - 1)),
+                               epsilon=self.epsilon)
+    running_average.update(self, self.momentum, (running_mean, mean),
+                           (running_var, var))
+    return out

@@ -48,6 +48,7 @@ import flax.linen as nn
 import jax
 
 from groups import validate
+from layers import batch_statistics
 from layers import conv as conv_lib
 from layers import initializers
 from layers import pooling
@@ -208,8 +209,8 @@ class CNN(nn.Module):
                         padding=self.padding, use_bias=self.norm == 'none',
                         name=f'conv{i}')(x)
       if self.norm == 'batch':
-        x = nn.BatchNorm(use_running_average=not train, momentum=0.9,
-                         name=f'norm{i}')(x)
+        x = batch_statistics.BatchNorm(use_running_average=not train,
+                                       momentum=0.9, name=f'norm{i}')(x)
       x = pooling.Pool(nn.relu, name=f'relu{i}')(x)
       if not last and self.downsampling not in ('none', 'strided_conv'):
         try:
@@ -300,7 +301,8 @@ class ResidualBlock(nn.Module):
     validate.check_choice(self.padding, 'padding', PADDINGS)
     pooling.binomial_filter(self.filter_size)  # validates filter_size 1..7
     _check_bn_momentum(self.bn_momentum)
-    norm = functools.partial(nn.BatchNorm, use_running_average=not train,
+    norm = functools.partial(batch_statistics.BatchNorm,
+                             use_running_average=not train,
                              momentum=self.bn_momentum)
     conv = functools.partial(conv_lib.Conv, padding=self.padding,
                              use_bias=False)
@@ -374,8 +376,9 @@ class ResNet(nn.Module):
     input_shape = x.shape
     x = conv_lib.Conv(widths[0], kernel_size=3, padding=self.padding,
                       use_bias=False, name='stem_conv')(x)
-    x = nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum,
-                     name='stem_norm')(x)
+    x = batch_statistics.BatchNorm(use_running_average=not train,
+                                   momentum=self.bn_momentum,
+                                   name='stem_norm')(x)
     x = nn.relu(x)
     for s, width in enumerate(widths):
       for b in range(self.blocks_per_stage):

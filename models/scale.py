@@ -41,6 +41,7 @@ import jax.numpy as jnp
 import groups
 from groups import scale as scale_lib
 from groups import validate
+from layers import batch_statistics
 from layers import conv as conv_lib
 from layers import initializers
 from layers import scale
@@ -191,8 +192,9 @@ class ScaleCNN(nn.Module):
       y = layer(y)
     y = y.reshape(y.shape[0], -1)
     y = initializers.dense(self.hidden, use_bias=False, name='dense')(y)
-    y = nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum,
-                     epsilon=1e-5, name='head_bn')(y)
+    y = batch_statistics.BatchNorm(use_running_average=not train,
+                                   momentum=self.bn_momentum, epsilon=1e-5,
+                                   name='head_bn')(y)
     y = nn.relu(y)
     y = nn.Dropout(self.dropout_rate, deterministic=not train,
                    name='dropout')(y)

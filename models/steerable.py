@@ -61,6 +61,7 @@ import jax
 
 import groups
 from groups import validate
+from layers import batch_statistics
 from layers import conv as conv_lib
 from layers import initializers
 from layers import steerable
@@ -312,8 +313,9 @@ class SteerableCNN(nn.Module):
         return initializers.dense(self.num_classes, name='logits')(y)
       y = initializers.dense(self.head_width, name=f'dense{index}')(y)
       if self.head_norm:
-        y = nn.BatchNorm(use_running_average=not train,
-                         momentum=self.bn_momentum, name=f'head_bn{index}')(y)
+        y = batch_statistics.BatchNorm(use_running_average=not train,
+                                       momentum=self.bn_momentum,
+                                       name=f'head_bn{index}')(y)
       y = nn.elu(y)
 
 

@@ -11,6 +11,7 @@ input and the parameters agree to float32 rounding.
 
 from absl.testing import absltest
 from absl.testing import parameterized
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -139,6 +140,43 @@ class NormaliseTest(parameterized.TestCase):
 
 class ModulesTest(parameterized.TestCase):
   """Every batch norm that uses a hand-written gradient, in training mode."""
+
+  def test_batch_norm(self):
+    module = batch_statistics.BatchNorm(momentum=MOMENTUM)
+    x = _random((2, 5, 5, 3), 0)
+    params, stats = _init(module, x)
+
+    def reference(x, params):
+      mean = jnp.mean(x, axis=(0, 1, 2))
+      var = jnp.mean(jnp.square(x - mean), axis=(0, 1, 2))
+      out = ((x - mean) * jax.lax.rsqrt(var + 1e-5) * params['scale'] +
+             params['bias'])
+      return (out,) + _running(stats, mean, var)
+    _compare(self, _module_step(module, stats), reference, x, params)
+
+  def test_batch_norm_is_a_drop_in_for_flax(self):
+    # Same variables (names, shapes, initial values) and auto-names, and the
+    # same evaluation-mode output bit for bit: flax checkpoints restore.
+    x = _random((2, 5, 5, 3), 0)
+
+    class Both(nn.Module):
+      ours: bool
+
+      @nn.compact
+      def __call__(self, x, train):
+        cls = batch_statistics.BatchNorm if self.ours else nn.BatchNorm
+        return cls(use_running_average=not train, momentum=MOMENTUM)(x)
+    theirs = Both(False).init(jax.random.key(0), x, False)
+    ours = Both(True).init(jax.random.key(0), x, False)
+    self.assertEqual(jax.tree.map(lambda v: v.tolist(), theirs),
+                     jax.tree.map(lambda v: v.tolist(), ours))
+    trained = jax.tree.map(lambda v: v + _random(v.shape, 3), theirs)
+    np.testing.assert_array_equal(Both(True).apply(trained, x, False),
+                                  Both(False).apply(trained, x, False))
+    for train in (True, False):
+      with self.assertRaisesRegex(ValueError, 'x must be a floating array'):
+        batch_statistics.BatchNorm().init(
+            jax.random.key(0), jnp.zeros(3), use_running_average=not train)
 
   def test_group_batch_norm(self):
     module = group_conv.GroupBatchNorm(momentum=MOMENTUM)

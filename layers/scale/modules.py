@@ -28,6 +28,7 @@ import numpy as np
 from groups import scale as scale_lib
 from groups import validate
 from layers.scale import basis as basis_lib
+from layers import batch_statistics
 from layers import pooling
 from layers.scale import conv as conv_lib
 from layers.steerable import typed
@@ -223,9 +224,9 @@ class ScaleBatchNorm(_SameType, ScaleModule, nn.Module):
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     self.in_type.check_features(x, 'x')
-    return nn.BatchNorm(use_running_average=self.use_running_average,
-                        momentum=self.momentum, epsilon=self.epsilon,
-                        name='bn')(x)
+    return batch_statistics.BatchNorm(
+        use_running_average=self.use_running_average, momentum=self.momentum,
+        epsilon=self.epsilon, name='bn')(x)
 
 
 class ScaleNonlinearity(_SameType, ScaleModule, nn.Module):

@@ -32,7 +32,8 @@ What becomes of each typed module (the plan, :attr:`ExportedModel.plan`):
   ``'channel_mix'`` (``y @ kernel + bias``, a 1x1 conv, ``kernel [C, C]``)
   when it is not.
 * everything else (nonlinearities, pools, restriction, read-outs, flax's own
-  ``nn.Dense`` / ``nn.BatchNorm`` / ``nn.Dropout``, concatenations) runs as
+  ``nn.Dense`` / ``nn.Dropout``, the per-channel
+  ``layers.batch_statistics.BatchNorm``, concatenations) runs as
   before, with its variables copied unchanged: these are plain functions of
   plain per-field or per-channel arrays (a norm nonlinearity's bias, a
   dense kernel), none of them basis coefficients.

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from typing import Any
 
 import flax.linen as nn
 import jax
@@ -135,6 +136,24 @@ def _normalise_bwd(axes, epsilon, residuals, cotangents):
 _normalise.defvjp(_normalise_fwd, _normalise_bwd)
 
 
+def channel_variables(module: nn.Module, channels: int, *, use_scale: bool,
+                      use_bias: bool) -> tuple[Any, Any, Any, Any]:
+  """``(running_mean, running_var, scale, bias)`` of a per-channel batch
+  norm, declared in ``module`` as flax's ``nn.BatchNorm`` declares them:
+  'batch_stats' ``mean`` / ``var`` (variables, initialised to 0 / 1), params
+  ``scale`` / ``bias`` (arrays, 1 / 0, or None when not used); all ``[C]``
+  float32."""
+  running_mean = module.variable('batch_stats', 'mean', jnp.zeros,
+                                 (channels,), jnp.float32)
+  running_var = module.variable('batch_stats', 'var', jnp.ones, (channels,),
+                                jnp.float32)
+  scale = (module.param('scale', nn.initializers.ones_init(), (channels,),
+                        jnp.float32) if use_scale else None)
+  bias = (module.param('bias', nn.initializers.zeros_init(), (channels,),
+                       jnp.float32) if use_bias else None)
+  return running_mean, running_var, scale, bias
+
+
 class BatchNorm(nn.Module):
   """Batch norm of ``[..., C]`` per channel: ``flax.linen.BatchNorm``'s
   variables (params ``scale``, ``bias``; 'batch_stats' ``mean``, ``var``;
@@ -175,15 +194,8 @@ class BatchNorm(nn.Module):
       raise ValueError(f'momentum must be in [0, 1]; got {self.momentum!r}.')
     use_running_average = nn.merge_param(
         'use_running_average', self.use_running_average, use_running_average)
-    channels = x.shape[-1]
-    running_mean = self.variable('batch_stats', 'mean', jnp.zeros,
-                                 (channels,), jnp.float32)
-    running_var = self.variable('batch_stats', 'var', jnp.ones, (channels,),
-                                jnp.float32)
-    scale = (self.param('scale', nn.initializers.ones_init(), (channels,),
-                        jnp.float32) if self.use_scale else None)
-    bias = (self.param('bias', nn.initializers.zeros_init(), (channels,),
-                       jnp.float32) if self.use_bias else None)
+    running_mean, running_var, scale, bias = channel_variables(
+        self, x.shape[-1], use_scale=self.use_scale, use_bias=self.use_bias)
     if use_running_average:
       factor = jax.lax.rsqrt(running_var.value + self.epsilon)
       if scale is not None:

@@ -78,7 +78,7 @@ def group_batch_norm(y: jax.typing.ArrayLike, *, mean: jax.typing.ArrayLike,
   return out
 
 
-class GroupBatchNorm(nn.Module):
+class GroupBatchNorm(batch_statistics.BatchNorm):
   """Batch norm of group maps ``[B, H, W, G, C]`` with statistics shared over G.
 
   Training (``use_running_average=False``) normalises with the batch's
@@ -87,18 +87,13 @@ class GroupBatchNorm(nn.Module):
   equivariant: the statistics do not change when ``g`` permutes pixels and
   group elements.
 
-  Attributes:
+  Attributes (those of :class:`layers.batch_statistics.BatchNorm`):
     use_running_average: inference mode; may be overridden per call.
     momentum: decay of the running averages.
     epsilon: added to the variance.
     use_scale: learn a ``[C]`` scale.
     use_bias: learn a ``[C]`` bias.
   """
-  use_running_average: bool | None = None
-  momentum: float = 0.99
-  epsilon: float = 1e-5
-  use_scale: bool = True
-  use_bias: bool = True
 
   @nn.compact
   def __call__(self, y: jax.Array,
@@ -108,15 +103,10 @@ class GroupBatchNorm(nn.Module):
     validate.number(self.momentum, 'momentum', minimum=0, maximum=1)
     use_running_average = nn.merge_param(
         'use_running_average', self.use_running_average, use_running_average)
-    channels = y.shape[-1]
-    running_mean = self.variable('batch_stats', 'mean', jnp.zeros,
-                                 (channels,), jnp.float32)
-    running_var = self.variable('batch_stats', 'var', jnp.ones, (channels,),
-                                jnp.float32)
-    scale = (self.param('scale', nn.initializers.ones_init(), (channels,),
-                        jnp.float32) if self.use_scale else None)
-    bias = (self.param('bias', nn.initializers.zeros_init(), (channels,),
-                       jnp.float32) if self.use_bias else None)
+    running_mean, running_var, scale, bias = (
+        batch_statistics.channel_variables(
+            self, y.shape[-1], use_scale=self.use_scale,
+            use_bias=self.use_bias))
     if use_running_average:
       return group_batch_norm(y, mean=running_mean.value,
                               var=running_var.value, scale=scale, bias=bias,

@@ -36,6 +36,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from groups import validate
 from layers import running_average
 
 
@@ -77,8 +78,8 @@ def normalise(x: jax.Array, scale: jax.Array | None,
     if value is not None and jnp.shape(value) != kept:
       raise ValueError(f'{name} must have the shape of x without axes '
                        f'{axes}, {kept}; got {jnp.shape(value)}.')
-  if not (isinstance(epsilon, (int, float)) and epsilon > 0):
-    raise ValueError(f'epsilon must be a number > 0; got {epsilon!r}.')
+  epsilon = validate.number(epsilon, 'epsilon', minimum=0,
+                            exclusive_minimum=True)
   return _normalise(x, scale, bias, axes, float(epsilon))
 
 
@@ -190,21 +191,22 @@ class BatchNorm(nn.Module):
     if x.ndim < 2 or not jnp.issubdtype(x.dtype, jnp.floating):
       raise ValueError(f'x must be a floating array [..., C] of rank >= 2; '
                        f'got shape {x.shape}, dtype {x.dtype}.')
-    if not 0 <= self.momentum <= 1:
-      raise ValueError(f'momentum must be in [0, 1]; got {self.momentum!r}.')
+    validate.number(self.momentum, 'momentum', minimum=0, maximum=1)
+    epsilon = validate.number(self.epsilon, 'epsilon', minimum=0,
+                              exclusive_minimum=True)
     use_running_average = nn.merge_param(
         'use_running_average', self.use_running_average, use_running_average)
     running_mean, running_var, scale, bias = channel_variables(
         self, x.shape[-1], use_scale=self.use_scale, use_bias=self.use_bias)
     if use_running_average:
-      factor = jax.lax.rsqrt(running_var.value + self.epsilon)
+      factor = jax.lax.rsqrt(running_var.value + epsilon)
       if scale is not None:
         factor = factor * scale
       out = (x - running_mean.value) * factor
       return out if bias is None else out + bias
     out, mean, var = normalise(x, scale, bias,
                                axes=tuple(range(x.ndim - 1)),
-                               epsilon=self.epsilon)
+                               epsilon=epsilon)
     running_average.update(self, self.momentum, (running_mean, mean),
                            (running_var, var))
     return out

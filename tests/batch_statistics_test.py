@@ -134,8 +134,10 @@ class NormaliseTest(parameterized.TestCase):
                                 r'without axes \(0,\), \(3,\)'):
       batch_statistics.normalise(x, jnp.ones(2), None, axes=(0,),
                                  epsilon=1e-5)
-    with self.assertRaisesRegex(ValueError, 'epsilon must be a number > 0'):
-      batch_statistics.normalise(x, None, None, axes=(0,), epsilon=0)
+    for epsilon in (0, True, float('nan')):
+      with self.assertRaisesRegex(ValueError, r'epsilon must be a finite '
+                                  r'number in \(0, inf\)'):
+        batch_statistics.normalise(x, None, None, axes=(0,), epsilon=epsilon)
 
 
 class ModulesTest(parameterized.TestCase):
@@ -177,6 +179,12 @@ class ModulesTest(parameterized.TestCase):
       with self.assertRaisesRegex(ValueError, 'x must be a floating array'):
         batch_statistics.BatchNorm().init(
             jax.random.key(0), jnp.zeros(3), use_running_average=not train)
+      for name, value, accepted in (('momentum', 1.5, r'\[0, 1\]'),
+                                    ('epsilon', 0.0, r'\(0, inf\)')):
+        with self.assertRaisesRegex(ValueError, f'{name} must be a finite '
+                                    f'number in {accepted}'):
+          batch_statistics.BatchNorm(**{name: value}).init(
+              jax.random.key(0), x, use_running_average=not train)
 
   def test_group_batch_norm(self):
     module = group_conv.GroupBatchNorm(momentum=MOMENTUM)

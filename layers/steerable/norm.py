@@ -374,7 +374,8 @@ def _channel_batch_norm_forward(z, scale, bias, field_type, per_irrep,
   out = _normalise_in_irreps(z, mean_trivial, var, scale, bias, epsilon,
                              block_of, trivial)
   mean = fieldwise.take_channels(mean_all, trivial).reshape(-1)
-  return (out, mean, var.reshape(-1)), (z, mean_all.reshape(-1), scale, bias)
+  var = var.reshape(-1)
+  return (out, mean, var), (z, mean_all.reshape(-1), var, scale, bias)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4, 5))
@@ -391,15 +392,13 @@ def _channel_batch_norm(z, scale, bias, field_type, per_irrep, epsilon):
 
 def _channel_batch_norm_bwd(field_type, per_irrep, epsilon, residuals,
                             cotangents):
-  z, mean_all, scale, bias = residuals
+  z, mean_all, var, scale, bias = residuals
   g, d_mean, d_var = cotangents
   _, block_of, trivial, n_blocks = _irreps_basis(field_type, per_irrep)
   _, expand = _block_matrices(tuple(block_of.tolist()), n_blocks)
   mask = jnp.asarray(_trivial_mask(field_type, per_irrep), z.dtype)
   count = z.shape[0] * z.shape[1] * z.shape[2]
   centred = z - mean_all * mask if len(trivial) else z
-  var = _block_mean(jnp.mean(jnp.square(centred), axis=(0, 1, 2)),
-                    block_of, n_blocks)
   r = jax.lax.rsqrt(var + epsilon)
   factor = r if scale is None else r * scale
   sum_g = jnp.sum(g, axis=(0, 1, 2))

@@ -5,9 +5,10 @@
 (biased) variance of ``x`` over ``axes``. Differentiated by JAX, that step
 is ~15 XLA kernels in a training step's program (forward and backward of the
 centring, of both reductions and of the scale), each compiled on its own.
-Its gradient here is the textbook one (Ioffe & Szegedy 2015, eq. in §3):
-with ``c = x - mean``, ``r = 1 / sqrt(var + epsilon)`` and ``N`` the count
-reduced over,
+Its derivative here (a ``jax.custom_jvp``, so forward mode works too) is
+written so that reverse mode gives the textbook gradient (Ioffe & Szegedy
+2015, §3): with ``c = x - mean``, ``r = 1 / sqrt(var + epsilon)`` and ``N``
+the count reduced over,
 
     d bias  = sum(g)                    d scale = r * sum(g * c)
     d x     = r * scale * (g - sum(g) / N - c * r**2 * sum(g * c) / N)
@@ -89,52 +90,44 @@ def _stat(value, x, axes):
 
 
 def _forward(x, scale, bias, axes, epsilon):
+  """``(out, mean, var)`` and ``(centred, r, factor)``."""
   mean = jnp.mean(x, axis=axes)
   centred = x - _stat(mean, x, axes)
   var = jnp.mean(jnp.square(centred), axis=axes)
-  factor = jax.lax.rsqrt(var + epsilon)
-  if scale is not None:
-    factor = factor * scale
+  r = jax.lax.rsqrt(var + epsilon)
+  factor = r if scale is None else r * scale
   out = centred * _stat(factor.astype(x.dtype), x, axes)
   if bias is not None:
     out = out + _stat(bias.astype(x.dtype), x, axes)
-  return (out, mean, var), (x, mean, var, scale)
+  return (out, mean, var), (centred, r, factor)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4))
+@functools.partial(jax.custom_jvp, nondiff_argnums=(3, 4))
 def _normalise(x, scale, bias, axes, epsilon):
   return _forward(x, scale, bias, axes, epsilon)[0]
 
 
-def _normalise_fwd(x, scale, bias, axes, epsilon):
-  outputs, residuals = _forward(x, scale, bias, axes, epsilon)
-  return outputs, residuals + (bias,)
-
-
-def _normalise_bwd(axes, epsilon, residuals, cotangents):
-  x, mean, var, scale, bias = residuals
-  g, d_mean, d_var = cotangents
-  count = 1
-  for a in axes:
-    count *= x.shape[a]
-  centred = x - _stat(mean, x, axes)
-  r = jax.lax.rsqrt(var + epsilon)
-  sum_g = jnp.sum(g, axis=axes)
-  sum_gc = jnp.sum(g * centred, axis=axes)
-  factor = r if scale is None else r * scale
-  # d x = factor * (g - sum_g / N - c * r^2 * sum_gc / N) + d mean / N
-  #       + 2 c d var / N
-  shift = (d_mean - factor * sum_g) / count
-  slope = (2 * d_var - factor * r * r * sum_gc) / count
-  d_x = (g * _stat(factor.astype(x.dtype), x, axes) +
-         _stat(shift.astype(x.dtype), x, axes) +
-         centred * _stat(slope.astype(x.dtype), x, axes))
-  d_scale = None if scale is None else (sum_gc * r).astype(scale.dtype)
-  d_bias = None if bias is None else sum_g.astype(bias.dtype)
-  return d_x, d_scale, d_bias
-
-
-_normalise.defvjp(_normalise_fwd, _normalise_bwd)
+@_normalise.defjvp
+def _normalise_jvp(axes, epsilon, primals, tangents):
+  """The tangent map, written so that its transpose (reverse mode) is the
+  textbook gradient: ``sum(c) = 0`` drops the mean's term from the
+  variance's tangent, and the mean's term of the output is a per-channel
+  vector broadcast once, so the backward pass reduces ``g`` and ``g * c``
+  and nothing else."""
+  x, scale, bias = primals
+  dx, d_scale, d_bias = tangents
+  outputs, (centred, r, factor) = _forward(x, scale, bias, axes, epsilon)
+  d_mean = jnp.mean(dx, axis=axes)
+  d_var = 2 * jnp.mean(centred * dx, axis=axes)
+  d_factor = -0.5 * r * r * d_var * factor
+  if scale is not None:
+    d_factor = d_factor + r * d_scale
+  d_out = (dx * _stat(factor.astype(x.dtype), x, axes) -
+           _stat((d_mean * factor).astype(x.dtype), x, axes) +
+           centred * _stat(d_factor.astype(x.dtype), x, axes))
+  if bias is not None:
+    d_out = d_out + _stat(d_bias.astype(x.dtype), x, axes)
+  return outputs, (d_out, d_mean, d_var)
 
 
 def channel_variables(module: nn.Module, channels: int, *, use_scale: bool,

@@ -1,4 +1,4 @@
-"""Batch norms' hand-written gradients equal JAX's chain rule.
+"""Batch norms' hand-written derivatives equal JAX's chain rule.
 
 layers/batch_statistics.py (and the norm batch norm's own rule in
 layers/steerable/norm.py) write out the training-mode gradient of a batch
@@ -61,17 +61,23 @@ def _assert_close(test, actual, expected):
 
 def _compare(test, step, reference, x, params):
   """``step`` and ``reference``: ``(x, params) -> (out, running mean,
-  running var)``; their values and the gradients of a linear functional of
-  all three outputs with respect to ``x`` and ``params``."""
+  running var)``; their values, the gradients of a linear functional of
+  all three outputs with respect to ``x`` and ``params`` (reverse mode),
+  and the three outputs' tangents along a random direction (forward
+  mode)."""
   def loss(fn):
     def value(x, params):
       out, mean, var = fn(x, params)
       return (_functional(out, 1) + _functional(mean, 2) +
               _functional(var, 3))
     return value
-  def both(fn):  # one compiled program per side
+  tangents = (_random(x.shape, 5, x.dtype),
+              jax.tree.map(lambda p: _random(p.shape, 6), params))
+
+  def both(fn):  # one compiled program per side: values, grad, jvp
     return jax.jit(lambda x, params: (
-        fn(x, params), jax.grad(loss(fn), argnums=(0, 1))(x, params)))
+        fn(x, params), jax.grad(loss(fn), argnums=(0, 1))(x, params),
+        jax.jvp(fn, (x, params), tangents)[1]))
   _assert_close(test, both(step)(x, params), both(reference)(x, params))
 
 

@@ -47,10 +47,9 @@ def check_axes(axes: Sequence[int], ndim: int) -> tuple[int, ...]:
   try:
     out = tuple(sorted(int(a) % ndim if -ndim <= int(a) < ndim else None
                        for a in axes))
-  except TypeError:
+  except (TypeError, ValueError):
     out = None
-  if (not out or None in out or len(set(out)) != len(out) or
-      len(out) == ndim and ndim == 0):
+  if not out or None in out or len(set(out)) != len(out):
     raise ValueError(f'axes must be distinct axes of a rank-{ndim} array '
                      f'(at least one); got {axes!r}.')
   return out
@@ -73,6 +72,8 @@ def normalise(x: jax.Array, scale: jax.Array | None,
     without ``axes``; ``var`` is the biased variance).
   """
   x = jnp.asarray(x)
+  if not jnp.issubdtype(x.dtype, jnp.floating):
+    raise ValueError(f'x must be floating; got dtype {x.dtype}.')
   axes = check_axes(axes, x.ndim)
   kept = tuple(d for i, d in enumerate(x.shape) if i not in axes)
   for name, value in (('scale', scale), ('bias', bias)):

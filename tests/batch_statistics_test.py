@@ -133,7 +133,10 @@ class NormaliseTest(parameterized.TestCase):
 
   def test_rejects_bad_arguments(self):
     x = jnp.zeros((2, 3))
-    for axes in ((), (2,), (0, 0)):
+    with self.assertRaisesRegex(ValueError, 'x must be floating; got dtype'):
+      batch_statistics.normalise(jnp.zeros((2, 3), jnp.int32), None, None,
+                                 axes=(0,), epsilon=1e-5)
+    for axes in ((), (2,), (0, 0), ('a',)):
       with self.assertRaisesRegex(ValueError, 'axes must be distinct axes'):
         batch_statistics.normalise(x, None, None, axes=axes, epsilon=1e-5)
     with self.assertRaisesRegex(ValueError, r'scale must have the shape of x '

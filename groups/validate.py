@@ -109,6 +109,25 @@ def pair(value: Any, name: str, *,
   return values
 
 
+def axes(value: Any, name: str, ndim: int) -> tuple[int, ...]:
+  """Returns ``value`` (an axis or a non-empty sequence of distinct axes of
+  a rank-``ndim`` array, negative counting from the end) as a tuple of
+  non-negative axes, in the order given."""
+  if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+    items = (value,)
+  else:
+    items = tuple(value) if isinstance(value, (tuple, list)) else ()
+  if not items or not all(isinstance(a, (int, np.integer)) and
+                          not isinstance(a, bool) for a in items):
+    raise ValueError(f'{name} must be an int or a non-empty sequence of '
+                     f'ints; got {value!r}.')
+  out = tuple(int(a) + ndim if int(a) < 0 else int(a) for a in items)
+  if any(not 0 <= a < ndim for a in out) or len(set(out)) != len(out):
+    raise ValueError(f'{name} must name distinct axes of a rank-{ndim} '
+                     f'array (-{ndim}..{ndim - 1}); got {value!r}.')
+  return out
+
+
 def widths(value: Any, name: str, *, meaning: str,
            allow_empty: bool = False) -> tuple[int, ...]:
   """Returns ``value``, a (non-empty unless ``allow_empty``) sequence of ints

@@ -41,20 +41,6 @@ from groups import validate
 from layers import running_average
 
 
-def check_axes(axes: Sequence[int], ndim: int) -> tuple[int, ...]:
-  """``axes`` as a sorted tuple of distinct axes of an ``ndim``-array (at
-  least one); ``ValueError`` naming ``axes`` otherwise."""
-  try:
-    out = tuple(sorted(int(a) % ndim if -ndim <= int(a) < ndim else None
-                       for a in axes))
-  except (TypeError, ValueError):
-    out = None
-  if not out or None in out or len(set(out)) != len(out):
-    raise ValueError(f'axes must be distinct axes of a rank-{ndim} array '
-                     f'(at least one); got {axes!r}.')
-  return out
-
-
 def normalise(x: jax.Array, scale: jax.Array | None,
               bias: jax.Array | None, *, axes: Sequence[int],
               epsilon: float) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -74,7 +60,7 @@ def normalise(x: jax.Array, scale: jax.Array | None,
   x = jnp.asarray(x)
   if not jnp.issubdtype(x.dtype, jnp.floating):
     raise ValueError(f'x must be floating; got dtype {x.dtype}.')
-  axes = check_axes(axes, x.ndim)
+  axes = tuple(sorted(validate.axes(axes, 'axes', x.ndim)))
   kept = tuple(d for i, d in enumerate(x.shape) if i not in axes)
   for name, value in (('scale', scale), ('bias', bias)):
     if value is not None and jnp.shape(value) != kept:

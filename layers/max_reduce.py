@@ -35,6 +35,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from groups import validate
+
 #: Reductions over at most this many entries find their first maximal entry
 #: by a chain of selects (one elementwise fusion, no transpose) unless the
 #: reduced axes are already last; larger ones, and those, by an argmax over
@@ -45,22 +47,6 @@ import numpy as np
 #: docs/performance.md), where the argmax is one small reduction.
 UNROLL_LIMIT = 32
 METHODS = ('auto', 'chain', 'argmax')
-
-
-def _axes(axis: int | Sequence[int], ndim: int) -> tuple[int, ...]:
-  if isinstance(axis, (int, np.integer)) and not isinstance(axis, bool):
-    items = (axis,)
-  else:
-    items = tuple(axis) if isinstance(axis, (tuple, list)) else ()
-  if not items or not all(isinstance(a, (int, np.integer)) and
-                          not isinstance(a, bool) for a in items):
-    raise ValueError(f'axis must be an int or a non-empty sequence of ints; '
-                     f'got {axis!r}.')
-  axes = tuple(int(a) + ndim if int(a) < 0 else int(a) for a in items)
-  if any(not 0 <= a < ndim for a in axes) or len(set(axes)) != len(axes):
-    raise ValueError(f'axis must name distinct axes of a rank-{ndim} array '
-                     f'(-{ndim}..{ndim - 1}); got {axis!r}.')
-  return axes
 
 
 def max_reduce(x: jax.typing.ArrayLike, axis: int | Sequence[int], *,
@@ -83,7 +69,7 @@ def max_reduce(x: jax.typing.ArrayLike, axis: int | Sequence[int], *,
   x = jnp.asarray(x)
   if not jnp.issubdtype(x.dtype, jnp.floating):
     raise ValueError(f'x must be floating; got dtype {x.dtype}.')
-  axes = _axes(axis, x.ndim)
+  axes = validate.axes(axis, 'axis', x.ndim)
   if 0 in (x.shape[a] for a in axes):
     raise ValueError(f'axis {axis!r} of x (shape {x.shape}) has size 0: '
                      'the max of no entries is undefined.')

@@ -136,8 +136,12 @@ class NormaliseTest(parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, 'x must be floating; got dtype'):
       batch_statistics.normalise(jnp.zeros((2, 3), jnp.int32), None, None,
                                  axes=(0,), epsilon=1e-5)
-    for axes in ((), (2,), (0, 0), ('a',)):
-      with self.assertRaisesRegex(ValueError, 'axes must be distinct axes'):
+    for axes, message in (
+        ((), 'be an int or a non-empty sequence of ints'),
+        (('a',), 'be an int or a non-empty sequence of ints'),
+        ((2,), r'name distinct axes of a rank-2 array \(-2..1\)'),
+        ((0, 0), r'name distinct axes of a rank-2 array \(-2..1\)')):
+      with self.assertRaisesRegex(ValueError, f'axes must {message}'):
         batch_statistics.normalise(x, None, None, axes=axes, epsilon=1e-5)
     with self.assertRaisesRegex(ValueError, r'scale must have the shape of x '
                                 r'without axes \(0,\), \(3,\)'):

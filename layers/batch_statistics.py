@@ -167,10 +167,7 @@ class BatchNorm(nn.Module):
   def __call__(self, x: jax.Array,
                use_running_average: bool | None = None) -> jax.Array:
     """Normalises ``x`` ``[..., C]`` (rank >= 2); returns the same shape."""
-    x = jnp.asarray(x)
-    if x.ndim < 2 or not jnp.issubdtype(x.dtype, jnp.floating):
-      raise ValueError(f'x must be a floating array [..., C] of rank >= 2; '
-                       f'got shape {x.shape}, dtype {x.dtype}.')
+    x = self._check_input(x)
     validate.number(self.momentum, 'momentum', minimum=0, maximum=1)
     epsilon = validate.number(self.epsilon, 'epsilon', minimum=0,
                               exclusive_minimum=True)
@@ -179,14 +176,29 @@ class BatchNorm(nn.Module):
     running_mean, running_var, scale, bias = channel_variables(
         self, x.shape[-1], use_scale=self.use_scale, use_bias=self.use_bias)
     if use_running_average:
-      factor = jax.lax.rsqrt(running_var.value + epsilon)
-      if scale is not None:
-        factor = factor * scale
-      out = (x - running_mean.value) * factor
-      return out if bias is None else out + bias
+      return self._evaluate(x, running_mean.value, running_var.value, scale,
+                            bias, epsilon)
     out, mean, var = normalise(x, scale, bias,
                                axes=tuple(range(x.ndim - 1)),
                                epsilon=epsilon)
     running_average.update(self, self.momentum, (running_mean, mean),
                            (running_var, var))
     return out
+
+  def _check_input(self, x) -> jax.Array:
+    """``x`` as an array; ValueError unless it is a floating ``[..., C]``
+    of rank >= 2 (a subclass may ask for a layout)."""
+    x = jnp.asarray(x)
+    if x.ndim < 2 or not jnp.issubdtype(x.dtype, jnp.floating):
+      raise ValueError(f'x must be a floating array [..., C] of rank >= 2; '
+                       f'got shape {x.shape}, dtype {x.dtype}.')
+    return x
+
+  def _evaluate(self, x, mean, var, scale, bias, epsilon) -> jax.Array:
+    """Evaluation mode with the running statistics: flax's arithmetic,
+    ``(x - mean) * (rsqrt(var + epsilon) * scale) + bias``."""
+    factor = jax.lax.rsqrt(var + epsilon)
+    if scale is not None:
+      factor = factor * scale
+    out = (x - mean) * factor
+    return out if bias is None else out + bias

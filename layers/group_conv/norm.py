@@ -9,14 +9,12 @@
 
 from __future__ import annotations
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from groups import validate
 from layers import batch_statistics
-from layers import running_average
 
 
 def group_moments(y: jax.typing.ArrayLike) -> tuple[jax.Array, jax.Array]:
@@ -82,8 +80,10 @@ class GroupBatchNorm(batch_statistics.BatchNorm):
   """Batch norm of group maps ``[B, H, W, G, C]`` with statistics shared over G.
 
   Training (``use_running_average=False``) normalises with the batch's
-  :func:`group_moments` and updates the running averages in the
-  'batch_stats' collection; inference uses the running averages. Both are
+  :func:`group_moments` (:class:`~layers.batch_statistics.BatchNorm`'s
+  training step over ``B, H, W, G``) and updates the running averages in
+  the 'batch_stats' collection; inference uses the running averages
+  (:func:`group_batch_norm`). Both are
   equivariant: the statistics do not change when ``g`` permutes pixels and
   group elements.
 
@@ -95,28 +95,11 @@ class GroupBatchNorm(batch_statistics.BatchNorm):
     use_bias: learn a ``[C]`` bias.
   """
 
-  @nn.compact
-  def __call__(self, y: jax.Array,
-               use_running_average: bool | None = None) -> jax.Array:
-    """Normalises ``[B, H, W, G, C]``; returns the same shape."""
+  def _check_input(self, y) -> jax.Array:
     validate.check_array(y, 'y', rank=5, layout='[B, H, W, G, C]')
-    validate.number(self.momentum, 'momentum', minimum=0, maximum=1)
-    use_running_average = nn.merge_param(
-        'use_running_average', self.use_running_average, use_running_average)
-    running_mean, running_var, scale, bias = (
-        batch_statistics.channel_variables(
-            self, y.shape[-1], use_scale=self.use_scale,
-            use_bias=self.use_bias))
-    if use_running_average:
-      return group_batch_norm(y, mean=running_mean.value,
-                              var=running_var.value, scale=scale, bias=bias,
-                              epsilon=self.epsilon)
-    # group_batch_norm(y, *group_moments(y)), with batch_statistics' gradient
-    # (fewer kernels in a training step).
-    epsilon = validate.number(self.epsilon, 'epsilon', minimum=0,
-                              exclusive_minimum=True)
-    out, mean, var = batch_statistics.normalise(
-        jnp.asarray(y), scale, bias, axes=(0, 1, 2, 3), epsilon=epsilon)
-    running_average.update(self, self.momentum, (running_mean, mean),
-                           (running_var, var))
-    return out
+    return jnp.asarray(y)
+
+  def _evaluate(self, y, mean, var, scale, bias, epsilon) -> jax.Array:
+    # This module's own evaluation arithmetic, as before it shared the rest.
+    return group_batch_norm(y, mean=mean, var=var, scale=scale, bias=bias,
+                            epsilon=epsilon)

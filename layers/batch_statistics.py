@@ -71,7 +71,7 @@ def normalise(x: jax.Array, scale: jax.Array | None,
   return _normalise(x, scale, bias, axes, float(epsilon))
 
 
-def _stat(value, x, axes):
+def _stat(value, axes):
   """A statistic ``[kept]`` -> broadcastable against ``x``."""
   return jnp.expand_dims(value, axes)
 
@@ -79,13 +79,13 @@ def _stat(value, x, axes):
 def _forward(x, scale, bias, axes, epsilon):
   """``(out, mean, var)`` and ``(centred, r, factor)``."""
   mean = jnp.mean(x, axis=axes)
-  centred = x - _stat(mean, x, axes)
+  centred = x - _stat(mean, axes)
   var = jnp.mean(jnp.square(centred), axis=axes)
   r = jax.lax.rsqrt(var + epsilon)
   factor = r if scale is None else r * scale
-  out = centred * _stat(factor.astype(x.dtype), x, axes)
+  out = centred * _stat(factor.astype(x.dtype), axes)
   if bias is not None:
-    out = out + _stat(bias.astype(x.dtype), x, axes)
+    out = out + _stat(bias.astype(x.dtype), axes)
   return (out, mean, var), (centred, r, factor)
 
 
@@ -109,11 +109,11 @@ def _normalise_jvp(axes, epsilon, primals, tangents):
   d_factor = -0.5 * r * r * d_var * factor
   if scale is not None:
     d_factor = d_factor + r * d_scale
-  d_out = (dx * _stat(factor.astype(x.dtype), x, axes) -
-           _stat((d_mean * factor).astype(x.dtype), x, axes) +
-           centred * _stat(d_factor.astype(x.dtype), x, axes))
+  d_out = (dx * _stat(factor.astype(x.dtype), axes) -
+           _stat((d_mean * factor).astype(x.dtype), axes) +
+           centred * _stat(d_factor.astype(x.dtype), axes))
   if bias is not None:
-    d_out = d_out + _stat(d_bias.astype(x.dtype), x, axes)
+    d_out = d_out + _stat(d_bias.astype(x.dtype), axes)
   return outputs, (d_out, d_mean, d_var)
 
 

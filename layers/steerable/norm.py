@@ -373,11 +373,12 @@ def _channel_batch_norm_forward(z, scale, bias, field_type, per_irrep,
   _, block_of, trivial, _ = _irreps_basis(field_type, per_irrep)
   mean_all, mean_trivial, var = _channel_moments(z, field_type, per_irrep,
                                                  (0, 1, 2))
-  out = _normalise_in_irreps(z, mean_trivial, var, scale, bias, epsilon,
+  # Centred once: the output and the tangent rule share it.
+  centred = z if mean_trivial is None else z - mean_trivial
+  out = _normalise_in_irreps(centred, None, var, scale, bias, epsilon,
                              block_of, trivial)
   mean = fieldwise.take_channels(mean_all, trivial).reshape(-1)
   var = var.reshape(-1)
-  centred = z if mean_trivial is None else z - mean_trivial
   r = jax.lax.rsqrt(var + epsilon)
   factor = r if scale is None else r * scale
   return (out, mean, var), (centred, r, factor)

@@ -52,14 +52,14 @@ def _functional(value, seed):
   return jnp.sum(jnp.real(value * jnp.conj(weights)))
 
 
-def _assert_close(test, actual, expected):
+def _assert_close(actual, expected):
   for a, e in zip(jax.tree.leaves(actual), jax.tree.leaves(expected)):
     scale = float(jnp.max(jnp.abs(e)))
     np.testing.assert_allclose(np.asarray(a), np.asarray(e), rtol=0,
                                atol=2e-6 * max(scale, 1.0))
 
 
-def _compare(test, step, reference, x, params):
+def _compare(step, reference, x, params):
   """``step`` and ``reference``: ``(x, params) -> (out, running mean,
   running var)``; their values, the gradients of a linear functional of
   all three outputs with respect to ``x`` and ``params`` (reverse mode),
@@ -78,7 +78,7 @@ def _compare(test, step, reference, x, params):
     return jax.jit(lambda x, params: (
         fn(x, params), jax.grad(loss(fn), argnums=(0, 1))(x, params),
         jax.jvp(fn, (x, params), tangents)[1]))
-  _assert_close(test, both(step)(x, params), both(reference)(x, params))
+  _assert_close(both(step)(x, params), both(reference)(x, params))
 
 
 def _module_step(module, stats):
@@ -129,7 +129,7 @@ class NormaliseTest(parameterized.TestCase):
       if affine:
         out = out + jnp.expand_dims(params['bias'], axes)
       return out, mean, var
-    _compare(self, step, reference, x, params)
+    _compare(step, reference, x, params)
 
   def test_rejects_bad_arguments(self):
     x = jnp.zeros((2, 3))
@@ -167,7 +167,7 @@ class ModulesTest(parameterized.TestCase):
       out = ((x - mean) * jax.lax.rsqrt(var + 1e-5) * params['scale'] +
              params['bias'])
       return (out,) + _running(stats, mean, var)
-    _compare(self, _module_step(module, stats), reference, x, params)
+    _compare(_module_step(module, stats), reference, x, params)
 
   def test_batch_norm_is_a_drop_in_for_flax(self):
     # Same variables (names, shapes, initial values) and auto-names, and the
@@ -210,7 +210,7 @@ class ModulesTest(parameterized.TestCase):
                                         scale=params['scale'],
                                         bias=params['bias'])
       return (out,) + _running(stats, mean, var)
-    _compare(self, _module_step(module, stats), reference, x, params)
+    _compare(_module_step(module, stats), reference, x, params)
 
   def test_inner_batch_norm(self):
     module = steerable.InnerBatchNorm(in_type=REGULAR_C8, momentum=MOMENTUM)
@@ -223,7 +223,7 @@ class ModulesTest(parameterized.TestCase):
           x, field_type=REGULAR_C8, mean=mean, var=var,
           scale=params['scale'], bias=params['bias'])
       return (out,) + _running(stats, mean, var)
-    _compare(self, _module_step(module, stats), reference, x, params)
+    _compare(_module_step(module, stats), reference, x, params)
 
   @parameterized.parameters((MIXED_C8, False), (MIXED_C8, True),
                             (MIXED_D4, False), (IRREPS_SO2, True))
@@ -240,7 +240,7 @@ class ModulesTest(parameterized.TestCase):
           x, field_type=field_type, mean=mean, var=var,
           scale=params['scale'], bias=params['bias'], per_irrep=per_irrep)
       return (out,) + _running(stats, mean, var)
-    _compare(self, _module_step(module, stats), reference, x, params)
+    _compare(_module_step(module, stats), reference, x, params)
 
   def test_harmonic_batch_norm(self):
     module = harmonic.HBatchNorm(momentum=MOMENTUM)
@@ -252,7 +252,7 @@ class ModulesTest(parameterized.TestCase):
       out = harmonic.magnitude_batch_norm(
           z, mean=mean, var=var, scale=params['scale'], bias=params['bias'])
       return (out,) + _running(stats, mean, var)
-    _compare(self, _module_step(module, stats), reference, z, params)
+    _compare(_module_step(module, stats), reference, z, params)
 
 
 if __name__ == '__main__':

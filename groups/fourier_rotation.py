@@ -47,6 +47,7 @@ import numpy as np
 from groups import base
 from groups import interpolated
 from groups import rotations
+from groups import translations
 from groups import validate
 
 
@@ -67,12 +68,8 @@ def shear(x: jax.Array, factor: float | jax.Array, shifted_axis: int,
   shape = [1] * x.ndim
   shape[line_axis], shape[shifted_axis] = m, n
   phase = (phase if line_axis < shifted_axis else phase.T).reshape(shape)
-  spectrum = jnp.fft.fft(x, axis=shifted_axis)
-  sheared = jnp.fft.ifft(spectrum * phase.astype(np.complex64),
-                         axis=shifted_axis)
-  if jnp.iscomplexobj(x):
-    return sheared.astype(x.dtype)
-  return sheared.real.astype(x.dtype)
+  return translations.shift_spectrum(x, phase.astype(np.complex64),
+                                     (shifted_axis,))
 
 
 def rotate_periodic(x: jax.Array, radians: float | jax.Array,

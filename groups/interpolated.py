@@ -175,28 +175,57 @@ def rotate(x: jax.typing.ArrayLike, angles: float | jax.typing.ArrayLike, *,
     cp = np
     row_in, col_in = _source_coordinates(height, width, np.asarray(angles),
                                          np, np.float64)
-  shared = row_in.shape[0] == 1
+  if order == 0:
+    taps = [_tap(cp.round(row_in), cp.round(col_in), height, width, cp)]
+    weights = ()
+  else:
+    row0, col0 = cp.floor(row_in), cp.floor(col_in)
+    taps = [_tap(r, c, height, width, cp) for r, c in
+            ((row0, col0), (row0, col0 + 1), (row0 + 1, col0),
+             (row0 + 1, col0 + 1))]
+    weights = tuple(w.astype(x.dtype) for w in (row_in - row0,
+                                                 col_in - col0))
+  if xp is jnp and cp is np:
+    # A JAX map, concrete angles: the taps and weights above are NumPy, and
+    # the gathers and the blend run as ONE compiled program per shape
+    # (eagerly they were ~15 programs, and property tests draw new shapes).
+    return _resample_jit(x, tuple(taps), weights)
+  return _resample(x, tuple(taps), weights)
+
+
+def _tap(r, c, height: int, width: int, cp):
+  """``(row, column, inside)`` of a tap at coordinates ``(r, c)`` ``[N', H,
+  W]`` (``N'`` 1 or ``N``): int32 indices clipped to the grid and the mask
+  of coordinates inside it."""
+  inside = (r >= 0) & (r <= height - 1) & (c >= 0) & (c <= width - 1)
+  return (cp.clip(r, 0, height - 1).astype(np.int32),
+          cp.clip(c, 0, width - 1).astype(np.int32), inside)
+
+
+def _resample(x, taps, weights):
+  """The taps of ``x`` (zero where outside), bilinearly blended with
+  ``weights = (frac_row, frac_col)``, or the one tap when there are none."""
+  xp = np if isinstance(x, np.ndarray) else jnp
+  n = x.shape[0]
   trailing = (1,) * (x.ndim - 3)  # broadcast [N, H, W] over the channels
 
-  def tap(r, c):
+  def value(tap):
     """``x[n, r, c]`` with zeros outside the grid: the shape of ``x``."""
-    inside = (r >= 0) & (r <= height - 1) & (c >= 0) & (c <= width - 1)
-    r = cp.clip(r, 0, height - 1).astype(np.int32)
-    c = cp.clip(c, 0, width - 1).astype(np.int32)
-    values = (x[:, r[0], c[0]] if shared else
+    r, c, inside = tap
+    values = (x[:, r[0], c[0]] if r.shape[0] == 1 else
               x[xp.arange(n)[:, None, None], r, c])
     return xp.where(inside.reshape(inside.shape + trailing), values,
                     xp.zeros((), x.dtype))
 
-  if order == 0:
-    return tap(cp.round(row_in), cp.round(col_in))
-  row0, col0 = cp.floor(row_in), cp.floor(col_in)
-  frac_row = (row_in - row0).reshape(row_in.shape + trailing).astype(x.dtype)
-  frac_col = (col_in - col0).reshape(col_in.shape + trailing).astype(x.dtype)
-  top = (1 - frac_col) * tap(row0, col0) + frac_col * tap(row0, col0 + 1)
-  bottom = (1 - frac_col) * tap(row0 + 1, col0) + frac_col * tap(
-      row0 + 1, col0 + 1)
+  if not weights:
+    return value(taps[0])
+  frac_row, frac_col = (w.reshape(w.shape + trailing) for w in weights)
+  top = (1 - frac_col) * value(taps[0]) + frac_col * value(taps[1])
+  bottom = (1 - frac_col) * value(taps[2]) + frac_col * value(taps[3])
   return ((1 - frac_row) * top + frac_row * bottom).astype(x.dtype)
+
+
+_resample_jit = jax.jit(_resample)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,6 +23,7 @@ Sign convention: a shift by ``(dy, dx)`` moves content ``dy`` rows down and
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import numbers
 
@@ -252,9 +253,44 @@ def fourier_shift(x: jax.typing.ArrayLike, dy: float | jax.Array,
   phase = xp.exp(-2j * np.pi * (ky * (float(dy) if concrete else dy) +
                                 kx * (float(dx) if concrete else dx)))
   phase = phase.reshape((1, h, w) + (1,) * (x.ndim - 3))
-  spectrum = jnp.fft.fft2(x, axes=base.SPATIAL_AXES)
-  shifted = jnp.fft.ifft2(spectrum * phase.astype(np.complex64),
-                          axes=base.SPATIAL_AXES)
+  return shift_spectrum(x, phase.astype(np.complex64), base.SPATIAL_AXES)
+
+
+@functools.partial(jax.jit, static_argnames='axes')
+def shift_spectrum(x: jax.typing.ArrayLike, phase: jax.typing.ArrayLike,
+                   axes: tuple[int, ...]) -> jax.Array:
+  """``ifft(fft(x) * phase)`` over ``axes``: the arithmetic of every Fourier
+  shift (:func:`fourier_shift`, the shears of :mod:`groups.fourier_rotation`).
+
+  One compiled program per shape (eagerly, its FFTs, axis moves, product
+  and real part were about eight programs per shape, and property tests
+  draw new shapes every example); the same values as those eager ops.
+
+  Args:
+    x: floating or complex, any shape.
+    phase: complex64, broadcastable to ``x`` (``e^{-2 pi i k s}`` per
+      frequency ``k``); may be traced.
+    axes: the axes transformed (one or two).
+
+  Returns:
+    The shape and dtype of ``x`` (the real part for a real ``x``).
+
+  Raises:
+    ValueError: when ``axes`` is not one or two distinct axes of ``x`` or
+      ``phase`` does not broadcast to ``x`` (at trace time).
+  """
+  if (not isinstance(axes, tuple) or len(axes) not in (1, 2) or
+      len(set(axes)) != len(axes) or
+      not all(isinstance(a, int) and 0 <= a < x.ndim for a in axes)):
+    raise ValueError(f'axes must be a tuple of one or two distinct axes of '
+                     f'x (0..{x.ndim - 1}); got {axes!r}.')
+  try:
+    np.broadcast_shapes(jnp.shape(phase), x.shape)
+  except ValueError:
+    raise ValueError(f'phase must broadcast to x {x.shape}; got shape '
+                     f'{jnp.shape(phase)}.') from None
+  spectrum = jnp.fft.fftn(x, axes=axes)
+  shifted = jnp.fft.ifftn(spectrum * phase, axes=axes)
   if jnp.iscomplexobj(x):
     return shifted.astype(x.dtype)
   return shifted.real.astype(x.dtype)

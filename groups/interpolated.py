@@ -188,7 +188,7 @@ def rotate(x: jax.typing.ArrayLike, angles: float | jax.typing.ArrayLike, *,
   if xp is jnp and cp is np:
     # A JAX map, concrete angles: the taps and weights above are NumPy, and
     # the gathers and the blend run as ONE compiled program per shape
-    # (eagerly they were ~15 programs, and property tests draw new shapes).
+    # (eagerly they were ten programs, and property tests draw new shapes).
     return _resample_jit(x, tuple(taps), weights)
   return _resample(x, tuple(taps), weights)
 

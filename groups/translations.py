@@ -263,7 +263,7 @@ def shift_spectrum(x: jax.typing.ArrayLike, phase: jax.typing.ArrayLike,
   shift (:func:`fourier_shift`, the shears of :mod:`groups.fourier_rotation`).
 
   One compiled program per shape (eagerly, its FFTs, axis moves, product
-  and real part were about eight programs per shape, and property tests
+  and real part were seven programs per shape, and property tests
   draw new shapes every example); the same values as those eager ops.
 
   Args:

@@ -117,20 +117,23 @@ def _normalise_jvp(axes, epsilon, primals, tangents):
   return outputs, (d_out, d_mean, d_var)
 
 
-def channel_variables(module: nn.Module, channels: int, *, use_scale: bool,
-                      use_bias: bool) -> tuple[Any, Any, Any, Any]:
-  """``(running_mean, running_var, scale, bias)`` of a per-channel batch
-  norm, declared in ``module`` as flax's ``nn.BatchNorm`` declares them:
-  'batch_stats' ``mean`` / ``var`` (variables, initialised to 0 / 1), params
-  ``scale`` / ``bias`` (arrays, 1 / 0, or None when not used); all ``[C]``
-  float32."""
-  running_mean = module.variable('batch_stats', 'mean', jnp.zeros,
-                                 (channels,), jnp.float32)
-  running_var = module.variable('batch_stats', 'var', jnp.ones, (channels,),
+def channel_variables(module: nn.Module, shape: int | tuple[int, ...], *,
+                      use_scale: bool, use_bias: bool
+                      ) -> tuple[Any, Any, Any, Any]:
+  """``(running_mean, running_var, scale, bias)`` of a batch norm with one
+  statistic per entry of ``shape`` (``C`` channels, or a tuple such as the
+  harmonic norm's ``[M, C]``), declared in ``module`` as flax's
+  ``nn.BatchNorm`` declares them: 'batch_stats' ``mean`` / ``var``
+  (variables, initialised to 0 / 1), params ``scale`` / ``bias`` (arrays, 1 /
+  0, or None when not used); all float32 of that shape."""
+  shape = (shape,) if isinstance(shape, int) else tuple(shape)
+  running_mean = module.variable('batch_stats', 'mean', jnp.zeros, shape,
+                                 jnp.float32)
+  running_var = module.variable('batch_stats', 'var', jnp.ones, shape,
                                 jnp.float32)
-  scale = (module.param('scale', nn.initializers.ones_init(), (channels,),
+  scale = (module.param('scale', nn.initializers.ones_init(), shape,
                         jnp.float32) if use_scale else None)
-  bias = (module.param('bias', nn.initializers.zeros_init(), (channels,),
+  bias = (module.param('bias', nn.initializers.zeros_init(), shape,
                        jnp.float32) if use_bias else None)
   return running_mean, running_var, scale, bias
 

@@ -150,15 +150,10 @@ class HBatchNorm(nn.Module):
     validate.number(self.momentum, 'momentum', minimum=0, maximum=1)
     use_running_average = nn.merge_param(
         'use_running_average', self.use_running_average, use_running_average)
-    shape = tuple(z.shape[3:])
-    running_mean = self.variable('batch_stats', 'mean', jnp.zeros, shape,
-                                 jnp.float32)
-    running_var = self.variable('batch_stats', 'var', jnp.ones, shape,
-                                jnp.float32)
-    scale = (self.param('scale', nn.initializers.ones_init(), shape,
-                        jnp.float32) if self.use_scale else None)
-    bias = (self.param('bias', nn.initializers.zeros_init(), shape,
-                       jnp.float32) if self.use_bias else None)
+    running_mean, running_var, scale, bias = (
+        batch_statistics.channel_variables(
+            self, tuple(z.shape[3:]), use_scale=self.use_scale,
+            use_bias=self.use_bias))
     if use_running_average:
       return magnitude_batch_norm(
           z, mean=running_mean.value, var=running_var.value, scale=scale,

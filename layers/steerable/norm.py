@@ -314,10 +314,7 @@ def _batch_normalise(x, field_type, per_irrep, scale, bias, epsilon, axes):
                                                  axes)
   out = _normalise_channels(z, field_type, per_irrep, mean_trivial, var,
                             scale, bias, epsilon, block_of, trivial)
-  mean = fieldwise.take_channels(mean_all, trivial)
-  if axes == (0, 1, 2):
-    return out, mean.reshape(-1), var.reshape(-1)
-  return out, mean, var
+  return out, fieldwise.take_channels(mean_all, trivial), var
 
 
 def gnorm_batch_norm(x: jax.typing.ArrayLike, **kwargs) -> jax.Array:

@@ -276,14 +276,13 @@ def shift_spectrum(x: jax.typing.ArrayLike, phase: jax.typing.ArrayLike,
     The shape and dtype of ``x`` (the real part for a real ``x``).
 
   Raises:
-    ValueError: when ``axes`` is not one or two distinct axes of ``x`` or
-      ``phase`` does not broadcast to ``x`` (at trace time).
+    ValueError: when ``axes`` is not one or two distinct axes of ``x``
+      (:func:`groups.validate.axes`) or ``phase`` does not broadcast to
+      ``x`` (at trace time).
   """
-  if (not isinstance(axes, tuple) or len(axes) not in (1, 2) or
-      len(set(axes)) != len(axes) or
-      not all(isinstance(a, int) and 0 <= a < x.ndim for a in axes)):
-    raise ValueError(f'axes must be a tuple of one or two distinct axes of '
-                     f'x (0..{x.ndim - 1}); got {axes!r}.')
+  given, axes = axes, validate.axes(axes, 'axes', x.ndim)
+  if len(axes) > 2:
+    raise ValueError(f'axes must name one or two axes of x; got {given!r}.')
   try:
     np.broadcast_shapes(jnp.shape(phase), x.shape)
   except ValueError:
